@@ -1,0 +1,13 @@
+//! Fust job files: the model, `${VAR}` interpolation, validation with line:column
+//! diagnostics, and the JSON Schema. Knows nothing of Arrow, DataFusion or tokio.
+
+pub mod error;
+pub mod job;
+pub mod schema;
+pub mod settings;
+pub mod yaml;
+
+pub use error::{Diagnostic, Diagnostics, Error, Mark, Result, did_you_mean, unknown_message};
+pub use job::{JobSpec, MAIN_INPUT, PluginRole, PluginSpec, Secret};
+pub use schema::{PluginSchema, inline_schema, job_schema};
+pub use settings::{ByteSize, Settings};

@@ -1,0 +1,144 @@
+//! `settings:` of a job: batch size, memory limit, parallelism, buffering.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+
+/// Run-time settings of a job. Every key is optional.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Settings {
+    /// Rows per Arrow batch read from sources and handed to sinks.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Memory the query engine may use for joins, sorts and aggregates before it spills
+    /// to disk, e.g. `512MB` or `2GiB`. Unset: no limit.
+    #[serde(default)]
+    pub memory_limit: Option<ByteSize>,
+    /// Directory for spill files (default: the system temp directory).
+    #[serde(default)]
+    pub spill_dir: Option<String>,
+    /// Parallel partitions the plan runs in (default: the number of CPU cores).
+    #[serde(default)]
+    pub parallelism: Option<usize>,
+    /// Most bytes of batches buffered between the plan and the sink, e.g. `64MB`.
+    /// A full buffer pauses the sources (backpressure).
+    #[serde(default = "default_buffer")]
+    pub sink_buffer: ByteSize,
+    /// Keep the input's row order in the output (reads each file in one stream; slower).
+    #[serde(default)]
+    pub preserve_order: bool,
+}
+
+const fn default_batch_size() -> usize {
+    8192
+}
+
+const fn default_buffer() -> ByteSize {
+    ByteSize(64 << 20)
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            batch_size: default_batch_size(),
+            memory_limit: None,
+            spill_dir: None,
+            parallelism: None,
+            sink_buffer: default_buffer(),
+            preserve_order: false,
+        }
+    }
+}
+
+/// A size in bytes, written as a number or with a unit: `1024`, `64KB`, `512MiB`, `2GB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a size; expected e.g. 512MB, 2GiB or 1048576"))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" | "kib" => 1 << 10,
+            "m" | "mb" | "mib" => 1 << 20,
+            "g" | "gb" | "gib" => 1 << 30,
+            "t" | "tb" | "tib" => 1 << 40,
+            other => {
+                return Err(format!(
+                    "unknown size unit `{other}` in `{s}`; expected B, KB, MB, GB or TB"
+                ));
+            }
+        };
+        Ok(ByteSize((n * mult as f64) as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0 as f64;
+        if b >= (1u64 << 30) as f64 {
+            write!(f, "{:.1} GiB", b / (1u64 << 30) as f64)
+        } else if b >= (1u64 << 20) as f64 {
+            write!(f, "{:.1} MiB", b / (1u64 << 20) as f64)
+        } else if b >= 1024.0 {
+            write!(f, "{:.1} KiB", b / 1024.0)
+        } else {
+            write!(f, "{} B", self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a size such as 512MB, 2GiB or 1048576"))?
+        {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ByteSize".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A size: bytes as an integer, or a number with a unit (KB, MB, GB, TB; KiB.. accepted)",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9.]+ *([kKmMgGtT]i?[bB]?|[bB])?$"}
+            ]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(ByteSize::parse("512MB"), Ok(ByteSize(512 << 20)));
+        assert_eq!(ByteSize::parse("2GiB"), Ok(ByteSize(2 << 30)));
+        assert_eq!(ByteSize::parse("100"), Ok(ByteSize(100)));
+        assert!(ByteSize::parse("12 parsecs").is_err());
+        assert!(ByteSize::parse("lots").is_err());
+    }
+}

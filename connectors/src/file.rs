@@ -1,0 +1,383 @@
+//! What every file connector shares: a listing source over paths/globs/URLs, and an
+//! atomic file writer (temporary name + rename locally; multipart upload on object
+//! stores) that format encoders write into.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::common::{DataFusionError, exec_err, plan_err};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_engine::SinkSummary;
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as StorePath;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use crate::storage::{StorageOptions, input_url, register_store};
+
+/// Turns an inferred schema into the one to read with (e.g. "all strings", overrides).
+pub type SchemaFix = Arc<dyn Fn(SchemaRef) -> Result<SchemaRef> + Send + Sync>;
+
+/// A source over files of one format: a DataFusion listing table, so projections and
+/// filters reach the scan and large files are read in parallel byte ranges.
+pub struct ListingSource {
+    pub path: String,
+    pub format: Arc<dyn FileFormat>,
+    /// Extension to keep when `path` is a directory (e.g. `.csv`).
+    pub extension: &'static str,
+    pub storage: StorageOptions,
+    pub fix_schema: Option<SchemaFix>,
+}
+
+impl std::fmt::Debug for ListingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListingSource").field("path", &self.path).finish()
+    }
+}
+
+#[async_trait]
+impl fust_engine::Source for ListingSource {
+    async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        let url = input_url(ctx, &self.path, &self.storage)?;
+        let is_dir = self.path.ends_with('/') || Path::new(&self.path).is_dir();
+        let ext = if is_dir { self.extension } else { "" };
+        let options = ListingOptions::new(self.format.clone())
+            .with_file_extension(ext);
+        let state = ctx.state();
+        let store = state.runtime_env().object_store(url.object_store())?;
+        let files: Vec<_> = url
+            .list_all_files(&state, store.as_ref(), ext)
+            .await?
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        if files.is_empty() {
+            return plan_err!("no files match `{}`", self.path);
+        }
+        let mut schema = options.infer_schema(&state, &url).await.map_err(|e| {
+            DataFusionError::Plan(format!(
+                "cannot read the schema of `{}`: {}",
+                self.path,
+                fust_engine::error::clean_message(&e)
+            ))
+        })?;
+        if let Some(fix) = &self.fix_schema {
+            schema = fix(schema)?;
+        }
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    async fn input_bytes(&self, ctx: &SessionContext) -> Option<u64> {
+        let url = input_url(ctx, &self.path, &self.storage).ok()?;
+        let state = ctx.state();
+        let store = state.runtime_env().object_store(url.object_store()).ok()?;
+        let is_dir = self.path.ends_with('/') || Path::new(&self.path).is_dir();
+        let ext = if is_dir { self.extension } else { "" };
+        let files = url.list_all_files(&state, store.as_ref(), ext).await.ok()?;
+        let sizes: Vec<_> = files.collect().await;
+        Some(sizes.into_iter().filter_map(|m| m.ok()).map(|m| m.size).sum())
+    }
+}
+
+/// What to do when the output exists.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Replace it (atomically, when the run succeeds).
+    #[default]
+    Overwrite,
+    /// Add to the end of it (local CSV and JSON files only).
+    Append,
+    /// Fail the run.
+    ErrorIfExists,
+}
+
+/// A buffer that an encoder writes into and the writer drains.
+#[derive(Clone, Default)]
+pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+impl Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("buffer poisoned"))?
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A file format writer: encodes batches into a [`SharedBuf`].
+pub trait Encoder: Send {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Writes any footer; called once after the last batch.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Builds an encoder for a schema; `append` says whether it continues an existing file
+/// (so a CSV header must not be written again).
+pub type MakeEncoder<'a> = &'a (dyn Fn(SchemaRef, SharedBuf, bool) -> Result<Box<dyn Encoder>> + Sync);
+
+const FLUSH_BYTES: usize = 8 << 20;
+
+/// Writes a stream to `path` through `encoder`, publishing the file only on success.
+pub async fn write_file(
+    ctx: &SessionContext,
+    path: &str,
+    mode: WriteMode,
+    storage: &StorageOptions,
+    mut stream: SendableRecordBatchStream,
+    make: MakeEncoder<'_>,
+) -> Result<SinkSummary> {
+    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let buf = SharedBuf::default();
+    let mut encoder = make(stream.schema(), buf.clone(), out.appending())?;
+    let mut rows = 0u64;
+    let result: Result<()> = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            encoder.write(&batch)?;
+            if buf.len() >= FLUSH_BYTES {
+                out.write(buf.take()).await?;
+            }
+        }
+        encoder.finish()?;
+        out.write(buf.take()).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let bytes = out.commit().await?;
+            Ok(SinkSummary {
+                rows,
+                bytes,
+                target: path.to_string(),
+            })
+        }
+        Err(e) => {
+            out.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// An output file being written; invisible (or unchanged, for append) until `commit`.
+enum Output {
+    Local(LocalOutput),
+    Store {
+        writer: BufWriter,
+        bytes: u64,
+    },
+}
+
+/// A local file written under a temporary name in the same directory, renamed on commit.
+/// Dropping it without commit (failure, Ctrl-C) removes the temporary file; an appended
+/// file is cut back to its old length.
+struct LocalOutput {
+    file: Option<File>,
+    temp: Option<PathBuf>,
+    target: PathBuf,
+    mode: WriteMode,
+    /// For append: the length before this run.
+    appended_from: Option<u64>,
+    bytes: u64,
+    committed: bool,
+}
+
+impl Drop for LocalOutput {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        self.file.take();
+        if let Some(t) = &self.temp {
+            let _ = std::fs::remove_file(t);
+        }
+        if let Some(len) = self.appended_from
+            && let Ok(f) = OpenOptions::new().write(true).open(&self.target)
+        {
+            let _ = f.set_len(len);
+        }
+    }
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("cannot {what} {}: {e}", path.display()))
+}
+
+impl Output {
+    async fn open(ctx: &SessionContext, path: &str, mode: WriteMode, storage: &StorageOptions) -> Result<Self> {
+        if path.contains("://") && !path.starts_with("file://") {
+            let url = Url::parse(path).map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
+            let store = register_store(ctx, &url, storage)?;
+            let key = StorePath::from_url_path(url.path())?;
+            match mode {
+                WriteMode::Append => return plan_err!("mode `append` works on local files only; `{path}` is in an object store"),
+                WriteMode::ErrorIfExists if store.head(&key).await.is_ok() => {
+                    return exec_err!("`{path}` already exists (mode: error_if_exists)");
+                }
+                _ => {}
+            }
+            return Ok(Output::Store {
+                writer: BufWriter::new(store, key),
+                bytes: 0,
+            });
+        }
+        let target = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
+        if target.is_dir() {
+            return plan_err!("`{path}` is a directory; give a file name");
+        }
+        let exists = target.exists();
+        if exists && mode == WriteMode::ErrorIfExists {
+            return exec_err!("`{path}` already exists (mode: error_if_exists)");
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| io_err("create directory", &dir, e))?;
+        if mode == WriteMode::Append && exists {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&target)
+                .map_err(|e| io_err("open for append", &target, e))?;
+            let len = file.metadata().map_err(|e| io_err("stat", &target, e))?.len();
+            return Ok(Output::Local(LocalOutput {
+                file: Some(file),
+                temp: None,
+                target,
+                mode,
+                appended_from: Some(len),
+                bytes: 0,
+                committed: false,
+            }));
+        }
+        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let temp = dir.join(format!(".{name}.fust-{}-{stamp}.tmp", std::process::id()));
+        let file = File::create(&temp).map_err(|e| io_err("create", &temp, e))?;
+        Ok(Output::Local(LocalOutput {
+            file: Some(file),
+            temp: Some(temp),
+            target,
+            mode,
+            appended_from: None,
+            bytes: 0,
+            committed: false,
+        }))
+    }
+
+    /// Whether this continues an existing non-empty file.
+    fn appending(&self) -> bool {
+        matches!(self, Output::Local(l) if l.appended_from.is_some_and(|n| n > 0))
+    }
+
+    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Output::Local(l) => {
+                let path = l.temp.clone().unwrap_or_else(|| l.target.clone());
+                let file = l.file.as_mut().ok_or_else(|| DataFusionError::Internal("file closed".into()))?;
+                file.write_all(&data).map_err(|e| io_err("write", &path, e))?;
+                l.bytes += data.len() as u64;
+            }
+            Output::Store { writer, bytes } => {
+                writer.write_all(&data).await?;
+                *bytes += data.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self) -> Result<u64> {
+        match &mut self {
+            Output::Local(l) => {
+                if let Some(file) = l.file.take() {
+                    drop(file);
+                }
+                if let Some(temp) = &l.temp {
+                    if l.mode == WriteMode::ErrorIfExists && l.target.exists() {
+                        return exec_err!("`{}` appeared while writing (mode: error_if_exists)", l.target.display());
+                    }
+                    std::fs::rename(temp, &l.target).map_err(|e| io_err("publish", &l.target, e))?;
+                }
+                l.committed = true;
+                Ok(l.bytes)
+            }
+            Output::Store { writer, bytes } => {
+                writer.shutdown().await?;
+                Ok(*bytes)
+            }
+        }
+    }
+
+    async fn abort(self) {
+        match self {
+            Output::Local(l) => drop(l),
+            Output::Store { mut writer, .. } => {
+                let _ = writer.abort().await;
+            }
+        }
+    }
+}
+
+/// Checks that a delimiter-like option is one ASCII character.
+pub fn single_byte(key: &str, s: &str) -> Result<u8, fust_engine::OptionError> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() => Ok(*b),
+        _ if s == "\\t" => Ok(b'\t'),
+        _ => Err(fust_engine::OptionError::new(
+            key,
+            format!("expected one ASCII character (e.g. \",\", \";\", \"\\t\"), found {s:?}"),
+        )),
+    }
+}
+
+/// Schema with every field as nullable text (CSV `all_strings`).
+pub fn all_strings(schema: &Schema) -> SchemaRef {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
+}

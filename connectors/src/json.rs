@@ -1,0 +1,188 @@
+//! JSON files: newline-delimited or one JSON array, nested objects as Arrow structs and
+//! lists; the sink writes newline-delimited JSON (or an array).
+
+use std::io::Read;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::json::writer::{JsonArray, LineDelimited, Writer};
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_config::PluginRole;
+use fust_engine::{OptionError, Registry, Sink, SinkSummary, Source, Typed};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::csv::{Compression, write_mode};
+use crate::file::{Encoder, ListingSource, SharedBuf, WriteMode, write_file};
+use crate::storage::StorageOptions;
+
+/// How the JSON is laid out.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonLayout {
+    /// `ndjson` unless a local file starts with `[`.
+    #[default]
+    Auto,
+    /// One object per line.
+    Ndjson,
+    /// One array of objects.
+    Array,
+}
+
+const fn infer_rows() -> usize {
+    1000
+}
+
+/// Read JSON files.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct JsonSourceConfig {
+    /// A file, a directory, a glob or a URL.
+    pub path: String,
+    /// `auto`, `ndjson` (one object per line) or `array`.
+    #[serde(default)]
+    pub format: JsonLayout,
+    /// Rows read to infer the schema.
+    #[serde(default = "infer_rows")]
+    pub infer_rows: usize,
+    /// Input compression.
+    #[serde(default)]
+    pub compression: Compression,
+    /// Object-store settings for `s3://` paths.
+    #[serde(default)]
+    pub storage: StorageOptions,
+}
+
+/// Whether a local file (or the first file of a local directory) starts with `[`.
+fn looks_like_array(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    let file = if p.is_dir() {
+        std::fs::read_dir(p)
+            .ok()
+            .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.is_file())))
+    } else {
+        Some(p.to_path_buf())
+    };
+    let Some(Ok(f)) = file.map(std::fs::File::open) else {
+        return false;
+    };
+    let mut head = Vec::with_capacity(256);
+    let _ = f.take(256).read_to_end(&mut head);
+    head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
+    if c.infer_rows == 0 {
+        return Err(OptionError::new("infer_rows", "must be at least 1"));
+    }
+    let array = match c.format {
+        JsonLayout::Auto => !c.path.contains("://") && looks_like_array(&c.path),
+        JsonLayout::Ndjson => false,
+        JsonLayout::Array => true,
+    };
+    let compression = c.compression.resolve(&c.path);
+    let format = JsonFormat::default()
+        .with_newline_delimited(!array)
+        .with_schema_infer_max_rec(c.infer_rows)
+        .with_file_compression_type(compression);
+    Ok(Arc::new(ListingSource {
+        path: c.path,
+        format: Arc::new(format),
+        extension: ".json",
+        storage: c.storage,
+        fix_schema: None,
+    }))
+}
+
+/// Write one JSON file.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct JsonSinkConfig {
+    /// Output file (local path or `s3://` URL).
+    pub path: String,
+    /// `ndjson` (default; one object per line) or `array`.
+    #[serde(default)]
+    pub format: JsonLayout,
+    /// FustGo DataX compatibility: `append: true` is `mode: append`.
+    #[serde(default)]
+    pub append: Option<bool>,
+    /// What to do when the file exists: `overwrite` (default), `append` (ndjson), `error_if_exists`.
+    #[serde(default)]
+    pub mode: Option<WriteMode>,
+    /// Object-store settings for `s3://` paths.
+    #[serde(default)]
+    pub storage: StorageOptions,
+}
+
+#[derive(Debug)]
+struct JsonSink {
+    config: JsonSinkConfig,
+    mode: WriteMode,
+}
+
+enum JsonEncoder {
+    Lines(Writer<SharedBuf, LineDelimited>),
+    Array(Writer<SharedBuf, JsonArray>),
+}
+
+impl Encoder for JsonEncoder {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match self {
+            JsonEncoder::Lines(w) => w.write(batch)?,
+            JsonEncoder::Array(w) => w.write(batch)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<()> {
+        match *self {
+            JsonEncoder::Lines(mut w) => w.finish()?,
+            JsonEncoder::Array(mut w) => w.finish()?,
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for JsonSink {
+    async fn write(&self, stream: SendableRecordBatchStream, ctx: &SessionContext) -> Result<SinkSummary> {
+        let array = self.config.format == JsonLayout::Array;
+        let make = |_: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
+            Ok(Box::new(if array {
+                JsonEncoder::Array(Writer::new(buf))
+            } else {
+                JsonEncoder::Lines(Writer::new(buf))
+            }))
+        };
+        write_file(ctx, &self.config.path, self.mode, &self.config.storage, stream, &make).await
+    }
+}
+
+fn build_sink(c: JsonSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
+    let mode = write_mode(c.mode, c.append)?;
+    if mode == WriteMode::Append && c.format == JsonLayout::Array {
+        return Err(OptionError::new("mode", "`append` works with `format: ndjson` only"));
+    }
+    Ok(Arc::new(JsonSink { config: c, mode }))
+}
+
+pub fn register(registry: &mut Registry) {
+    registry.add_source(Arc::new(Typed::new(
+        "json",
+        PluginRole::Source,
+        "JSON files: newline-delimited or an array; nested objects become structs and lists",
+        "type: json\npath: data/events.ndjson\n",
+        build_source,
+    )));
+    registry.add_sink(Arc::new(Typed::new(
+        "json",
+        PluginRole::Sink,
+        "One newline-delimited JSON file (or an array), published atomically",
+        "type: json\npath: out/events.ndjson\n",
+        build_sink,
+    )));
+}

@@ -1,0 +1,119 @@
+//! Where files live: local paths (with globs and directories) and object-store URLs
+//! (`s3://bucket/key`, `file:///abs/path`). Registers the object store a URL needs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use datafusion::common::{DataFusionError, plan_err};
+use datafusion::datasource::listing::ListingTableUrl;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+use fust_config::Secret;
+use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use url::Url;
+
+/// Object-store settings (`storage:`); unset keys come from the usual environment
+/// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
+/// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct StorageOptions {
+    /// S3-compatible endpoint, e.g. `http://127.0.0.1:9000` (MinIO, moto, R2, …).
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Region, e.g. `us-east-1`.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Access key id (use `${ENV}` rather than writing it in the file).
+    #[serde(default)]
+    pub access_key_id: Option<Secret>,
+    /// Secret access key (use `${ENV}`).
+    #[serde(default)]
+    pub secret_access_key: Option<Secret>,
+    /// Allow plain `http://` endpoints.
+    #[serde(default)]
+    pub allow_http: Option<bool>,
+    /// Extra object_store options by their `aws_*` names.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+fn is_url(path: &str) -> bool {
+    path.contains("://")
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Parses a path, glob or URL for reading, registering its object store with `ctx`.
+pub fn input_url(ctx: &SessionContext, path: &str, storage: &StorageOptions) -> Result<ListingTableUrl> {
+    if !is_url(path) {
+        if !has_glob(path) && !std::path::Path::new(path).exists() {
+            return plan_err!("file not found: {path}");
+        }
+        return ListingTableUrl::parse(path);
+    }
+    let url = Url::parse(path).map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
+    register_store(ctx, &url, storage)?;
+    // DataFusion expands globs only in local paths; split `s3://b/dir/*.csv` ourselves.
+    let Some(pos) = url.path().find(['*', '?', '[']) else {
+        return ListingTableUrl::parse(path);
+    };
+    let slash = url.path()[..pos].rfind('/').unwrap_or(0);
+    let (prefix, pattern) = url.path().split_at(slash + 1);
+    let mut base = url.clone();
+    base.set_path(prefix);
+    let glob = glob::Pattern::new(pattern)
+        .map_err(|e| DataFusionError::Plan(format!("bad glob in `{path}`: {e}")))?;
+    ListingTableUrl::try_new(base, Some(glob))
+}
+
+/// Registers the object store for `url` with the session (no-op for `file://`).
+pub fn register_store(ctx: &SessionContext, url: &Url, storage: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
+    match url.scheme() {
+        "file" => Ok(Arc::new(object_store::local::LocalFileSystem::new())),
+        "s3" | "s3a" => {
+            let bucket = url
+                .host_str()
+                .ok_or_else(|| DataFusionError::Plan(format!("`{url}` has no bucket name")))?;
+            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(e) = &storage.endpoint {
+                b = b.with_endpoint(e);
+            }
+            if let Some(r) = &storage.region {
+                b = b.with_region(r);
+            }
+            if let Some(k) = &storage.access_key_id {
+                b = b.with_access_key_id(k.expose());
+            }
+            if let Some(s) = &storage.secret_access_key {
+                b = b.with_secret_access_key(s.expose());
+            }
+            let endpoint_is_http = storage
+                .endpoint
+                .clone()
+                .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+                .is_some_and(|e| e.starts_with("http://"));
+            if storage.allow_http.unwrap_or(endpoint_is_http) {
+                b = b.with_allow_http(true);
+            }
+            for (k, v) in &storage.options {
+                let key = k.parse().map_err(|e| DataFusionError::Plan(format!("storage.options: {e}")))?;
+                b = b.with_config(key, v);
+            }
+            let store: Arc<dyn ObjectStore> = Arc::new(
+                b.build()
+                    .map_err(|e| DataFusionError::Plan(format!("cannot configure S3 for `{url}`: {e}")))?,
+            );
+            let base = Url::parse(&format!("{}://{bucket}", url.scheme()))
+                .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+            ctx.register_object_store(&base, store.clone());
+            Ok(store)
+        }
+        other => plan_err!("unsupported storage scheme `{other}://`; supported: local paths, file://, s3://"),
+    }
+}

@@ -1,0 +1,110 @@
+//! Engine errors: what failed, in which part of the job, and whether it is the user's to fix.
+
+use datafusion::error::DataFusionError;
+
+/// Who can fix an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad job file, options or data: the user must change something.
+    User,
+    /// A system outside Fust failed (storage, network, server).
+    External,
+    /// A bug in Fust.
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] fust_config::Error),
+    /// A failure inside a named part of the job (`input`, `pipeline.processors[1]`, `output`).
+    #[error("{context}: {message}")]
+    Job {
+        context: String,
+        message: String,
+        kind: ErrorKind,
+    },
+    #[error("the run was cancelled; no output was published")]
+    Cancelled,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn user(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Job {
+            context: context.into(),
+            message: message.into(),
+            kind: ErrorKind::User,
+        }
+    }
+
+    pub fn external(context: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Job {
+            context: context.into(),
+            message: message.into(),
+            kind: ErrorKind::External,
+        }
+    }
+
+    /// Wraps a DataFusion error with the part of the job it came from.
+    pub fn datafusion(context: impl Into<String>, e: DataFusionError) -> Self {
+        let kind = match e.find_root() {
+            DataFusionError::IoError(_) | DataFusionError::ObjectStore(_) => ErrorKind::External,
+            DataFusionError::Internal(_) => ErrorKind::Internal,
+            _ => ErrorKind::User,
+        };
+        if matches!(e.find_root(), DataFusionError::External(inner) if inner.is::<Cancelled>()) {
+            return Error::Cancelled;
+        }
+        Error::Job {
+            context: context.into(),
+            message: clean_message(&e),
+            kind,
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(fust_config::Error::Read { .. }) => ErrorKind::User,
+            Error::Config(_) => ErrorKind::User,
+            Error::Job { kind, .. } => *kind,
+            Error::Cancelled => ErrorKind::User,
+        }
+    }
+
+    /// Whether running again unchanged may succeed.
+    pub fn retryable(&self) -> bool {
+        self.kind() == ErrorKind::External
+    }
+}
+
+/// Marker error carried through DataFusion streams when a run is cancelled.
+#[derive(Debug, thiserror::Error)]
+#[error("cancelled")]
+pub struct Cancelled;
+
+/// DataFusion's message without the layers of "Arrow error: External error: …" prefixes
+/// and the trailing backtrace hint, which mean nothing to a user.
+pub fn clean_message(e: &DataFusionError) -> String {
+    let mut msg = e.to_string();
+    for prefix in [
+        "Execution error: ",
+        "Error during planning: ",
+        "External error: ",
+        "Arrow error: ",
+        "Parquet error: ",
+        "Schema error: ",
+        "Optimizer rule ",
+        "Object Store error: ",
+        "IO error: ",
+    ] {
+        while let Some(pos) = msg.find(prefix) {
+            msg.replace_range(pos..pos + prefix.len(), "");
+        }
+    }
+    if let Some(pos) = msg.find("\n\nThis issue was likely caused") {
+        msg.truncate(pos);
+    }
+    msg.trim().to_string()
+}

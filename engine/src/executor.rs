@@ -1,0 +1,301 @@
+//! Runs a compiled job: one DataFusion plan, its partitions executed in parallel, their
+//! batches streamed through a byte-bounded channel into the sink.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
+use datafusion::prelude::{DataFrame, SessionContext};
+use fust_config::MAIN_INPUT;
+use futures::{FutureExt, StreamExt};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::channel::{BufferGauge, channel};
+use crate::error::{Cancelled, Error, Result};
+use crate::registry::CompiledJob;
+use crate::session::session;
+
+/// Live counters of a run, read by progress reporting while it runs.
+#[derive(Default)]
+pub struct RunStats {
+    rows_out: AtomicU64,
+    bytes_out: AtomicU64,
+    plan: Mutex<Option<Arc<dyn ExecutionPlan>>>,
+}
+
+impl RunStats {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Rows that reached the sink so far.
+    pub fn rows_out(&self) -> u64 {
+        self.rows_out.load(Ordering::Relaxed)
+    }
+
+    /// Arrow bytes that reached the sink so far.
+    pub fn bytes_out(&self) -> u64 {
+        self.bytes_out.load(Ordering::Relaxed)
+    }
+
+    /// Rows the sources have produced so far (from the scans' metrics).
+    pub fn rows_in(&self) -> u64 {
+        let plan = self.plan.lock().ok().and_then(|p| p.clone());
+        plan.map_or(0, |p| leaf_rows(p.as_ref()))
+    }
+}
+
+fn leaf_rows(plan: &dyn ExecutionPlan) -> u64 {
+    let children = plan.children();
+    if children.is_empty() {
+        plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0) as u64
+    } else {
+        children.iter().map(|c| leaf_rows(c.as_ref())).sum()
+    }
+}
+
+/// Bytes spilled to disk by sorts, joins and aggregates anywhere in the plan.
+fn spilled_bytes(plan: &dyn ExecutionPlan) -> u64 {
+    let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
+    own + plan
+        .children()
+        .iter()
+        .map(|c| spilled_bytes(c.as_ref()))
+        .sum::<u64>()
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub rows_in: u64,
+    pub rows_out: u64,
+    /// Bytes the sources read, when they know (file sizes).
+    pub bytes_in: Option<u64>,
+    /// Bytes the sink wrote (file size), or the Arrow size of the output.
+    pub bytes_out: u64,
+    pub elapsed: Duration,
+    pub target: String,
+    /// The most bytes and batches that waited for the sink at once.
+    pub max_buffered_bytes: u64,
+    pub max_buffered_batches: u64,
+    /// Bytes spilled to disk under `settings.memory_limit`.
+    pub spilled_bytes: u64,
+}
+
+impl CompiledJob {
+    /// The DataFusion session for this job's settings.
+    pub fn session(&self) -> Result<SessionContext> {
+        session(&self.spec.settings)
+    }
+
+    /// Registers the inputs and applies every processor: the job as one logical plan.
+    pub async fn dataframe(&self, ctx: &SessionContext) -> Result<DataFrame> {
+        for (name, source) in &self.inputs {
+            let context = input_context(name);
+            let table = source
+                .table(ctx)
+                .await
+                .map_err(|e| Error::datafusion(&context, e))?;
+            ctx.register_table(name.as_str(), table)
+                .map_err(|e| Error::datafusion(&context, e))?;
+        }
+        let mut plan: Option<LogicalPlan> = None;
+        if self.inputs.iter().any(|(n, _)| n == MAIN_INPUT) {
+            let df = ctx
+                .table(MAIN_INPUT)
+                .await
+                .map_err(|e| Error::datafusion("input", e))?;
+            plan = Some(df.into_unoptimized_plan());
+        }
+        for (i, (path, processor)) in self.processors.iter().enumerate() {
+            if i > 0
+                && let Some(p) = &plan
+            {
+                let view = DataFrame::new(ctx.state(), p.clone()).into_view();
+                ctx.deregister_table(MAIN_INPUT)
+                    .map_err(|e| Error::datafusion(path, e))?;
+                ctx.register_table(MAIN_INPUT, view)
+                    .map_err(|e| Error::datafusion(path, e))?;
+            }
+            plan = Some(
+                processor
+                    .plan(plan.take(), ctx)
+                    .await
+                    .map_err(|e| Error::datafusion(path, e))?,
+            );
+        }
+        let plan = plan.ok_or_else(|| {
+            Error::user("pipeline", "there is no input called `input` and no processor to combine the named inputs")
+        })?;
+        Ok(DataFrame::new(ctx.state(), plan))
+    }
+
+    /// The optimized logical plan and the physical plan, as text.
+    pub async fn explain(&self) -> Result<String> {
+        let ctx = self.session()?;
+        let df = self.dataframe(&ctx).await?;
+        let batches = df
+            .explain(false, false)
+            .map_err(|e| Error::datafusion("explain", e))?
+            .collect()
+            .await
+            .map_err(|e| Error::datafusion("explain", e))?;
+        let mut out = String::new();
+        for batch in &batches {
+            let kinds = batch.column(0);
+            let plans = batch.column(1);
+            let kinds = datafusion::arrow::array::as_string_array(kinds);
+            let plans = datafusion::arrow::array::as_string_array(plans);
+            for i in 0..batch.num_rows() {
+                out.push_str(&format!("== {} ==\n{}\n\n", kinds.value(i), plans.value(i)));
+            }
+        }
+        Ok(out.trim_end().to_string())
+    }
+
+    /// The first `limit` rows of the output, without writing anything.
+    pub async fn preview(&self, limit: usize) -> Result<Vec<RecordBatch>> {
+        let ctx = self.session()?;
+        let df = self.dataframe(&ctx).await?;
+        df.limit(0, Some(limit))
+            .map_err(|e| Error::datafusion("preview", e))?
+            .collect()
+            .await
+            .map_err(|e| Error::datafusion("pipeline", e))
+    }
+
+    /// [`preview`](Self::preview) as a text table.
+    pub async fn preview_table(&self, limit: usize) -> Result<String> {
+        let batches = self.preview(limit).await?;
+        pretty_format_batches(&batches)
+            .map(|t| t.to_string())
+            .map_err(|e| Error::datafusion("preview", e.into()))
+    }
+
+    /// Runs the job to the end, or until `cancel` fires (then nothing is published).
+    pub async fn run(&self, stats: Arc<RunStats>, cancel: CancellationToken) -> Result<RunSummary> {
+        let started = Instant::now();
+        let ctx = self.session()?;
+        let df = self.dataframe(&ctx).await?;
+        let plan = df
+            .create_physical_plan()
+            .await
+            .map_err(|e| Error::datafusion("planning the job", e))?;
+        if let Ok(mut p) = stats.plan.lock() {
+            *p = Some(plan.clone());
+        }
+        let (result, gauge) = self.stream_to_sink(&ctx, plan.clone(), &stats, cancel).await;
+        let sink_summary = result?;
+        let mut bytes_in = None;
+        for (_, source) in &self.inputs {
+            if let Some(b) = source.input_bytes(&ctx).await {
+                *bytes_in.get_or_insert(0) += b;
+            }
+        }
+        Ok(RunSummary {
+            rows_in: leaf_rows(plan.as_ref()),
+            rows_out: sink_summary.rows,
+            bytes_in,
+            bytes_out: if sink_summary.bytes > 0 {
+                sink_summary.bytes
+            } else {
+                stats.bytes_out()
+            },
+            elapsed: started.elapsed(),
+            target: sink_summary.target,
+            max_buffered_bytes: gauge.max_bytes(),
+            max_buffered_batches: gauge.max_batches(),
+            spilled_bytes: spilled_bytes(plan.as_ref()),
+        })
+    }
+
+    /// Executes every partition in its own task into the bounded channel; the sink drains it.
+    async fn stream_to_sink(
+        &self,
+        ctx: &SessionContext,
+        plan: Arc<dyn ExecutionPlan>,
+        stats: &Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> (Result<crate::plugin::SinkSummary>, Arc<BufferGauge>) {
+        let (tx, rx, gauge) = channel(plan.schema(), self.spec.settings.sink_buffer.0);
+        // The first failure of the plan, which is the one to report (the sink only sees it
+        // pass by and rolls back).
+        let failure: Arc<Mutex<Option<DataFusionError>>> = Arc::default();
+        let mut tasks = JoinSet::new();
+        let task_ctx = ctx.task_ctx();
+        for partition in 0..plan.output_partitioning().partition_count() {
+            let (tx, stats, cancel, failure) = (tx.clone(), stats.clone(), cancel.clone(), failure.clone());
+            let plan = plan.clone();
+            let task_ctx = task_ctx.clone();
+            tasks.spawn(async move {
+                let fail = |e: DataFusionError| {
+                    let shown = DataFusionError::Execution(e.to_string());
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                    tx.send_error(shown);
+                };
+                let body = AssertUnwindSafe(async {
+                    let mut stream = match plan.execute(partition, task_ctx) {
+                        Ok(s) => s,
+                        Err(e) => return fail(e),
+                    };
+                    loop {
+                        let next = tokio::select! {
+                            biased;
+                            _ = cancel.cancelled() => return fail(DataFusionError::External(Box::new(Cancelled))),
+                            next = stream.next() => next,
+                        };
+                        match next {
+                            None => return,
+                            Some(Err(e)) => return fail(e),
+                            Some(Ok(batch)) if batch.num_rows() == 0 => {}
+                            Some(Ok(batch)) => {
+                                stats.rows_out.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                                stats
+                                    .bytes_out
+                                    .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
+                                if !tx.send(batch).await {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+                if body.catch_unwind().await.is_err() {
+                    fail(DataFusionError::Internal(format!(
+                        "partition {partition} panicked; this is a bug in Fust"
+                    )));
+                }
+            });
+        }
+        drop(tx);
+        let stream: SendableRecordBatchStream = Box::pin(rx);
+        let sink_result = self.sink.write(stream, ctx).await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        let first_failure = failure.lock().ok().and_then(|mut f| f.take());
+        let result = match (sink_result, first_failure) {
+            (_, Some(e)) => Err(Error::datafusion("running the job", e)),
+            (Err(e), None) => Err(Error::datafusion("output", e)),
+            (Ok(s), None) => Ok(s),
+        };
+        (result, gauge)
+    }
+}
+
+fn input_context(name: &str) -> String {
+    if name == MAIN_INPUT {
+        "input".to_string()
+    } else {
+        format!("inputs.{name}")
+    }
+}

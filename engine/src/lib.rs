@@ -1,0 +1,17 @@
+//! The Fust engine: plugin contracts, the registry, and the executor that turns a job
+//! into one DataFusion plan and streams it into a sink with backpressure. It knows no
+//! connector or processor by name.
+
+pub mod channel;
+pub mod error;
+pub mod executor;
+pub mod plugin;
+pub mod registry;
+pub mod session;
+pub mod types;
+
+pub use error::{Cancelled, Error, ErrorKind, Result};
+pub use executor::{RunStats, RunSummary};
+pub use plugin::{Processor, Sink, SinkSummary, Source};
+pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,230 @@
+//! The registry: every source, processor and sink by its `type:` name, with its options
+//! schema. The binary fills it; the engine only asks it.
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use fust_config::{Diagnostics, JobSpec, PluginRole, PluginSchema, PluginSpec, inline_schema, unknown_message};
+use schemars::{JsonSchema, Schema};
+use serde::de::DeserializeOwned;
+
+use crate::plugin::{Processor, Sink, Source};
+
+/// A problem with one option found while building a plugin (after its types parsed):
+/// the option's key and what was expected.
+#[derive(Debug, Clone)]
+pub struct OptionError {
+    pub key: String,
+    pub message: String,
+}
+
+impl OptionError {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// What one plugin is, for `fust plugins`, the job schema and the API.
+#[derive(Debug, Clone)]
+pub struct PluginInfo {
+    pub name: &'static str,
+    pub role: PluginRole,
+    pub description: &'static str,
+    pub options: Schema,
+    /// A YAML snippet of the plugin section, for docs (it must validate).
+    pub example: &'static str,
+}
+
+/// Builds a plugin from its options.
+pub trait Factory<T: ?Sized>: Send + Sync {
+    fn info(&self) -> &PluginInfo;
+    /// Parses and checks the options; problems go to `diags` at their line and column.
+    fn build(&self, spec: &PluginSpec, diags: &mut Diagnostics) -> Option<Arc<T>>;
+}
+
+type BuildFn<C, T> = fn(C) -> Result<Arc<T>, OptionError>;
+
+/// A factory from a typed options struct `C` (serde + schemars) and a build function.
+pub struct Typed<C, T: ?Sized> {
+    info: PluginInfo,
+    build: BuildFn<C, T>,
+    _c: PhantomData<fn() -> C>,
+}
+
+impl<C: DeserializeOwned + JsonSchema, T: ?Sized> Typed<C, T> {
+    pub fn new(
+        name: &'static str,
+        role: PluginRole,
+        description: &'static str,
+        example: &'static str,
+        build: BuildFn<C, T>,
+    ) -> Self {
+        Self {
+            info: PluginInfo {
+                name,
+                role,
+                description,
+                options: inline_schema::<C>(),
+                example,
+            },
+            build,
+            _c: PhantomData,
+        }
+    }
+}
+
+impl<C: DeserializeOwned + JsonSchema, T: ?Sized> Factory<T> for Typed<C, T> {
+    fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    fn build(&self, spec: &PluginSpec, diags: &mut Diagnostics) -> Option<Arc<T>> {
+        let config = spec.parse_options::<C>(diags)?;
+        match (self.build)(config) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let path = if e.key.is_empty() {
+                    spec.path.clone()
+                } else {
+                    format!("{}.{}", spec.path, e.key)
+                };
+                diags.push(Some(spec.mark_of(&e.key)), path, e.message);
+                None
+            }
+        }
+    }
+}
+
+pub type SourceFactory = dyn Factory<dyn Source>;
+pub type ProcessorFactory = dyn Factory<dyn Processor>;
+pub type SinkFactory = dyn Factory<dyn Sink>;
+
+/// Every plugin the binary knows, by `type:` name.
+#[derive(Default)]
+pub struct Registry {
+    sources: BTreeMap<&'static str, Arc<SourceFactory>>,
+    processors: BTreeMap<&'static str, Arc<ProcessorFactory>>,
+    sinks: BTreeMap<&'static str, Arc<SinkFactory>>,
+}
+
+/// A job whose every plugin has been built: ready to plan and run.
+#[derive(Debug, Clone)]
+pub struct CompiledJob {
+    pub spec: JobSpec,
+    pub inputs: Vec<(String, Arc<dyn Source>)>,
+    /// Each processor with its path in the job file, for error context.
+    pub processors: Vec<(String, Arc<dyn Processor>)>,
+    pub sink: Arc<dyn Sink>,
+}
+
+fn add<T: ?Sized>(map: &mut BTreeMap<&'static str, Arc<dyn Factory<T>>>, f: Arc<dyn Factory<T>>) {
+    let name = f.info().name;
+    assert!(map.insert(name, f).is_none(), "plugin `{name}` registered twice");
+}
+
+impl Registry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a source. Panics on a duplicate name (a programming error, caught by tests).
+    pub fn add_source(&mut self, f: Arc<SourceFactory>) {
+        add(&mut self.sources, f);
+    }
+
+    pub fn add_processor(&mut self, f: Arc<ProcessorFactory>) {
+        add(&mut self.processors, f);
+    }
+
+    pub fn add_sink(&mut self, f: Arc<SinkFactory>) {
+        add(&mut self.sinks, f);
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &PluginInfo> {
+        self.sources.values().map(|f| f.info())
+    }
+
+    pub fn processors(&self) -> impl Iterator<Item = &PluginInfo> {
+        self.processors.values().map(|f| f.info())
+    }
+
+    pub fn sinks(&self) -> impl Iterator<Item = &PluginInfo> {
+        self.sinks.values().map(|f| f.info())
+    }
+
+    /// The JSON Schema of a job file with every registered plugin.
+    pub fn job_schema(&self) -> serde_json::Value {
+        let list = |it: &mut dyn Iterator<Item = &PluginInfo>| -> Vec<PluginSchema> {
+            it.map(|i| PluginSchema {
+                name: i.name.to_string(),
+                description: i.description.to_string(),
+                options: i.options.clone(),
+            })
+            .collect()
+        };
+        fust_config::job_schema(
+            &list(&mut self.sources()),
+            &list(&mut self.processors()),
+            &list(&mut self.sinks()),
+        )
+    }
+
+    /// Builds every plugin of a job, reporting all problems at once.
+    pub fn compile(&self, spec: &JobSpec) -> Result<CompiledJob, fust_config::Error> {
+        let mut diags = Diagnostics::new(spec.file.clone());
+        let mut inputs = Vec::new();
+        for (name, p) in &spec.inputs {
+            if let Some(s) = build(&self.sources, p, PluginRole::Source, &mut diags) {
+                inputs.push((name.clone(), s));
+            }
+        }
+        let mut processors = Vec::new();
+        for p in &spec.processors {
+            if let Some(proc_) = build(&self.processors, p, PluginRole::Processor, &mut diags) {
+                processors.push((p.path.clone(), proc_));
+            }
+        }
+        let sink = spec
+            .output
+            .as_ref()
+            .and_then(|p| build(&self.sinks, p, PluginRole::Sink, &mut diags));
+        match sink {
+            Some(sink) if diags.is_empty() => Ok(CompiledJob {
+                spec: spec.clone(),
+                inputs,
+                processors,
+                sink,
+            }),
+            _ => {
+                if diags.is_empty() {
+                    diags.push(None, "output", "missing `output`");
+                }
+                diags.into_result(()).map(|_| unreachable!("diagnostics are not empty"))
+            }
+        }
+    }
+}
+
+fn build<T: ?Sized>(
+    map: &BTreeMap<&'static str, Arc<dyn Factory<T>>>,
+    spec: &PluginSpec,
+    role: PluginRole,
+    diags: &mut Diagnostics,
+) -> Option<Arc<T>> {
+    match map.get(spec.kind.as_str()) {
+        Some(f) => f.build(spec, diags),
+        None => {
+            let names: Vec<&str> = map.keys().copied().collect();
+            diags.push(
+                Some(spec.mark_of("type")),
+                format!("{}.type", spec.path),
+                unknown_message(&format!("{} type", role.noun()), &spec.kind, &names),
+            );
+            None
+        }
+    }
+}

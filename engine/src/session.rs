@@ -1,0 +1,50 @@
+//! The DataFusion session of one run: parallelism, batch size, memory pool and spilling.
+
+use std::sync::Arc;
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use fust_config::Settings;
+
+use crate::error::{Error, Result};
+
+/// A session configured from the job's `settings`.
+pub fn session(settings: &Settings) -> Result<SessionContext> {
+    let mut config = SessionConfig::new()
+        .with_batch_size(settings.batch_size.max(1))
+        .with_information_schema(false);
+    let parallelism = if settings.preserve_order {
+        1
+    } else {
+        settings
+            .parallelism
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1)
+    };
+    config = config.with_target_partitions(parallelism);
+    {
+        let opts = config.options_mut();
+        // Processors can't read arbitrary files through SQL: only the job's inputs are tables.
+        opts.sql_parser.enable_ident_normalization = true;
+        opts.execution.parquet.pushdown_filters = false;
+        opts.execution.collect_statistics = true;
+        if settings.preserve_order {
+            opts.optimizer.repartition_file_scans = false;
+        }
+    }
+    let mut runtime = RuntimeEnvBuilder::new();
+    if let Some(limit) = settings.memory_limit {
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit.0 as usize)));
+    }
+    let disk = match &settings.spill_dir {
+        Some(dir) => DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.into()])),
+        None => DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
+    };
+    runtime = runtime.with_disk_manager_builder(disk);
+    let runtime = runtime
+        .build_arc()
+        .map_err(|e| Error::datafusion("settings", e))?;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}

@@ -1,0 +1,295 @@
+//! Argument parsing and the commands.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use fust_config::JobSpec;
+use fust_engine::{CancellationToken, CompiledJob, Error, Registry, RunStats};
+
+use crate::progress::{Progress, human_bytes, human_count};
+
+/// Fust moves data between files and object stores (more systems to come) and transforms
+/// it on the way with SQL. A YAML job file says `input → pipeline.processors → output`.
+///
+/// Quick start:
+///   fust run examples/csv_to_parquet.yaml
+///   fust preview examples/csv_to_parquet.yaml --limit 5
+///   fust plugins csv
+#[derive(Parser)]
+#[command(name = "fust", version, about, long_about, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log detail: -v for info, -vv for debug (or set FUST_LOG, e.g. FUST_LOG=debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a job: read the input(s), apply the processors, write the output.
+    ///
+    /// The output is published only when the whole run succeeds (files are written under a
+    /// temporary name and renamed). Ctrl-C cancels and publishes nothing.
+    Run {
+        /// The job file (YAML).
+        job: PathBuf,
+        /// No progress display; the summary is still printed.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Check a job file and every plugin's options without reading any data.
+    Validate {
+        job: PathBuf,
+    },
+    /// Print the first rows of the job's output as a table; nothing is written.
+    Preview {
+        job: PathBuf,
+        /// Rows to show.
+        #[arg(short = 'n', long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print the job's optimized plan (shows which filters and columns reach the scan).
+    Explain {
+        job: PathBuf,
+    },
+    /// List the connectors and processors, or show one plugin's options.
+    Plugins {
+        /// A plugin name (e.g. `csv`, `filter`) to show its options and an example.
+        name: Option<String>,
+        /// Print the plugin list with option schemas as JSON.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print every plugin's option table as Markdown (the README's reference section).
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print the JSON Schema of job files (for editors and validation in CI).
+    Schema,
+}
+
+/// The registry with every built-in plugin.
+pub fn registry() -> Registry {
+    let mut r = Registry::new();
+    fust_connectors::register_all(&mut r);
+    fust_sql::register_all(&mut r);
+    r
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", message(&e));
+            match e {
+                Error::Cancelled => ExitCode::from(130),
+                Error::Config(_) => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+fn message(e: &Error) -> String {
+    match e {
+        Error::Config(c) => c.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_env("FUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn load(path: &Path, registry: &Registry) -> Result<CompiledJob, Error> {
+    let spec = JobSpec::from_file(path)?;
+    Ok(registry.compile(&spec)?)
+}
+
+async fn dispatch(command: Command) -> Result<(), Error> {
+    let registry = registry();
+    match command {
+        Command::Run { job, quiet } => run(&load(&job, &registry)?, quiet).await,
+        Command::Validate { job } => {
+            let compiled = load(&job, &registry)?;
+            println!(
+                "{}: ok ({} input{}, {} processor{}, output `{}`)",
+                job.display(),
+                compiled.inputs.len(),
+                plural(compiled.inputs.len()),
+                compiled.processors.len(),
+                plural(compiled.processors.len()),
+                compiled.spec.output.as_ref().map_or("", |o| o.kind.as_str()),
+            );
+            Ok(())
+        }
+        Command::Preview { job, limit } => {
+            println!("{}", load(&job, &registry)?.preview_table(limit).await?);
+            Ok(())
+        }
+        Command::Explain { job } => {
+            println!("{}", load(&job, &registry)?.explain().await?);
+            Ok(())
+        }
+        Command::Plugins { markdown: true, .. } => {
+            print!("{}", markdown_reference(&registry));
+            Ok(())
+        }
+        Command::Plugins { name, json, .. } => plugins(&registry, name.as_deref(), json),
+        Command::Schema => {
+            let schema = registry.job_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            Ok(())
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
+    let stats = RunStats::new();
+    let cancel = CancellationToken::new();
+    let progress = (!quiet).then(|| Progress::start(stats.clone()));
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nCancelling (Ctrl-C again to exit at once)…");
+                cancel.cancel();
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let result = job.run(stats, cancel).await;
+    watcher.abort();
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let s = result?;
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let name = job.spec.name.as_deref().unwrap_or("job");
+    let bytes_in = s.bytes_in.map_or_else(|| "-".to_string(), human_bytes);
+    eprintln!(
+        "{name}: {} rows in ({bytes_in}), {} rows out ({}) to {} in {}; {} rows/s, {}/s",
+        human_count(s.rows_in),
+        human_count(s.rows_out),
+        human_bytes(s.bytes_out),
+        s.target,
+        fmt_duration(s.elapsed),
+        human_count((s.rows_out as f64 / secs) as u64),
+        human_bytes((s.bytes_in.unwrap_or(s.bytes_out) as f64 / secs) as u64),
+    );
+    Ok(())
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+fn plugins(registry: &Registry, name: Option<&str>, json: bool) -> Result<(), Error> {
+    let all: Vec<_> = registry
+        .sources()
+        .chain(registry.processors())
+        .chain(registry.sinks())
+        .collect();
+    if json {
+        let list: Vec<_> = all
+            .iter()
+            .filter(|p| name.is_none_or(|n| n == p.name))
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name, "role": p.role.noun(), "description": p.description,
+                    "options": p.options.as_value(), "example": p.example,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        return Ok(());
+    }
+    let Some(name) = name else {
+        for (title, list) in [
+            ("Inputs (input: type)", registry.sources().collect::<Vec<_>>()),
+            ("Processors (pipeline.processors[].type)", registry.processors().collect()),
+            ("Outputs (output: type)", registry.sinks().collect()),
+        ] {
+            println!("{title}:");
+            for p in list {
+                println!("  {:<10} {}", p.name, p.description);
+            }
+            println!();
+        }
+        println!("`fust plugins NAME` shows a plugin's options.");
+        return Ok(());
+    };
+    let matches: Vec<_> = all.iter().filter(|p| p.name == name).collect();
+    if matches.is_empty() {
+        let names: Vec<&str> = all.iter().map(|p| p.name).collect();
+        return Err(Error::user("plugins", fust_config::unknown_message("plugin", name, &names)));
+    }
+    for p in matches {
+        println!("{} ({}): {}\n\nOptions:", p.name, p.role.noun(), p.description);
+        for row in crate::progress::option_rows(p.options.as_value()) {
+            println!("  {:<20} {:<24} {}", row.0, row.1, row.2);
+        }
+        println!("\nExample:\n{}", indent(p.example));
+    }
+    Ok(())
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The README's plugin reference: one option table per plugin, generated from the schemas
+/// (a test checks that README.md holds exactly this text).
+pub fn markdown_reference(registry: &Registry) -> String {
+    let mut out = String::new();
+    for p in registry.sources().chain(registry.processors()).chain(registry.sinks()) {
+        let role = match p.role {
+            fust_config::PluginRole::Source => "input",
+            fust_config::PluginRole::Processor => "processor",
+            fust_config::PluginRole::Sink => "output",
+        };
+        out.push_str(&format!("#### `{}` {role}\n\n{}.\n\n", p.name, p.description));
+        out.push_str("| option | type / default | meaning |\n|---|---|---|\n");
+        for (name, ty, desc) in crate::progress::option_rows(p.options.as_value()) {
+            let ty = ty.replace('|', "\\|");
+            let desc = desc.replace('|', "\\|");
+            out.push_str(&format!("| `{name}` | {ty} | {desc} |\n"));
+        }
+        out.push('\n');
+    }
+    out
+}
