@@ -153,7 +153,8 @@ impl Processor for MappingProcessor {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct AggregateConfig {
-    /// Columns or SQL expressions to group by (empty: one row for the whole input).
+    /// Columns or SQL expressions to group by, optionally named with `AS`
+    /// (e.g. `date_trunc('month', ts) AS month`); empty: one row for the whole input.
     #[serde(default)]
     pub group_by: Vec<String>,
     /// Output columns, `name: aggregate SQL expression`, e.g. `total: sum(amount)`,
@@ -177,7 +178,9 @@ impl Processor for AggregateProcessor {
         select.extend(c.aggregates.iter().map(|(name, e)| format!("{e} AS {}", quote_ident(name))));
         let mut sql = format!("SELECT {} FROM input", select.join(", "));
         if !c.group_by.is_empty() {
-            sql.push_str(&format!(" GROUP BY {}", c.group_by.join(", ")));
+            // By position, so a group key may carry an alias (`date_trunc('month', ts) AS month`).
+            let ordinals: Vec<String> = (1..=c.group_by.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!(" GROUP BY {}", ordinals.join(", ")));
         }
         plan_query(ctx, &sql).await
     }
