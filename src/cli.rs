@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use fust_config::JobSpec;
 use fust_engine::{CancellationToken, CompiledJob, Error, Registry, RunStats};
 
-use crate::progress::{Progress, human_bytes, human_count};
+use crate::progress::{Progress, human_bytes, human_count, spawn_detached};
 
 /// Fust moves data between files and object stores (more systems to come) and transforms
 /// it on the way with SQL. A YAML job file says `input → pipeline.processors → output`.
@@ -41,10 +40,9 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Check a job file and every plugin's options without reading any data.
-    Validate {
-        job: PathBuf,
-    },
+    /// Check a job file: every key and option, the SQL, and the plan against the inputs'
+    /// schemas (reads file headers and footers, not the data).
+    Validate { job: PathBuf },
     /// Print the first rows of the job's output as a table; nothing is written.
     Preview {
         job: PathBuf,
@@ -53,9 +51,7 @@ enum Command {
         limit: usize,
     },
     /// Print the job's optimized plan (shows which filters and columns reach the scan).
-    Explain {
-        job: PathBuf,
-    },
+    Explain { job: PathBuf },
     /// List the connectors and processors, or show one plugin's options.
     Plugins {
         /// A plugin name (e.g. `csv`, `filter`) to show its options and an example.
@@ -82,7 +78,10 @@ pub fn registry() -> Registry {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -125,8 +124,7 @@ fn init_logging(verbose: u8) {
 }
 
 fn load(path: &Path, registry: &Registry) -> Result<CompiledJob, Error> {
-    let spec = JobSpec::from_file(path)?;
-    Ok(registry.compile(&spec)?)
+    Ok(registry.load(path)?)
 }
 
 async fn dispatch(command: Command) -> Result<(), Error> {
@@ -135,6 +133,8 @@ async fn dispatch(command: Command) -> Result<(), Error> {
         Command::Run { job, quiet } => run(&load(&job, &registry)?, quiet).await,
         Command::Validate { job } => {
             let compiled = load(&job, &registry)?;
+            // Plans the job: reads the inputs' schemas (headers, footers), not their data.
+            compiled.plan().await?;
             println!(
                 "{}: ok ({} input{}, {} processor{}, output `{}`)",
                 job.display(),
@@ -142,29 +142,42 @@ async fn dispatch(command: Command) -> Result<(), Error> {
                 plural(compiled.inputs.len()),
                 compiled.processors.len(),
                 plural(compiled.processors.len()),
-                compiled.spec.output.as_ref().map_or("", |o| o.kind.as_str()),
+                compiled
+                    .spec
+                    .output
+                    .as_ref()
+                    .map_or("", |o| o.kind.as_str()),
             );
             Ok(())
         }
         Command::Preview { job, limit } => {
-            println!("{}", load(&job, &registry)?.preview_table(limit).await?);
+            print_out(&load(&job, &registry)?.preview_table(limit).await?);
             Ok(())
         }
         Command::Explain { job } => {
-            println!("{}", load(&job, &registry)?.explain().await?);
+            print_out(&load(&job, &registry)?.explain().await?);
             Ok(())
         }
         Command::Plugins { markdown: true, .. } => {
-            print!("{}", markdown_reference(&registry));
+            print_out(markdown_reference(&registry).trim_end());
             Ok(())
         }
         Command::Plugins { name, json, .. } => plugins(&registry, name.as_deref(), json),
         Command::Schema => {
             let schema = registry.job_schema();
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            print_out(&serde_json::to_string_pretty(&schema).unwrap_or_default());
             Ok(())
         }
     }
+}
+
+/// Prints to stdout; a closed pipe (`fust schema | head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"));
 }
 
 fn plural(n: usize) -> &'static str {
@@ -177,13 +190,19 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
     let progress = (!quiet).then(|| Progress::start(stats.clone()));
     let watcher = {
         let cancel = cancel.clone();
-        tokio::spawn(async move {
+        spawn_detached(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nCancelling (Ctrl-C again to exit at once)…");
                 cancel.cancel();
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
+                // A plan busy inside one operator may not look at the token for a while:
+                // after a grace period, remove the unpublished output ourselves and exit.
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
                 }
+                fust_connectors::file::remove_unpublished();
+                eprintln!("error: {}", Error::Cancelled);
+                std::process::exit(130);
             }
         })
     };
@@ -235,54 +254,81 @@ fn plugins(registry: &Registry, name: Option<&str>, json: bool) -> Result<(), Er
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        print_out(&serde_json::to_string_pretty(&list).unwrap_or_default());
         return Ok(());
     }
+    let mut lines: Vec<String> = Vec::new();
     let Some(name) = name else {
         for (title, list) in [
-            ("Inputs (input: type)", registry.sources().collect::<Vec<_>>()),
-            ("Processors (pipeline.processors[].type)", registry.processors().collect()),
+            (
+                "Inputs (input: type)",
+                registry.sources().collect::<Vec<_>>(),
+            ),
+            (
+                "Processors (pipeline.processors[].type)",
+                registry.processors().collect(),
+            ),
             ("Outputs (output: type)", registry.sinks().collect()),
         ] {
-            println!("{title}:");
+            lines.push(format!("{title}:"));
             for p in list {
-                println!("  {:<10} {}", p.name, p.description);
+                lines.push(format!("  {:<10} {}", p.name, p.description));
             }
-            println!();
+            lines.push(String::new());
         }
-        println!("`fust plugins NAME` shows a plugin's options.");
+        lines.push("`fust plugins NAME` shows a plugin's options.".to_string());
+        print_out(&lines.join("\n"));
         return Ok(());
     };
     let matches: Vec<_> = all.iter().filter(|p| p.name == name).collect();
     if matches.is_empty() {
         let names: Vec<&str> = all.iter().map(|p| p.name).collect();
-        return Err(Error::user("plugins", fust_config::unknown_message("plugin", name, &names)));
+        return Err(Error::user(
+            "plugins",
+            fust_config::unknown_message("plugin", name, &names),
+        ));
     }
     for p in matches {
-        println!("{} ({}): {}\n\nOptions:", p.name, p.role.noun(), p.description);
+        lines.push(format!(
+            "{} ({}): {}\n\nOptions:",
+            p.name,
+            p.role.noun(),
+            p.description
+        ));
         for row in crate::progress::option_rows(p.options.as_value()) {
-            println!("  {:<20} {:<24} {}", row.0, row.1, row.2);
+            lines.push(format!("  {:<20} {:<30} {}", row.0, row.1, row.2));
         }
-        println!("\nExample:\n{}", indent(p.example));
+        lines.push(format!("\nExample:\n{}", indent(p.example)));
     }
+    print_out(&lines.join("\n"));
     Ok(())
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The README's plugin reference: one option table per plugin, generated from the schemas
 /// (a test checks that README.md holds exactly this text).
 pub fn markdown_reference(registry: &Registry) -> String {
     let mut out = String::new();
-    for p in registry.sources().chain(registry.processors()).chain(registry.sinks()) {
+    for p in registry
+        .sources()
+        .chain(registry.processors())
+        .chain(registry.sinks())
+    {
         let role = match p.role {
             fust_config::PluginRole::Source => "input",
             fust_config::PluginRole::Processor => "processor",
             fust_config::PluginRole::Sink => "output",
         };
-        out.push_str(&format!("#### `{}` {role}\n\n{}.\n\n", p.name, p.description));
+        out.push_str(&format!(
+            "#### `{}` {role}\n\n{}.\n\n",
+            p.name, p.description
+        ));
         out.push_str("| option | type / default | meaning |\n|---|---|---|\n");
         for (name, ty, desc) in crate::progress::option_rows(p.options.as_value()) {
             let ty = ty.replace('|', "\\|");

@@ -35,16 +35,19 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             let b = bar.clone();
-            let task = tokio::spawn(async move {
+            let task = spawn_detached(async move {
                 loop {
                     b.set_message(line(&stats));
                     b.tick();
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             });
-            Progress { task, bar: Some(bar) }
+            Progress {
+                task,
+                bar: Some(bar),
+            }
         } else {
-            let task = tokio::spawn(async move {
+            let task = spawn_detached(async move {
                 loop {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     eprintln!("progress: {}", line(&stats));
@@ -66,7 +69,7 @@ pub fn human_count(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -109,9 +112,17 @@ pub fn option_rows(schema: &Value) -> Vec<(String, String, String)> {
 
 fn type_of(p: &Value) -> String {
     if let Some(e) = p.get("enum").and_then(Value::as_array) {
-        return e.iter().filter_map(Value::as_str).collect::<Vec<_>>().join("|");
+        return e
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join("|");
     }
-    if let Some(alts) = p.get("oneOf").or_else(|| p.get("anyOf")).and_then(Value::as_array) {
+    if let Some(alts) = p
+        .get("oneOf")
+        .or_else(|| p.get("anyOf"))
+        .and_then(Value::as_array)
+    {
         let parts: Vec<String> = alts
             .iter()
             .map(|a| {
@@ -136,4 +147,13 @@ fn type_of(p: &Value) -> String {
             .join("|"),
         _ => "value".into(),
     }
+}
+
+/// Spawns a task the CLI aborts itself (progress display, Ctrl-C watcher).
+#[allow(clippy::disallowed_methods)] // the handle is kept and aborted by its owner
+pub fn spawn_detached<F>(f: F) -> tokio::task::JoinHandle<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(f)
 }

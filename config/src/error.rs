@@ -69,7 +69,8 @@ impl Diagnostics {
         if self.items.is_empty() {
             Ok(value)
         } else {
-            self.items.sort_by_key(|d| d.mark.map(|m| (m.line, m.column)));
+            self.items
+                .sort_by_key(|d| d.mark.map(|m| (m.line, m.column)));
             Err(Error::Invalid(self))
         }
     }
@@ -126,12 +127,20 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// "did you mean `x`?" for the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    // Edit distance (with swaps: `cvs` → `csv`) for short words, similarity for long ones.
+    let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter_map(|c| {
+            let edits = strsim::damerau_levenshtein(word, c);
+            let close = edits <= limit || strsim::jaro_winkler(word, c) > 0.85;
+            close.then_some((edits, c))
+        })
+        .min_by_key(|(edits, _)| *edits)
         .map(|(_, c)| c)
 }
 
@@ -140,7 +149,15 @@ pub fn unknown_message(what: &str, word: &str, choices: &[&str]) -> String {
     let mut msg = format!("unknown {what} `{word}`");
     if let Some(s) = did_you_mean(word, choices.iter().copied()) {
         msg.push_str(&format!("; did you mean `{s}`?"));
+    } else {
+        msg.push('.');
     }
-    msg.push_str(&format!(" Valid: {}", choices.join(", ")));
+    let mut unique: Vec<&str> = Vec::new();
+    for c in choices {
+        if !unique.contains(c) {
+            unique.push(c);
+        }
+    }
+    msg.push_str(&format!(" Valid: {}", unique.join(", ")));
     msg
 }

@@ -164,15 +164,35 @@ impl JobSpec {
 
     /// Parses job text; `file` names it in messages.
     pub fn from_str(text: &str, file: &str) -> Result<Self> {
+        let (job, diags) = Self::parse_partial(text, file);
+        diags.into_result(job)
+    }
+
+    /// Parses as much of the job as it can, with every structural problem found; the
+    /// plugins that did parse can still be checked, so all problems are reported at once.
+    pub fn parse_partial(text: &str, file: &str) -> (Self, Diagnostics) {
         let mut diags = Diagnostics::new(file);
         let Some(root) = yaml::parse(text, &mut diags) else {
             if diags.is_empty() {
-                diags.push(None, "", "the job file is empty; expected a mapping with `input` and `output`");
+                diags.push(
+                    None,
+                    "",
+                    "the job file is empty; expected a mapping with `input` and `output`",
+                );
             }
-            return diags.into_result(Self::empty(file));
+            return (Self::empty(file), diags);
         };
         let job = Self::from_node(&root, file, &mut diags);
-        diags.into_result(job)
+        (job, diags)
+    }
+
+    /// Reads a file for [`parse_partial`](Self::parse_partial).
+    pub fn read_partial(path: &Path) -> Result<(Self, Diagnostics)> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Self::parse_partial(&text, &path.display().to_string()))
     }
 
     fn empty(file: &str) -> Self {
@@ -192,7 +212,10 @@ impl JobSpec {
             diags.push(
                 Some(root.mark),
                 "",
-                format!("a job file must be a mapping with `input` and `output`, found {}", root.kind()),
+                format!(
+                    "a job file must be a mapping with `input` and `output`, found {}",
+                    root.kind()
+                ),
             );
             return job;
         };
@@ -202,7 +225,11 @@ impl JobSpec {
                 "name" | "description" => match &node.value {
                     Value::String(s) if key == "name" => job.name = Some(s.clone()),
                     Value::String(_) => {}
-                    _ => diags.push(Some(node.mark), key.clone(), format!("expected a string, found {}", node.kind())),
+                    _ => diags.push(
+                        Some(node.mark),
+                        key.clone(),
+                        format!("expected a string, found {}", node.kind()),
+                    ),
                 },
                 "input" => {
                     saw_input = true;
@@ -222,15 +249,25 @@ impl JobSpec {
                                         "an input name must be a SQL identifier (letters, digits, `_`; not starting with a digit)",
                                     );
                                 }
-                                if name == MAIN_INPUT && entries.iter().any(|(k, _, _)| k == "input") {
-                                    diags.push(Some(*name_mark), "inputs.input", "`input` is defined twice (as `input:` and in `inputs:`)");
+                                if name == MAIN_INPUT
+                                    && entries.iter().any(|(k, _, _)| k == "input")
+                                {
+                                    diags.push(
+                                        Some(*name_mark),
+                                        "inputs.input",
+                                        "`input` is defined twice (as `input:` and in `inputs:`)",
+                                    );
                                 }
                                 if let Some(p) = plugin(n, &format!("inputs.{name}"), diags) {
                                     job.inputs.push((name.clone(), p));
                                 }
                             }
                         }
-                        _ => diags.push(Some(node.mark), "inputs", "expected a non-empty mapping of input name → input section"),
+                        _ => diags.push(
+                            Some(node.mark),
+                            "inputs",
+                            "expected a non-empty mapping of input name → input section",
+                        ),
                     }
                 }
                 "pipeline" => job.processors = processors(node, diags),
@@ -249,13 +286,25 @@ impl JobSpec {
             }
         }
         if !saw_input {
-            diags.push(Some(root.mark), "input", "missing `input` (or `inputs`): where should the data come from?");
+            diags.push(
+                Some(root.mark),
+                "input",
+                "missing `input` (or `inputs`): where should the data come from?",
+            );
         }
         if job.output.is_none() && !entries.iter().any(|(k, _, _)| k == "output") {
-            diags.push(Some(root.mark), "output", "missing `output`: where should the data go? (use `type: console` to print it)");
+            diags.push(
+                Some(root.mark),
+                "output",
+                "missing `output`: where should the data go? (use `type: console` to print it)",
+            );
         }
         // Processors see the stream so far as `input`; a multi-input job needs one main input.
-        if saw_input && !job.inputs.is_empty() && !job.inputs.iter().any(|(n, _)| n == MAIN_INPUT) && job.processors.is_empty() {
+        if saw_input
+            && !job.inputs.is_empty()
+            && !job.inputs.iter().any(|(n, _)| n == MAIN_INPUT)
+            && job.processors.is_empty()
+        {
             diags.push(Some(root.mark), "pipeline", "with `inputs:` and no input called `input`, add a `sql` processor that says how the inputs combine");
         }
         job
@@ -263,13 +312,18 @@ impl JobSpec {
 
     /// The main input (named `input`), if any.
     pub fn main_input(&self) -> Option<&PluginSpec> {
-        self.inputs.iter().find(|(n, _)| n == MAIN_INPUT).map(|(_, p)| p)
+        self.inputs
+            .iter()
+            .find(|(n, _)| n == MAIN_INPUT)
+            .map(|(_, p)| p)
     }
 }
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -292,7 +346,14 @@ fn section(node: &Node, path: &str) -> PluginSpec {
 
 fn plugin(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<PluginSpec> {
     let Some(entries) = node.entries() else {
-        diags.push(Some(node.mark), path, format!("expected a mapping with a `type` key, found {}", node.kind()));
+        diags.push(
+            Some(node.mark),
+            path,
+            format!(
+                "expected a mapping with a `type` key, found {}",
+                node.kind()
+            ),
+        );
         return None;
     };
     let mut spec = section(node, path);
@@ -300,12 +361,20 @@ fn plugin(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<PluginSpec
         Some((_, _, t)) => match t.as_str() {
             Some(kind) => spec.kind = kind.to_string(),
             None => {
-                diags.push(Some(t.mark), format!("{path}.type"), format!("expected a plugin name, found {}", t.kind()));
+                diags.push(
+                    Some(t.mark),
+                    format!("{path}.type"),
+                    format!("expected a plugin name, found {}", t.kind()),
+                );
                 return None;
             }
         },
         None => {
-            diags.push(Some(node.mark), format!("{path}.type"), "missing `type` (which connector or processor is this?)");
+            diags.push(
+                Some(node.mark),
+                format!("{path}.type"),
+                "missing `type` (which connector or processor is this?)",
+            );
             return None;
         }
     }
@@ -315,13 +384,24 @@ fn plugin(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<PluginSpec
 
 fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
     let Some(entries) = node.entries() else {
-        diags.push(Some(node.mark), "pipeline", format!("expected a mapping with `processors`, found {}", node.kind()));
+        diags.push(
+            Some(node.mark),
+            "pipeline",
+            format!(
+                "expected a mapping with `processors`, found {}",
+                node.kind()
+            ),
+        );
         return Vec::new();
     };
     let mut out = Vec::new();
     for (key, key_mark, n) in entries {
         if key != "processors" {
-            diags.push(Some(*key_mark), format!("pipeline.{key}"), unknown_message("key", key, &["processors"]));
+            diags.push(
+                Some(*key_mark),
+                format!("pipeline.{key}"),
+                unknown_message("key", key, &["processors"]),
+            );
             continue;
         }
         match &n.value {
@@ -333,7 +413,11 @@ fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
                 }
             }
             Value::Null => {}
-            _ => diags.push(Some(n.mark), "pipeline.processors", format!("expected a list of processors, found {}", n.kind())),
+            _ => diags.push(
+                Some(n.mark),
+                "pipeline.processors",
+                format!("expected a list of processors, found {}", n.kind()),
+            ),
         }
     }
     out
@@ -407,8 +491,11 @@ settings:
 
     #[test]
     fn unknown_option_with_suggestion_at_its_line() {
-        let job = JobSpec::from_str(&JOB.replace("batch_size: nope", "batch_size: 10"), "job.yaml")
-            .expect("structure ok");
+        let job = JobSpec::from_str(
+            &JOB.replace("batch_size: nope", "batch_size: 10"),
+            "job.yaml",
+        )
+        .expect("structure ok");
         assert_eq!(job.settings.batch_size, 10);
         let input = job.main_input().expect("input");
         let mut d = Diagnostics::new("job.yaml");
@@ -423,8 +510,15 @@ settings:
     #[test]
     fn every_problem_at_once() {
         let text = "inptu:\n  type: csv\npipeline:\n  procesors: []\n";
-        let msg = JobSpec::from_str(text, "j.yaml").expect_err("bad").to_string();
-        assert!(msg.contains("j.yaml:1:1: `inptu`: unknown top-level key `inptu`; did you mean `input`?"), "{msg}");
+        let msg = JobSpec::from_str(text, "j.yaml")
+            .expect_err("bad")
+            .to_string();
+        assert!(
+            msg.contains(
+                "j.yaml:1:1: `inptu`: unknown top-level key `inptu`; did you mean `input`?"
+            ),
+            "{msg}"
+        );
         assert!(msg.contains("did you mean `processors`?"), "{msg}");
         assert!(msg.contains("missing `output`"), "{msg}");
         assert!(msg.contains("4 problems"), "{msg}");
@@ -432,10 +526,16 @@ settings:
 
     #[test]
     fn type_error_points_at_value() {
-        let text = "input:\n  type: csv\n  path: a.csv\n  has_header: maybe\noutput: {type: console}\n";
+        let text =
+            "input:\n  type: csv\n  path: a.csv\n  has_header: maybe\noutput: {type: console}\n";
         let job = JobSpec::from_str(text, "j.yaml").expect("structure ok");
         let mut d = Diagnostics::new("j.yaml");
-        assert!(job.main_input().expect("input").parse_options::<CsvLike>(&mut d).is_none());
+        assert!(
+            job.main_input()
+                .expect("input")
+                .parse_options::<CsvLike>(&mut d)
+                .is_none()
+        );
         let msg = d.to_string();
         assert!(msg.contains("j.yaml:4:15: `input.has_header`: invalid type: string \"maybe\", expected a boolean"), "{msg}");
     }

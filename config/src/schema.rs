@@ -48,8 +48,13 @@ fn with_type(p: &PluginSchema) -> Value {
 }
 
 /// The job file's JSON Schema.
-pub fn job_schema(sources: &[PluginSchema], processors: &[PluginSchema], sinks: &[PluginSchema]) -> Value {
-    let one_of = |ps: &[PluginSchema]| json!({"oneOf": ps.iter().map(with_type).collect::<Vec<_>>()});
+pub fn job_schema(
+    sources: &[PluginSchema],
+    processors: &[PluginSchema],
+    sinks: &[PluginSchema],
+) -> Value {
+    let one_of =
+        |ps: &[PluginSchema]| json!({"oneOf": ps.iter().map(with_type).collect::<Vec<_>>()});
     let mut settings = inline_schema::<Settings>().to_value();
     if let Some(o) = settings.as_object_mut() {
         o.remove("$schema");

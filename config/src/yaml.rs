@@ -142,7 +142,12 @@ fn resolve_plain(s: &str) -> Value {
 /// Where the parser is while building the tree.
 enum Frame {
     Seq(Mark, Vec<Node>, usize),
-    Map(Mark, Vec<(String, Mark, Node)>, Option<(String, Mark)>, usize),
+    Map(
+        Mark,
+        Vec<(String, Mark, Node)>,
+        Option<(String, Mark)>,
+        usize,
+    ),
 }
 
 /// Parses one YAML document into a [`Node`]. Problems go into `diags`; `None` when the
@@ -327,11 +332,7 @@ pub fn interpolate(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<S
                 Some((n, d)) => (n, Some(d)),
                 None => (expr, None),
             };
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(
                     "`${{{expr}}}` is not a valid variable reference (expected ${{NAME}} or ${{NAME:-default}})"
                 ));

@@ -31,7 +31,11 @@ struct ConsoleSink(ConsoleConfig);
 
 #[async_trait::async_trait]
 impl Sink for ConsoleSink {
-    async fn write(&self, mut stream: SendableRecordBatchStream, _ctx: &SessionContext) -> Result<SinkSummary> {
+    async fn write(
+        &self,
+        mut stream: SendableRecordBatchStream,
+        _ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
         let mut shown: Vec<RecordBatch> = Vec::new();
         let (mut rows, mut kept) = (0u64, 0usize);
         while let Some(batch) = stream.next().await {
@@ -48,7 +52,11 @@ impl Sink for ConsoleSink {
         }
         let table = pretty_format_batches(&shown)?;
         let more = rows.saturating_sub(kept as u64);
-        let note = if more > 0 { format!(" ({more} more not shown)") } else { String::new() };
+        let note = if more > 0 {
+            format!(" ({more} more not shown)")
+        } else {
+            String::new()
+        };
         println!("{table}\n{rows} rows{note}");
         Ok(SinkSummary {
             rows,

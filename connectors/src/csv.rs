@@ -19,7 +19,10 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::file::{Encoder, ListingSource, SchemaFix, SharedBuf, WriteMode, all_strings, single_byte, write_file};
+use crate::file::{
+    BatchEncoder, ListingSource, SchemaFix, WriteMode, all_strings, single_byte,
+    write_file_parallel,
+};
 use crate::storage::StorageOptions;
 
 const fn yes() -> bool {
@@ -92,7 +95,7 @@ pub struct CsvSourceConfig {
     /// Lines starting with this character are skipped.
     #[serde(default)]
     pub comment: Option<String>,
-    /// Text that means NULL (default: the empty field).
+    /// Text that also means NULL, e.g. `NA` (an empty field is always NULL).
     #[serde(default)]
     pub null_value: Option<String>,
     /// Read every column as text instead of inferring types.
@@ -130,11 +133,24 @@ fn regex_escape(s: &str) -> String {
 fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     let delimiter = single_byte("delimiter", &c.delimiter)?;
     let quote = single_byte("quote", &c.quote)?;
-    let escape = c.escape.as_deref().map(|e| single_byte("escape", e)).transpose()?;
-    let comment = c.comment.as_deref().map(|e| single_byte("comment", e)).transpose()?;
+    let escape = c
+        .escape
+        .as_deref()
+        .map(|e| single_byte("escape", e))
+        .transpose()?;
+    let comment = c
+        .comment
+        .as_deref()
+        .map(|e| single_byte("comment", e))
+        .transpose()?;
     let mut overrides = Vec::new();
     for (name, ty) in &c.schema {
-        let t = sql_type(ty).map_err(|e| OptionError::new(format!("schema.{name}"), fust_engine::error::clean_message(&e)))?;
+        let t = sql_type(ty).map_err(|e| {
+            OptionError::new(
+                format!("schema.{name}"),
+                fust_engine::error::clean_message(&e),
+            )
+        })?;
         overrides.push((name.clone(), t));
     }
     if c.infer_rows == 0 {
@@ -154,14 +170,22 @@ fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     let strings = c.all_strings;
     let fix: Option<SchemaFix> = (strings || !overrides.is_empty()).then(|| {
         Arc::new(move |schema: SchemaRef| -> Result<SchemaRef> {
-            let base = if strings { all_strings(&schema) } else { schema };
+            let base = if strings {
+                all_strings(&schema)
+            } else {
+                schema
+            };
             let mut fields: Vec<Field> = base.fields().iter().map(|f| f.as_ref().clone()).collect();
             for (name, ty) in &overrides {
                 match fields.iter_mut().find(|f| f.name() == name) {
                     Some(f) => *f = Field::new(name, ty.clone(), true),
                     None => {
-                        let names: Vec<&str> = base.fields().iter().map(|f| f.name().as_str()).collect();
-                        return plan_err!("schema: the file has no column `{name}`; columns: {}", names.join(", "));
+                        let names: Vec<&str> =
+                            base.fields().iter().map(|f| f.name().as_str()).collect();
+                        return plan_err!(
+                            "schema: the file has no column `{name}`; columns: {}",
+                            names.join(", ")
+                        );
                     }
                 }
             }
@@ -178,6 +202,8 @@ fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         extension,
         storage: c.storage,
         fix_schema: fix,
+        null_value: c.null_value.clone(),
+        schema: None,
     }))
 }
 
@@ -213,9 +239,10 @@ pub struct CsvSinkConfig {
 /// Resolves `mode` and the FustGo `append` flag into one mode.
 pub fn write_mode(mode: Option<WriteMode>, append: Option<bool>) -> Result<WriteMode, OptionError> {
     match (mode, append) {
-        (Some(m), Some(true)) if m != WriteMode::Append => {
-            Err(OptionError::new("append", "`append: true` contradicts `mode`; give only one of them"))
-        }
+        (Some(m), Some(true)) if m != WriteMode::Append => Err(OptionError::new(
+            "append",
+            "`append: true` contradicts `mode`; give only one of them",
+        )),
         (Some(m), _) => Ok(m),
         (None, Some(true)) => Ok(WriteMode::Append),
         (None, _) => Ok(WriteMode::Overwrite),
@@ -230,34 +257,39 @@ struct CsvSink {
     quote: u8,
 }
 
-struct CsvEncoder(datafusion::arrow::csv::Writer<SharedBuf>);
-
-impl Encoder for CsvEncoder {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        Ok(self.0.write(batch)?)
-    }
-
-    fn finish(self: Box<Self>) -> Result<()> {
-        Ok(())
+impl CsvSink {
+    fn builder(&self) -> WriterBuilder {
+        WriterBuilder::new()
+            .with_delimiter(self.delimiter)
+            .with_quote(self.quote)
+            .with_null(self.config.null_value.clone())
     }
 }
 
 #[async_trait::async_trait]
 impl Sink for CsvSink {
-    async fn write(&self, stream: SendableRecordBatchStream, ctx: &SessionContext) -> Result<SinkSummary> {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
         let c = &self.config;
-        let make = |schema: SchemaRef, buf: SharedBuf, appending: bool| -> Result<Box<dyn Encoder>> {
-            let mut w = WriterBuilder::new()
-                .with_header(c.write_header && !appending)
-                .with_delimiter(self.delimiter)
-                .with_quote(self.quote)
-                .with_null(c.null_value.clone())
-                .build(buf);
-            // Writes the header even when there are no rows.
-            w.write(&RecordBatch::new_empty(schema))?;
-            Ok(Box::new(CsvEncoder(w)))
-        };
-        write_file(ctx, &c.path, self.mode, &c.storage, stream, &make).await
+        let mut header = Vec::new();
+        if c.write_header {
+            let mut w = self.builder().with_header(true).build(&mut header);
+            w.write(&RecordBatch::new_empty(stream.schema()))?;
+        }
+        let builder = self.builder();
+        let encode: BatchEncoder = Arc::new(move |batch: &RecordBatch| {
+            let mut buf = Vec::with_capacity(batch.get_array_memory_size());
+            builder
+                .clone()
+                .with_header(false)
+                .build(&mut buf)
+                .write(batch)?;
+            Ok(buf)
+        });
+        write_file_parallel(ctx, &c.path, self.mode, &c.storage, stream, header, encode).await
     }
 }
 

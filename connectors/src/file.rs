@@ -9,13 +9,19 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::Column;
 use datafusion::common::{DataFusionError, exec_err, plan_err};
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
+use datafusion::datasource::provider_as_source;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::functions::expr_fn::nullif;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
 use fust_engine::SinkSummary;
 use futures::StreamExt;
@@ -41,11 +47,18 @@ pub struct ListingSource {
     pub extension: &'static str,
     pub storage: StorageOptions,
     pub fix_schema: Option<SchemaFix>,
+    /// Text that means NULL, applied after reading as text (DataFusion 55's CSV reader
+    /// uses `null_regex` for inference only: apache/datafusion#25213).
+    pub null_value: Option<String>,
+    /// A schema to use instead of inferring one.
+    pub schema: Option<SchemaRef>,
 }
 
 impl std::fmt::Debug for ListingSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListingSource").field("path", &self.path).finish()
+        f.debug_struct("ListingSource")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
@@ -55,8 +68,7 @@ impl fust_engine::Source for ListingSource {
         let url = input_url(ctx, &self.path, &self.storage)?;
         let is_dir = self.path.ends_with('/') || Path::new(&self.path).is_dir();
         let ext = if is_dir { self.extension } else { "" };
-        let options = ListingOptions::new(self.format.clone())
-            .with_file_extension(ext);
+        let options = ListingOptions::new(self.format.clone()).with_file_extension(ext);
         let state = ctx.state();
         let store = state.runtime_env().object_store(url.object_store())?;
         let files: Vec<_> = url
@@ -69,20 +81,53 @@ impl fust_engine::Source for ListingSource {
         if files.is_empty() {
             return plan_err!("no files match `{}`", self.path);
         }
-        let mut schema = options.infer_schema(&state, &url).await.map_err(|e| {
-            DataFusionError::Plan(format!(
-                "cannot read the schema of `{}`: {}",
-                self.path,
-                fust_engine::error::clean_message(&e)
-            ))
-        })?;
+        let mut schema = match &self.schema {
+            Some(s) => s.clone(),
+            None => options.infer_schema(&state, &url).await.map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "cannot read the schema of `{}`: {}",
+                    self.path,
+                    fust_engine::error::clean_message(&e)
+                ))
+            })?,
+        };
         if let Some(fix) = &self.fix_schema {
             schema = fix(schema)?;
         }
+        let Some(null_value) = &self.null_value else {
+            let config = ListingTableConfig::new(url)
+                .with_listing_options(options)
+                .with_schema(schema);
+            return Ok(Arc::new(ListingTable::try_new(config)?));
+        };
+        // Read every column as text, then turn `null_value` into NULL and cast to the
+        // inferred types, as a view (projections and filters still reach the scan).
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
-            .with_schema(schema);
-        Ok(Arc::new(ListingTable::try_new(config)?))
+            .with_schema(all_strings(&schema));
+        let raw: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+        let exprs: Vec<Expr> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let text = Expr::Column(Column::new_unqualified(f.name()));
+                let nulled = nullif(text, lit(null_value.as_str()));
+                let typed = if f.data_type() == &DataType::Utf8 {
+                    nulled
+                } else {
+                    cast(nulled, f.data_type().clone())
+                };
+                typed.alias(f.name())
+            })
+            .collect();
+        let plan = LogicalPlanBuilder::scan("raw", provider_as_source(raw), None)?
+            .project(exprs)?
+            .build()?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
     }
 
     async fn input_bytes(&self, ctx: &SessionContext) -> Option<u64> {
@@ -93,7 +138,13 @@ impl fust_engine::Source for ListingSource {
         let ext = if is_dir { self.extension } else { "" };
         let files = url.list_all_files(&state, store.as_ref(), ext).await.ok()?;
         let sizes: Vec<_> = files.collect().await;
-        Some(sizes.into_iter().filter_map(|m| m.ok()).map(|m| m.size).sum())
+        Some(
+            sizes
+                .into_iter()
+                .filter_map(|m| m.ok())
+                .map(|m| m.size)
+                .sum(),
+        )
     }
 }
 
@@ -115,8 +166,11 @@ pub enum WriteMode {
 pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
 
 impl SharedBuf {
-    fn take(&self) -> Vec<u8> {
-        self.0.lock().map(|mut b| std::mem::take(&mut *b)).unwrap_or_default()
+    pub fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
     }
 
     fn len(&self) -> usize {
@@ -147,7 +201,8 @@ pub trait Encoder: Send {
 
 /// Builds an encoder for a schema; `append` says whether it continues an existing file
 /// (so a CSV header must not be written again).
-pub type MakeEncoder<'a> = &'a (dyn Fn(SchemaRef, SharedBuf, bool) -> Result<Box<dyn Encoder>> + Sync);
+pub type MakeEncoder<'a> =
+    &'a (dyn Fn(SchemaRef, SharedBuf, bool) -> Result<Box<dyn Encoder>> + Sync);
 
 const FLUSH_BYTES: usize = 8 << 20;
 
@@ -193,19 +248,120 @@ pub async fn write_file(
     }
 }
 
+/// Encodes one batch into bytes on its own (CSV rows, JSON lines): batches can then be
+/// encoded on several cores at once.
+pub type BatchEncoder = Arc<dyn Fn(&RecordBatch) -> Result<Vec<u8>> + Send + Sync>;
+
+/// Writes a stream to `path`, encoding up to `parallelism` batches at once on the
+/// runtime's threads; `header` goes first (unless appending to a non-empty file). Order of
+/// batches is kept.
+pub async fn write_file_parallel(
+    ctx: &SessionContext,
+    path: &str,
+    mode: WriteMode,
+    storage: &StorageOptions,
+    stream: SendableRecordBatchStream,
+    header: Vec<u8>,
+    encode: BatchEncoder,
+) -> Result<SinkSummary> {
+    use datafusion::common::runtime::SpawnedTask;
+    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let parallelism = ctx.state().config().target_partitions().max(1) + 1;
+    let mut rows = 0u64;
+    let result: Result<()> = async {
+        if !out.appending() {
+            out.write(header).await?;
+        }
+        let mut encoded = stream
+            .map(|batch| {
+                let encode = encode.clone();
+                SpawnedTask::spawn(async move {
+                    let batch = batch?;
+                    let bytes = encode(&batch)?;
+                    Ok::<_, DataFusionError>((batch.num_rows() as u64, bytes))
+                })
+            })
+            .buffered(parallelism);
+        let mut pending: Vec<u8> = Vec::new();
+        while let Some(joined) = encoded.next().await {
+            let (n, bytes) = joined
+                .map_err(|e| DataFusionError::Internal(format!("encoder task failed: {e}")))??;
+            rows += n;
+            if pending.is_empty() && bytes.len() >= FLUSH_BYTES {
+                out.write(bytes).await?;
+            } else {
+                pending.extend_from_slice(&bytes);
+                if pending.len() >= FLUSH_BYTES {
+                    out.write(std::mem::take(&mut pending)).await?;
+                }
+            }
+        }
+        out.write(pending).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            let bytes = out.commit().await?;
+            Ok(SinkSummary {
+                rows,
+                bytes,
+                target: path.to_string(),
+            })
+        }
+        Err(e) => {
+            out.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// Outputs of this process not yet published: temporary files to delete, or appended files
+/// with the length to cut them back to. Lets the CLI clean up when it must exit at once.
+static UNPUBLISHED: Mutex<Vec<(PathBuf, Option<u64>)>> = Mutex::new(Vec::new());
+
+fn track(path: &Path, len: Option<u64>) {
+    if let Ok(mut u) = UNPUBLISHED.lock() {
+        u.push((path.to_path_buf(), len));
+    }
+}
+
+fn untrack(path: &Path) {
+    if let Ok(mut u) = UNPUBLISHED.lock() {
+        u.retain(|(p, _)| p != path);
+    }
+}
+
+/// Rolls back every output this process has not published (for an immediate exit).
+pub fn remove_unpublished() {
+    let Ok(mut u) = UNPUBLISHED.lock() else {
+        return;
+    };
+    for (path, len) in u.drain(..) {
+        match len {
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Some(len) => {
+                if let Ok(f) = OpenOptions::new().write(true).open(&path) {
+                    let _ = f.set_len(len);
+                }
+            }
+        }
+    }
+}
+
 /// An output file being written; invisible (or unchanged, for append) until `commit`.
-enum Output {
+pub enum Output {
+    #[doc(hidden)]
     Local(LocalOutput),
-    Store {
-        writer: BufWriter,
-        bytes: u64,
-    },
+    #[doc(hidden)]
+    Store { writer: BufWriter, bytes: u64 },
 }
 
 /// A local file written under a temporary name in the same directory, renamed on commit.
 /// Dropping it without commit (failure, Ctrl-C) removes the temporary file; an appended
 /// file is cut back to its old length.
-struct LocalOutput {
+pub struct LocalOutput {
     file: Option<File>,
     temp: Option<PathBuf>,
     target: PathBuf,
@@ -218,6 +374,7 @@ struct LocalOutput {
 
 impl Drop for LocalOutput {
     fn drop(&mut self) {
+        untrack(self.temp.as_ref().unwrap_or(&self.target));
         if self.committed {
             return;
         }
@@ -238,13 +395,23 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
 }
 
 impl Output {
-    async fn open(ctx: &SessionContext, path: &str, mode: WriteMode, storage: &StorageOptions) -> Result<Self> {
+    pub async fn open(
+        ctx: &SessionContext,
+        path: &str,
+        mode: WriteMode,
+        storage: &StorageOptions,
+    ) -> Result<Self> {
         if path.contains("://") && !path.starts_with("file://") {
-            let url = Url::parse(path).map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
+            let url = Url::parse(path)
+                .map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
             let store = register_store(ctx, &url, storage)?;
             let key = StorePath::from_url_path(url.path())?;
             match mode {
-                WriteMode::Append => return plan_err!("mode `append` works on local files only; `{path}` is in an object store"),
+                WriteMode::Append => {
+                    return plan_err!(
+                        "mode `append` works on local files only; `{path}` is in an object store"
+                    );
+                }
                 WriteMode::ErrorIfExists if store.head(&key).await.is_ok() => {
                     return exec_err!("`{path}` already exists (mode: error_if_exists)");
                 }
@@ -273,7 +440,11 @@ impl Output {
                 .append(true)
                 .open(&target)
                 .map_err(|e| io_err("open for append", &target, e))?;
-            let len = file.metadata().map_err(|e| io_err("stat", &target, e))?.len();
+            let len = file
+                .metadata()
+                .map_err(|e| io_err("stat", &target, e))?
+                .len();
+            track(&target, Some(len));
             return Ok(Output::Local(LocalOutput {
                 file: Some(file),
                 temp: None,
@@ -284,13 +455,17 @@ impl Output {
                 committed: false,
             }));
         }
-        let name = target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let temp = dir.join(format!(".{name}.fust-{}-{stamp}.tmp", std::process::id()));
         let file = File::create(&temp).map_err(|e| io_err("create", &temp, e))?;
+        track(&temp, None);
         Ok(Output::Local(LocalOutput {
             file: Some(file),
             temp: Some(temp),
@@ -303,19 +478,23 @@ impl Output {
     }
 
     /// Whether this continues an existing non-empty file.
-    fn appending(&self) -> bool {
+    pub fn appending(&self) -> bool {
         matches!(self, Output::Local(l) if l.appended_from.is_some_and(|n| n > 0))
     }
 
-    async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+    pub async fn write(&mut self, data: Vec<u8>) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
         match self {
             Output::Local(l) => {
                 let path = l.temp.clone().unwrap_or_else(|| l.target.clone());
-                let file = l.file.as_mut().ok_or_else(|| DataFusionError::Internal("file closed".into()))?;
-                file.write_all(&data).map_err(|e| io_err("write", &path, e))?;
+                let file = l
+                    .file
+                    .as_mut()
+                    .ok_or_else(|| DataFusionError::Internal("file closed".into()))?;
+                file.write_all(&data)
+                    .map_err(|e| io_err("write", &path, e))?;
                 l.bytes += data.len() as u64;
             }
             Output::Store { writer, bytes } => {
@@ -326,17 +505,22 @@ impl Output {
         Ok(())
     }
 
-    async fn commit(mut self) -> Result<u64> {
+    pub async fn commit(mut self) -> Result<u64> {
         match &mut self {
             Output::Local(l) => {
+                untrack(l.temp.as_ref().unwrap_or(&l.target));
                 if let Some(file) = l.file.take() {
                     drop(file);
                 }
                 if let Some(temp) = &l.temp {
                     if l.mode == WriteMode::ErrorIfExists && l.target.exists() {
-                        return exec_err!("`{}` appeared while writing (mode: error_if_exists)", l.target.display());
+                        return exec_err!(
+                            "`{}` appeared while writing (mode: error_if_exists)",
+                            l.target.display()
+                        );
                     }
-                    std::fs::rename(temp, &l.target).map_err(|e| io_err("publish", &l.target, e))?;
+                    std::fs::rename(temp, &l.target)
+                        .map_err(|e| io_err("publish", &l.target, e))?;
                 }
                 l.committed = true;
                 Ok(l.bytes)
@@ -348,7 +532,7 @@ impl Output {
         }
     }
 
-    async fn abort(self) {
+    pub async fn abort(self) {
         match self {
             Output::Local(l) => drop(l),
             Output::Store { mut writer, .. } => {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::json::writer::{JsonArray, LineDelimited, Writer};
+use datafusion::arrow::json::LineDelimitedWriter;
+use datafusion::arrow::json::writer::{JsonArray, Writer};
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
@@ -17,7 +19,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::csv::{Compression, write_mode};
-use crate::file::{Encoder, ListingSource, SharedBuf, WriteMode, write_file};
+use crate::file::{
+    BatchEncoder, Encoder, ListingSource, SharedBuf, WriteMode, write_file, write_file_parallel,
+};
 use crate::storage::StorageOptions;
 
 /// How the JSON is laid out.
@@ -75,6 +79,60 @@ fn looks_like_array(path: &str) -> bool {
     head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
+/// The schema of the first `limit` objects of a JSON array file (the first file of a
+/// directory), or `None` when the path is a glob or does not exist (reported later).
+fn array_schema(path: &str, limit: usize) -> Result<Option<SchemaRef>, String> {
+    use serde::de::{Deserializer as _, SeqAccess, Visitor};
+    use std::cell::RefCell;
+    let p = std::path::Path::new(path);
+    let file = if p.is_dir() {
+        std::fs::read_dir(p)
+            .ok()
+            .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.is_file())))
+    } else if p.is_file() {
+        Some(p.to_path_buf())
+    } else {
+        None
+    };
+    let Some(file) = file else { return Ok(None) };
+    let f =
+        std::fs::File::open(&file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    struct FirstN<'a>(usize, &'a RefCell<Vec<serde_json::Value>>);
+    impl<'de> Visitor<'de> for FirstN<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array of objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while self.1.borrow().len() < self.0 {
+                match seq.next_element::<serde_json::Value>()? {
+                    Some(v) => self.1.borrow_mut().push(v),
+                    None => break,
+                }
+            }
+            Ok(())
+        }
+    }
+    let values = RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(f));
+    // Stopping early leaves the array unfinished, which serde reports: only the objects
+    // read matter here, and a real syntax error before them is still an error.
+    let result = (&mut de).deserialize_seq(FirstN(limit, &values));
+    let values = values.into_inner();
+    if let Err(e) = result
+        && values.is_empty()
+    {
+        return Err(format!(
+            "{} is not a JSON array of objects: {e}",
+            file.display()
+        ));
+    }
+    let schema =
+        datafusion::arrow::json::reader::infer_json_schema_from_iterator(values.iter().map(Ok))
+            .map_err(|e| format!("cannot infer the schema of {}: {e}", file.display()))?;
+    Ok(Some(Arc::new(schema)))
+}
+
 fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     if c.infer_rows == 0 {
         return Err(OptionError::new("infer_rows", "must be at least 1"));
@@ -85,6 +143,14 @@ fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         JsonLayout::Array => true,
     };
     let compression = c.compression.resolve(&c.path);
+    // DataFusion infers an array's schema line by line, which fails on pretty-printed
+    // arrays; infer it here from the first objects of a local, uncompressed file.
+    let schema =
+        if array && !c.path.contains("://") && compression == FileCompressionType::UNCOMPRESSED {
+            array_schema(&c.path, c.infer_rows).map_err(|e| OptionError::new("path", e))?
+        } else {
+            None
+        };
     let format = JsonFormat::default()
         .with_newline_delimited(!array)
         .with_schema_infer_max_rec(c.infer_rows)
@@ -95,6 +161,8 @@ fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         extension: ".json",
         storage: c.storage,
         fix_schema: None,
+        null_value: None,
+        schema,
     }))
 }
 
@@ -124,48 +192,61 @@ struct JsonSink {
     mode: WriteMode,
 }
 
-enum JsonEncoder {
-    Lines(Writer<SharedBuf, LineDelimited>),
-    Array(Writer<SharedBuf, JsonArray>),
-}
+/// The JSON array writer (one document, so batches are encoded in order).
+struct JsonEncoder(Writer<SharedBuf, JsonArray>);
 
 impl Encoder for JsonEncoder {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        match self {
-            JsonEncoder::Lines(w) => w.write(batch)?,
-            JsonEncoder::Array(w) => w.write(batch)?,
-        }
-        Ok(())
+        Ok(self.0.write(batch)?)
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
-        match *self {
-            JsonEncoder::Lines(mut w) => w.finish()?,
-            JsonEncoder::Array(mut w) => w.finish()?,
-        }
-        Ok(())
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        Ok(self.0.finish()?)
     }
 }
 
 #[async_trait::async_trait]
 impl Sink for JsonSink {
-    async fn write(&self, stream: SendableRecordBatchStream, ctx: &SessionContext) -> Result<SinkSummary> {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
         let array = self.config.format == JsonLayout::Array;
+        let c = &self.config;
+        if !array {
+            let encode: BatchEncoder = Arc::new(|batch: &RecordBatch| {
+                let mut w =
+                    LineDelimitedWriter::new(Vec::with_capacity(batch.get_array_memory_size()));
+                w.write(batch)?;
+                w.finish()?;
+                Ok(w.into_inner())
+            });
+            return write_file_parallel(
+                ctx,
+                &c.path,
+                self.mode,
+                &c.storage,
+                stream,
+                Vec::new(),
+                encode,
+            )
+            .await;
+        }
         let make = |_: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
-            Ok(Box::new(if array {
-                JsonEncoder::Array(Writer::new(buf))
-            } else {
-                JsonEncoder::Lines(Writer::new(buf))
-            }))
+            Ok(Box::new(JsonEncoder(Writer::new(buf))))
         };
-        write_file(ctx, &self.config.path, self.mode, &self.config.storage, stream, &make).await
+        write_file(ctx, &c.path, self.mode, &c.storage, stream, &make).await
     }
 }
 
 fn build_sink(c: JsonSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     let mode = write_mode(c.mode, c.append)?;
     if mode == WriteMode::Append && c.format == JsonLayout::Array {
-        return Err(OptionError::new("mode", "`append` works with `format: ndjson` only"));
+        return Err(OptionError::new(
+            "mode",
+            "`append` works with `format: ndjson` only",
+        ));
     }
     Ok(Arc::new(JsonSink { config: c, mode }))
 }

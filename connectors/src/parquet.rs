@@ -4,20 +4,28 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DataFusionError;
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::ArrowSchemaConverter;
+use datafusion::parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowLeafColumn, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::prelude::SessionContext;
 use fust_config::PluginRole;
 use fust_engine::{OptionError, Registry, Sink, SinkSummary, Source, Typed};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::file::{Encoder, ListingSource, SharedBuf, WriteMode, write_file};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::file::{ListingSource, Output, SharedBuf, WriteMode};
 use crate::storage::StorageOptions;
 
 /// Read Parquet files.
@@ -38,6 +46,8 @@ fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, OptionError> 
         extension: ".parquet",
         storage: c.storage,
         fix_schema: None,
+        null_value: None,
+        schema: None,
     }))
 }
 
@@ -87,32 +97,142 @@ struct ParquetSink {
     props: WriterProperties,
 }
 
-struct ParquetEncoder(ArrowWriter<SharedBuf>);
+#[async_trait::async_trait]
+impl Sink for ParquetSink {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
+        let c = &self.config;
+        let mut out = Output::open(ctx, &c.path, c.mode, &c.storage).await?;
+        match self.write_row_groups(stream, &mut out).await {
+            Ok(rows) => Ok(SinkSummary {
+                rows,
+                bytes: out.commit().await?,
+                target: c.path.clone(),
+            }),
+            Err(e) => {
+                out.abort().await;
+                Err(e)
+            }
+        }
+    }
+}
 
-impl Encoder for ParquetEncoder {
-    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        Ok(self.0.write(batch)?)
+/// The column writers of the row group being filled: one task per leaf column, each fed
+/// through a small channel, so columns are encoded on every core while batches arrive.
+struct RowGroup {
+    columns: Vec<(
+        mpsc::Sender<ArrowLeafColumn>,
+        SpawnedTask<Result<ArrowColumnChunk>>,
+    )>,
+    rows: usize,
+}
+
+impl RowGroup {
+    fn start(factory: &ArrowRowGroupWriterFactory, index: usize) -> Result<Self> {
+        let columns = factory
+            .create_column_writers(index)?
+            .into_iter()
+            .map(|mut writer| {
+                let (tx, mut rx) = mpsc::channel::<ArrowLeafColumn>(2);
+                let task = SpawnedTask::spawn(async move {
+                    while let Some(leaf) = rx.recv().await {
+                        writer.write(&leaf)?;
+                    }
+                    Ok(writer.close()?)
+                });
+                (tx, task)
+            })
+            .collect();
+        Ok(RowGroup { columns, rows: 0 })
     }
 
-    fn finish(self: Box<Self>) -> Result<()> {
-        self.0.close()?;
+    async fn push(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut senders = self.columns.iter().map(|(tx, _)| tx);
+        for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+            for leaf in compute_leaves(field, array)? {
+                let tx = senders.next().ok_or_else(|| {
+                    DataFusionError::Internal("more leaves than column writers".into())
+                })?;
+                if tx.send(leaf).await.is_err() {
+                    break; // the writer failed; its error surfaces at finish
+                }
+            }
+        }
+        self.rows += batch.num_rows();
+        Ok(())
+    }
+
+    async fn finish(self, file: &mut SerializedFileWriter<SharedBuf>) -> Result<()> {
+        let mut chunks = Vec::with_capacity(self.columns.len());
+        for (tx, task) in self.columns {
+            drop(tx);
+            chunks.push(
+                task.join().await.map_err(|e| {
+                    DataFusionError::Internal(format!("column writer failed: {e}"))
+                })??,
+            );
+        }
+        let mut rg = file.next_row_group()?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
         Ok(())
     }
 }
 
-#[async_trait::async_trait]
-impl Sink for ParquetSink {
-    async fn write(&self, stream: SendableRecordBatchStream, ctx: &SessionContext) -> Result<SinkSummary> {
-        let make = |schema: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
-            Ok(Box::new(ParquetEncoder(ArrowWriter::try_new(buf, schema, Some(self.props.clone()))?)))
-        };
-        let c = &self.config;
-        write_file(ctx, &c.path, c.mode, &c.storage, stream, &make).await
+impl ParquetSink {
+    async fn write_row_groups(
+        &self,
+        mut stream: SendableRecordBatchStream,
+        out: &mut Output,
+    ) -> Result<u64> {
+        let schema = stream.schema();
+        let props = Arc::new(self.props.clone());
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)?;
+        let buf = SharedBuf::default();
+        let mut file = SerializedFileWriter::new(
+            buf.clone(),
+            parquet_schema.root_schema_ptr(),
+            props.clone(),
+        )?;
+        let factory = ArrowRowGroupWriterFactory::new(&file, schema.clone());
+        let max_rows = self.config.row_group_size;
+        let (mut index, mut rows) = (0, 0u64);
+        let mut group = RowGroup::start(&factory, index)?;
+        while let Some(batch) = stream.next().await {
+            let mut batch = batch?;
+            rows += batch.num_rows() as u64;
+            while batch.num_rows() > 0 {
+                let take = (max_rows - group.rows).min(batch.num_rows());
+                group.push(&batch.slice(0, take)).await?;
+                batch = batch.slice(take, batch.num_rows() - take);
+                if group.rows == max_rows {
+                    group.finish(&mut file).await?;
+                    out.write(buf.take()).await?;
+                    index += 1;
+                    group = RowGroup::start(&factory, index)?;
+                }
+            }
+        }
+        if group.rows > 0 || index == 0 {
+            group.finish(&mut file).await?;
+        }
+        file.finish()?;
+        out.write(buf.take()).await?;
+        Ok(rows)
     }
 }
 
 fn codec(c: Codec, level: Option<u32>) -> Result<Compression, OptionError> {
-    let bad = |e: datafusion::parquet::errors::ParquetError| OptionError::new("compression_level", e.to_string());
+    let bad = |e: datafusion::parquet::errors::ParquetError| {
+        OptionError::new("compression_level", e.to_string())
+    };
     Ok(match c {
         Codec::Zstd => Compression::ZSTD(match level {
             Some(l) => ZstdLevel::try_new(l as i32).map_err(bad)?,
@@ -134,7 +254,10 @@ fn codec(c: Codec, level: Option<u32>) -> Result<Compression, OptionError> {
 
 fn build_sink(c: ParquetSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     if c.mode == WriteMode::Append {
-        return Err(OptionError::new("mode", "Parquet files can't be appended to; use `overwrite` or `error_if_exists`"));
+        return Err(OptionError::new(
+            "mode",
+            "Parquet files can't be appended to; use `overwrite` or `error_if_exists`",
+        ));
     }
     if c.row_group_size == 0 {
         return Err(OptionError::new("row_group_size", "must be at least 1"));

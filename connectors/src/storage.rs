@@ -50,14 +50,19 @@ fn has_glob(s: &str) -> bool {
 }
 
 /// Parses a path, glob or URL for reading, registering its object store with `ctx`.
-pub fn input_url(ctx: &SessionContext, path: &str, storage: &StorageOptions) -> Result<ListingTableUrl> {
+pub fn input_url(
+    ctx: &SessionContext,
+    path: &str,
+    storage: &StorageOptions,
+) -> Result<ListingTableUrl> {
     if !is_url(path) {
         if !has_glob(path) && !std::path::Path::new(path).exists() {
             return plan_err!("file not found: {path}");
         }
         return ListingTableUrl::parse(path);
     }
-    let url = Url::parse(path).map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
+    let url = Url::parse(path)
+        .map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
     register_store(ctx, &url, storage)?;
     // DataFusion expands globs only in local paths; split `s3://b/dir/*.csv` ourselves.
     let Some(pos) = url.path().find(['*', '?', '[']) else {
@@ -73,7 +78,11 @@ pub fn input_url(ctx: &SessionContext, path: &str, storage: &StorageOptions) -> 
 }
 
 /// Registers the object store for `url` with the session (no-op for `file://`).
-pub fn register_store(ctx: &SessionContext, url: &Url, storage: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
+pub fn register_store(
+    ctx: &SessionContext,
+    url: &Url,
+    storage: &StorageOptions,
+) -> Result<Arc<dyn ObjectStore>> {
     match url.scheme() {
         "file" => Ok(Arc::new(object_store::local::LocalFileSystem::new())),
         "s3" | "s3a" => {
@@ -102,18 +111,21 @@ pub fn register_store(ctx: &SessionContext, url: &Url, storage: &StorageOptions)
                 b = b.with_allow_http(true);
             }
             for (k, v) in &storage.options {
-                let key = k.parse().map_err(|e| DataFusionError::Plan(format!("storage.options: {e}")))?;
+                let key = k
+                    .parse()
+                    .map_err(|e| DataFusionError::Plan(format!("storage.options: {e}")))?;
                 b = b.with_config(key, v);
             }
-            let store: Arc<dyn ObjectStore> = Arc::new(
-                b.build()
-                    .map_err(|e| DataFusionError::Plan(format!("cannot configure S3 for `{url}`: {e}")))?,
-            );
+            let store: Arc<dyn ObjectStore> = Arc::new(b.build().map_err(|e| {
+                DataFusionError::Plan(format!("cannot configure S3 for `{url}`: {e}"))
+            })?);
             let base = Url::parse(&format!("{}://{bucket}", url.scheme()))
                 .map_err(|e| DataFusionError::Plan(e.to_string()))?;
             ctx.register_object_store(&base, store.clone());
             Ok(store)
         }
-        other => plan_err!("unsupported storage scheme `{other}://`; supported: local paths, file://, s3://"),
+        other => plan_err!(
+            "unsupported storage scheme `{other}://`; supported: local paths, file://, s3://"
+        ),
     }
 }

@@ -106,5 +106,11 @@ pub fn clean_message(e: &DataFusionError) -> String {
     if let Some(pos) = msg.find("\n\nThis issue was likely caused") {
         msg.truncate(pos);
     }
-    msg.trim().to_string()
+    // One paragraph: DataFusion's "caused by" chains and hints go on one line.
+    msg.replace("\ncaused by\n", ": ")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -133,9 +133,21 @@ impl CompiledJob {
             );
         }
         let plan = plan.ok_or_else(|| {
-            Error::user("pipeline", "there is no input called `input` and no processor to combine the named inputs")
+            Error::user(
+                "pipeline",
+                "there is no input called `input` and no processor to combine the named inputs",
+            )
         })?;
         Ok(DataFrame::new(ctx.state(), plan))
+    }
+
+    /// Plans the job without running it (checks columns, types and SQL against the
+    /// inputs' schemas); returns the optimized logical plan.
+    pub async fn plan(&self) -> Result<LogicalPlan> {
+        let ctx = self.session()?;
+        let df = self.dataframe(&ctx).await?;
+        df.into_optimized_plan()
+            .map_err(|e| Error::datafusion("planning the job", e))
     }
 
     /// The optimized logical plan and the physical plan, as text.
@@ -192,7 +204,9 @@ impl CompiledJob {
         if let Ok(mut p) = stats.plan.lock() {
             *p = Some(plan.clone());
         }
-        let (result, gauge) = self.stream_to_sink(&ctx, plan.clone(), &stats, cancel).await;
+        let (result, gauge) = self
+            .stream_to_sink(&ctx, plan.clone(), &stats, cancel)
+            .await;
         let sink_summary = result?;
         let mut bytes_in = None;
         for (_, source) in &self.inputs {
@@ -232,7 +246,8 @@ impl CompiledJob {
         let mut tasks = JoinSet::new();
         let task_ctx = ctx.task_ctx();
         for partition in 0..plan.output_partitioning().partition_count() {
-            let (tx, stats, cancel, failure) = (tx.clone(), stats.clone(), cancel.clone(), failure.clone());
+            let (tx, stats, cancel, failure) =
+                (tx.clone(), stats.clone(), cancel.clone(), failure.clone());
             let plan = plan.clone();
             let task_ctx = task_ctx.clone();
             tasks.spawn(async move {
@@ -284,11 +299,42 @@ impl CompiledJob {
         while tasks.join_next().await.is_some() {}
         let first_failure = failure.lock().ok().and_then(|mut f| f.take());
         let result = match (sink_result, first_failure) {
-            (_, Some(e)) => Err(Error::datafusion("running the job", e)),
+            (_, Some(e)) => Err(Error::datafusion(self.failure_context(&e), e)),
             (Err(e), None) => Err(Error::datafusion("output", e)),
             (Ok(s), None) => Ok(s),
         };
         (result, gauge)
+    }
+}
+
+impl CompiledJob {
+    /// Names the input when a read error surfaces while running (a format error from a
+    /// scan), so the message says which file to look at.
+    fn failure_context(&self, e: &DataFusionError) -> String {
+        let msg = e.to_string();
+        let is_read = [
+            "Csv error",
+            "Json error",
+            "Parquet error",
+            "Parser error",
+            "Object Store error",
+            "invalid utf-8",
+            "UTF-8",
+        ]
+        .iter()
+        .any(|k| msg.contains(k));
+        match (is_read, self.inputs.as_slice()) {
+            (true, [(name, source)]) => format!("{} ({})", input_context(name), source.describe()),
+            (true, _) => format!(
+                "reading the inputs ({})",
+                self.inputs
+                    .iter()
+                    .map(|(n, s)| format!("{n}: {}", s.describe()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            _ => "running the job".to_string(),
+        }
     }
 }
 

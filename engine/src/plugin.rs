@@ -24,6 +24,9 @@ use datafusion::error::Result;
 pub trait Source: Send + Sync + Debug {
     async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>>;
 
+    /// What it reads, for messages: e.g. `csv data/orders.csv`.
+    fn describe(&self) -> String;
+
     /// Bytes the source will read, when known cheaply (for the summary).
     async fn input_bytes(&self, _ctx: &SessionContext) -> Option<u64> {
         None
@@ -57,5 +60,9 @@ pub struct SinkSummary {
 /// name and rename, or use an upload that is invisible until completed.
 #[async_trait]
 pub trait Sink: Send + Sync + Debug {
-    async fn write(&self, stream: SendableRecordBatchStream, ctx: &SessionContext) -> Result<SinkSummary>;
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<SinkSummary>;
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use fust_config::{Diagnostics, JobSpec, PluginRole, PluginSchema, PluginSpec, inline_schema, unknown_message};
+use fust_config::{
+    Diagnostics, JobSpec, PluginRole, PluginSchema, PluginSpec, inline_schema, unknown_message,
+};
 use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
 
@@ -123,7 +125,10 @@ pub struct CompiledJob {
 
 fn add<T: ?Sized>(map: &mut BTreeMap<&'static str, Arc<dyn Factory<T>>>, f: Arc<dyn Factory<T>>) {
     let name = f.info().name;
-    assert!(map.insert(name, f).is_none(), "plugin `{name}` registered twice");
+    assert!(
+        map.insert(name, f).is_none(),
+        "plugin `{name}` registered twice"
+    );
 }
 
 impl Registry {
@@ -175,7 +180,27 @@ impl Registry {
 
     /// Builds every plugin of a job, reporting all problems at once.
     pub fn compile(&self, spec: &JobSpec) -> Result<CompiledJob, fust_config::Error> {
-        let mut diags = Diagnostics::new(spec.file.clone());
+        self.compile_partial(spec, Diagnostics::new(spec.file.clone()))
+    }
+
+    /// Reads, parses and builds a job file; structural problems and every plugin's
+    /// problems are reported together.
+    pub fn load(&self, path: &std::path::Path) -> Result<CompiledJob, fust_config::Error> {
+        let (spec, diags) = JobSpec::read_partial(path)?;
+        self.compile_partial(&spec, diags)
+    }
+
+    /// Parses and builds job text (e.g. an HTTP body); see [`load`](Self::load).
+    pub fn load_str(&self, text: &str, file: &str) -> Result<CompiledJob, fust_config::Error> {
+        let (spec, diags) = JobSpec::parse_partial(text, file);
+        self.compile_partial(&spec, diags)
+    }
+
+    fn compile_partial(
+        &self,
+        spec: &JobSpec,
+        mut diags: Diagnostics,
+    ) -> Result<CompiledJob, fust_config::Error> {
         let mut inputs = Vec::new();
         for (name, p) in &spec.inputs {
             if let Some(s) = build(&self.sources, p, PluginRole::Source, &mut diags) {
@@ -201,9 +226,15 @@ impl Registry {
             }),
             _ => {
                 if diags.is_empty() {
-                    diags.push(None, "output", "missing `output`");
+                    diags.push(
+                        None,
+                        "output",
+                        "missing `output`: where should the data go?",
+                    );
                 }
-                diags.into_result(()).map(|_| unreachable!("diagnostics are not empty"))
+                diags
+                    .into_result(())
+                    .map(|_| unreachable!("diagnostics are not empty"))
             }
         }
     }

@@ -34,12 +34,21 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
             opts.optimizer.repartition_file_scans = false;
         }
     }
+    if let Some(limit) = settings.memory_limit {
+        // The default 10 MB reserved per sort for merging spills would not fit a small pool.
+        let opts = config.options_mut();
+        let reserve = (limit.0 as usize / 8).max(64 << 10);
+        opts.execution.sort_spill_reservation_bytes =
+            opts.execution.sort_spill_reservation_bytes.min(reserve);
+    }
     let mut runtime = RuntimeEnvBuilder::new();
     if let Some(limit) = settings.memory_limit {
         runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(limit.0 as usize)));
     }
     let disk = match &settings.spill_dir {
-        Some(dir) => DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.into()])),
+        Some(dir) => {
+            DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![dir.into()]))
+        }
         None => DiskManagerBuilder::default().with_mode(DiskManagerMode::OsTmpDirectory),
     };
     runtime = runtime.with_disk_manager_builder(disk);

@@ -30,7 +30,10 @@ mod tests {
     fn common_names() {
         assert_eq!(sql_type("bigint").ok(), Some(DataType::Int64));
         assert_eq!(sql_type("DOUBLE").ok(), Some(DataType::Float64));
-        assert_eq!(sql_type("decimal(12,2)").ok(), Some(DataType::Decimal128(12, 2)));
+        assert_eq!(
+            sql_type("decimal(12,2)").ok(),
+            Some(DataType::Decimal128(12, 2))
+        );
         assert_eq!(sql_type("date").ok(), Some(DataType::Date32));
         assert!(sql_type("potato").is_err());
         assert!(sql_type("int); DROP TABLE x; --").is_err());

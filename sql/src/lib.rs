@@ -3,6 +3,7 @@
 
 pub mod processors;
 pub mod query;
+pub mod udf;
 
 pub use processors::register_all;
 pub use query::plan_query;

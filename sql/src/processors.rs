@@ -26,14 +26,22 @@ fn need_input(input: Option<LogicalPlan>, what: &str) -> Result<LogicalPlan> {
 
 /// Checks that `name` is a column of `df`, with a did-you-mean and the list otherwise.
 fn check_column(df: &DataFrame, name: &str, option: &str) -> Result<()> {
-    let names: Vec<&str> = df.schema().fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<&str> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
     if names.contains(&name) {
         return Ok(());
     }
     let hint = fust_config::did_you_mean(name, names.iter().copied())
         .map(|s| format!("did you mean `{s}`? "))
         .unwrap_or_default();
-    plan_err!("{option}: no column `{name}`; {hint}columns: {}", names.join(", "))
+    plan_err!(
+        "{option}: no column `{name}`; {hint}columns: {}",
+        names.join(", ")
+    )
 }
 
 fn column(name: &str) -> Expr {
@@ -120,7 +128,8 @@ impl Processor for MappingProcessor {
                 let mut e = column(old);
                 if let Some(ty) = c.cast.get(new) {
                     seen_casts += 1;
-                    e = df.parse_sql_expr(&format!("CAST({} AS {ty})", quote_ident(old)))?;
+                    let data_type = fust_engine::types::sql_type(ty)?;
+                    e = crate::udf::checked_cast(e, new, ty, data_type)?;
                 }
                 exprs.push(e.alias(new));
             }
@@ -175,7 +184,11 @@ impl Processor for AggregateProcessor {
         need_input(input, "aggregate")?;
         let c = &self.0;
         let mut select: Vec<String> = c.group_by.clone();
-        select.extend(c.aggregates.iter().map(|(name, e)| format!("{e} AS {}", quote_ident(name))));
+        select.extend(
+            c.aggregates
+                .iter()
+                .map(|(name, e)| format!("{e} AS {}", quote_ident(name))),
+        );
         let mut sql = format!("SELECT {} FROM input", select.join(", "));
         if !c.group_by.is_empty() {
             // By position, so a group key may carry an alias (`date_trunc('month', ts) AS month`).
@@ -258,6 +271,8 @@ pub fn register_all(registry: &mut Registry) {
         "type: sql\nquery: \"SELECT *, total / orders AS avg_order FROM input\"\n",
         |c: SqlConfig| {
             not_blank("query", &c.query)?;
+            crate::query::parse_query(&c.query)
+                .map_err(|e| OptionError::new("query", fust_engine::error::clean_message(&e)))?;
             Ok(Arc::new(SqlProcessor(c)) as Arc<dyn Processor>)
         },
     )));

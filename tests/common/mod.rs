@@ -1,0 +1,474 @@
+//! Helpers shared by the end-to-end tests: run the `fust` binary, write job files, read
+//! outputs back through DataFusion, and a moto (S3) server for object-store tests.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use datafusion::arrow::array::{Array, RecordBatch};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::{CsvReadOptions, JsonReadOptions, ParquetReadOptions, SessionContext};
+
+/// The compiled binary under test.
+pub const FUST: &str = env!("CARGO_BIN_EXE_fust");
+
+/// The root of the repository (where `examples/` lives).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// What a finished `fust` process did.
+#[derive(Debug)]
+pub struct Out {
+    /// Exit code (`None` when killed by a signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Asserts exit status 0 and returns self.
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(0),
+            "fust failed\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts the given exit code and returns self.
+    #[track_caller]
+    pub fn code_is(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "unexpected exit code\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// Asserts a failure (non-zero exit, `error:` on stderr) and returns self.
+    #[track_caller]
+    pub fn failure(&self) -> &Self {
+        assert!(
+            matches!(self.code, Some(c) if c != 0),
+            "expected a failure, got {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        assert!(
+            self.stderr.contains("error:"),
+            "no `error:` on stderr:\n{}",
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "fust panicked:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A `fust` command with a clean environment for the variables the tests use.
+pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(FUST);
+    cmd.args(args).current_dir(cwd);
+    for var in [
+        "OUT_DIR",
+        "FUST_LOG",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT",
+        "AWS_ALLOW_HTTP",
+        "AWS_PROFILE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs `fust ARGS` in `cwd` with extra environment variables.
+pub fn fust(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
+    let out = command(cwd, args, env)
+        .stdin(Stdio::null())
+        .output()
+        .expect("start fust");
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `fust run --quiet JOB` in `cwd`.
+pub fn run_job(cwd: &Path, job: &Path, env: &[(&str, &str)]) -> Out {
+    fust(
+        cwd,
+        &["run", "--quiet", job.to_str().expect("utf-8 path")],
+        env,
+    )
+}
+
+/// Writes `text` to `dir/name` (creating parent directories) and returns the path.
+pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create dir");
+    }
+    std::fs::write(&path, text).expect("write file");
+    path
+}
+
+/// Writes a job file `dir/job.yaml`.
+pub fn write_job(dir: &Path, yaml: &str) -> PathBuf {
+    write_file(dir, "job.yaml", yaml)
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
+
+/// Every file under `dir` (recursively), as paths relative to `dir`, sorted.
+pub fn list_files(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap_or(&p).display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Asserts that no temporary output file (`.*.tmp`) is left anywhere under `dir`.
+#[track_caller]
+pub fn assert_no_temp_files(dir: &Path) {
+    let temps: Vec<String> = list_files(dir)
+        .into_iter()
+        .filter(|f| {
+            let name = Path::new(f)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            name.ends_with(".tmp") || name.contains(".fust-")
+        })
+        .collect();
+    assert!(
+        temps.is_empty(),
+        "temporary files left in {}: {temps:?}",
+        dir.display()
+    );
+}
+
+// ------------------------------------------------------------------ reading outputs
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The file format of an output, from its extension.
+fn format_of(path: &Path) -> &'static str {
+    let name = path.to_string_lossy();
+    if name.ends_with(".parquet") {
+        "parquet"
+    } else if name.ends_with(".json") || name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+        "json"
+    } else {
+        "csv"
+    }
+}
+
+/// Reads a Parquet, CSV (with header) or newline-delimited JSON file with DataFusion.
+pub fn read_batches(path: &Path) -> (SchemaRef, Vec<RecordBatch>) {
+    let rt = runtime();
+    rt.block_on(async {
+        let ctx = SessionContext::new();
+        let p = path.to_str().expect("utf-8 path");
+        let ext = path
+            .extension()
+            .map(|e| format!(".{}", e.to_string_lossy()))
+            .unwrap_or_default();
+        let df = match format_of(path) {
+            "parquet" => ctx
+                .read_parquet(p, ParquetReadOptions::default().file_extension(&ext))
+                .await
+                .expect("read parquet"),
+            "json" => ctx
+                .read_json(p, JsonReadOptions::default().file_extension(&ext))
+                .await
+                .expect("read json"),
+            _ => ctx
+                .read_csv(
+                    p,
+                    CsvReadOptions::new().has_header(true).file_extension(&ext),
+                )
+                .await
+                .expect("read csv"),
+        };
+        let schema: SchemaRef = df.schema().inner().clone();
+        let batches = df.collect().await.expect("collect");
+        (schema, batches)
+    })
+}
+
+/// One cell as text; NULL as `NULL`; floats normalised by [`norm_cell`].
+fn cell(array: &dyn Array, row: usize) -> String {
+    if array.is_null(row) {
+        return "NULL".to_string();
+    }
+    let options = FormatOptions::default();
+    let f = ArrayFormatter::try_new(array, &options).expect("formatter");
+    norm_cell(&f.value(row).to_string())
+}
+
+/// Normalises a float-looking cell (`385`, `385.0`, `3.85e2`) to Rust's `{:?}` of the f64,
+/// so values written by different writers compare equal. Integers and text are unchanged.
+pub fn norm_cell(s: &str) -> String {
+    let looks_float = (s.contains('.') || s.contains('e') || s.contains('E'))
+        && s.chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
+        && s.chars().any(|c| c.is_ascii_digit());
+    match s.parse::<f64>() {
+        Ok(f) if looks_float => format!("{f:?}"),
+        _ => s.to_string(),
+    }
+}
+
+/// Every row of the batches as text cells, in order.
+pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for b in batches {
+        for r in 0..b.num_rows() {
+            rows.push(b.columns().iter().map(|c| cell(c.as_ref(), r)).collect());
+        }
+    }
+    rows
+}
+
+/// Every row of an output file, in file order.
+pub fn read_rows_ordered(path: &Path) -> Vec<Vec<String>> {
+    batches_to_rows(&read_batches(path).1)
+}
+
+/// Every row of an output file, sorted.
+pub fn read_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut rows = read_rows_ordered(path);
+    rows.sort();
+    rows
+}
+
+/// The column names of an output file.
+pub fn read_columns(path: &Path) -> Vec<String> {
+    read_batches(path)
+        .0
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Rows given as string slices, for comparisons.
+pub fn rows(data: &[&[&str]]) -> Vec<Vec<String>> {
+    data.iter()
+        .map(|r| r.iter().map(|c| norm_cell(c)).collect())
+        .collect()
+}
+
+/// Sorted copy.
+pub fn sorted(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows.sort();
+    rows
+}
+
+/// A minimal CSV line parser (RFC 4180 quoting), for reading bundled data independently.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut fields = Vec::new();
+        let mut cur = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cur.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut cur)),
+                (c, _) => cur.push(c),
+            }
+        }
+        fields.push(cur);
+        out.push(fields);
+    }
+    out
+}
+
+// ------------------------------------------------------------------ moto (S3)
+
+/// A moto S3 server on a free local port, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    pub bucket: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// One raw HTTP/1.1 request; returns the status code and the body.
+pub fn http(port: u16, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("not an HTTP response: {text:?}")))?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+impl Moto {
+    /// Starts `moto_server` and creates `bucket`. Panics (fails the test) when moto_server
+    /// is not installed or does not come up: S3 tests must never be skipped silently.
+    pub fn start(bucket: &str) -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start `moto_server` ({e}); install it with `pip install 'moto[server]'`"
+                )
+            });
+        let mut moto = Moto {
+            child,
+            port,
+            bucket: bucket.to_string(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto_server exited at start with {status}");
+            }
+            if matches!(http(port, "GET", "/", b""), Ok((200, _))) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not answer on port {port} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let (code, body) = http(port, "PUT", &format!("/{bucket}"), b"").expect("create bucket");
+        assert_eq!(code, 200, "creating bucket {bucket} failed: {body}");
+        moto
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The environment fust needs to reach this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ENDPOINT_URL".into(), self.endpoint()),
+            ("AWS_ALLOW_HTTP".into(), "true".into()),
+        ]
+    }
+
+    /// Uploads an object with a raw (unsigned) PUT.
+    pub fn put(&self, key: &str, body: &[u8]) {
+        let (code, resp) =
+            http(self.port, "PUT", &format!("/{}/{key}", self.bucket), body).expect("put object");
+        assert_eq!(code, 200, "PUT {key}: {resp}");
+    }
+
+    /// The keys in the bucket (ListObjectsV2), sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let (code, body) = http(
+            self.port,
+            "GET",
+            &format!("/{}?list-type=2", self.bucket),
+            b"",
+        )
+        .expect("list objects");
+        assert_eq!(code, 200, "list: {body}");
+        let mut keys: Vec<String> = body
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect();
+        keys.sort();
+        keys
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `env` pairs as `&str` tuples.
+pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
