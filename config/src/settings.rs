@@ -19,7 +19,8 @@ pub struct Settings {
     /// Directory for spill files (default: the system temp directory).
     #[serde(default)]
     pub spill_dir: Option<String>,
-    /// Parallel partitions the plan runs in (default: the number of CPU cores).
+    /// Parallel partitions the plan runs in (default: twice the CPU cores, so parsing,
+    /// encoding and I/O overlap).
     #[serde(default)]
     pub parallelism: Option<usize>,
     /// Most bytes of batches buffered between the plan and the sink, e.g. `64MB`.
@@ -32,7 +33,7 @@ pub struct Settings {
 }
 
 const fn default_batch_size() -> usize {
-    8192
+    16384
 }
 
 const fn default_buffer() -> ByteSize {

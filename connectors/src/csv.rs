@@ -281,7 +281,8 @@ impl Sink for CsvSink {
         }
         let builder = self.builder();
         let encode: BatchEncoder = Arc::new(move |batch: &RecordBatch| {
-            let mut buf = Vec::with_capacity(batch.get_array_memory_size());
+            // Text is usually larger than the Arrow data: avoid regrowing (copying) the buffer.
+            let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 3 / 2);
             builder
                 .clone()
                 .with_header(false)

@@ -232,20 +232,7 @@ pub async fn write_file(
         out.write(buf.take()).await
     }
     .await;
-    match result {
-        Ok(()) => {
-            let bytes = out.commit().await?;
-            Ok(SinkSummary {
-                rows,
-                bytes,
-                target: path.to_string(),
-            })
-        }
-        Err(e) => {
-            out.abort().await;
-            Err(e)
-        }
-    }
+    out.settle(result.map(|()| rows), path).await
 }
 
 /// Encodes one batch into bytes on its own (CSV rows, JSON lines): batches can then be
@@ -282,37 +269,17 @@ pub async fn write_file_parallel(
                 })
             })
             .buffered(parallelism);
-        let mut pending: Vec<u8> = Vec::new();
+        // Each encoded batch (MBs) goes straight to the file: no second copy.
         while let Some(joined) = encoded.next().await {
             let (n, bytes) = joined
                 .map_err(|e| DataFusionError::Internal(format!("encoder task failed: {e}")))??;
             rows += n;
-            if pending.is_empty() && bytes.len() >= FLUSH_BYTES {
-                out.write(bytes).await?;
-            } else {
-                pending.extend_from_slice(&bytes);
-                if pending.len() >= FLUSH_BYTES {
-                    out.write(std::mem::take(&mut pending)).await?;
-                }
-            }
+            out.write(bytes).await?;
         }
-        out.write(pending).await
+        Ok(())
     }
     .await;
-    match result {
-        Ok(()) => {
-            let bytes = out.commit().await?;
-            Ok(SinkSummary {
-                rows,
-                bytes,
-                target: path.to_string(),
-            })
-        }
-        Err(e) => {
-            out.abort().await;
-            Err(e)
-        }
-    }
+    out.settle(result.map(|()| rows), path).await
 }
 
 /// Outputs of this process not yet published: temporary files to delete, or appended files
@@ -528,6 +495,21 @@ impl Output {
             Output::Store { writer, bytes } => {
                 writer.shutdown().await?;
                 Ok(*bytes)
+            }
+        }
+    }
+
+    /// Commits when the write succeeded (`Ok(rows)`), else rolls back and returns the error.
+    pub async fn settle(self, written: Result<u64>, target: &str) -> Result<SinkSummary> {
+        match written {
+            Ok(rows) => Ok(SinkSummary {
+                rows,
+                bytes: self.commit().await?,
+                target: target.to_string(),
+            }),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
             }
         }
     }

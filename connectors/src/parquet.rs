@@ -106,17 +106,8 @@ impl Sink for ParquetSink {
     ) -> Result<SinkSummary> {
         let c = &self.config;
         let mut out = Output::open(ctx, &c.path, c.mode, &c.storage).await?;
-        match self.write_row_groups(stream, &mut out).await {
-            Ok(rows) => Ok(SinkSummary {
-                rows,
-                bytes: out.commit().await?,
-                target: c.path.clone(),
-            }),
-            Err(e) => {
-                out.abort().await;
-                Err(e)
-            }
-        }
+        let written = self.write_row_groups(stream, &mut out).await;
+        out.settle(written, &c.path).await
     }
 }
 

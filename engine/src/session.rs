@@ -20,7 +20,9 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
     } else {
         settings
             .parallelism
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            // Twice the cores: measured on 2 cores, CSV→Parquet 3.3 s → 2.45 s and
+            // CSV→CSV 4.7 s → 3.8 s (benches/e2e), as parsing, encoding and I/O overlap.
+            .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(2, |n| n.get()))
             .max(1)
     };
     config = config.with_target_partitions(parallelism);
