@@ -549,6 +549,25 @@ fn directory_and_glob_inputs() {
     assert!(!d.join("out/none.csv").exists());
 }
 
+#[test]
+fn file_urls_for_input_and_output() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "in/a.csv", "id,v\n1,x\n2,y\n");
+    let input = format!("file://{}", d.join("in/a.csv").display());
+    let output = format!("file://{}", d.join("out/a.parquet").display());
+    run_ok(
+        d,
+        &format!(
+            "input: {{type: csv, path: '{input}'}}\noutput: {{type: parquet, path: '{output}'}}\n"
+        ),
+    );
+    assert_eq!(
+        read_rows(&d.join("out/a.parquet")),
+        rows(&[&["1", "x"], &["2", "y"]])
+    );
+}
+
 // ------------------------------------------------------------------ console, preview, explain
 
 #[test]

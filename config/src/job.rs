@@ -121,11 +121,31 @@ impl PluginSpec {
                 } else {
                     self.marks.get(&path).copied().unwrap_or(self.mark)
                 };
-                diags.push(Some(mark), self.key_path(&path), e.into_inner().to_string());
+                diags.push(
+                    Some(mark),
+                    self.key_path(&path),
+                    plain_types(&e.into_inner().to_string()),
+                );
                 None
             }
         }
     }
+}
+
+/// serde names Rust types ("expected usize"); say what a user would write instead.
+fn plain_types(msg: &str) -> String {
+    let mut out = msg.to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected u32", "expected a non-negative integer"),
+        ("expected i64", "expected an integer"),
+        ("expected i32", "expected an integer"),
+        ("expected f64", "expected a number"),
+    ] {
+        out = out.replace(rust, plain);
+    }
+    out
 }
 
 /// A parsed job file.
