@@ -280,7 +280,11 @@ impl Sink for CsvSink {
             w.write(&RecordBatch::new_empty(stream.schema()))?;
         }
         let builder = self.builder();
+        let (delimiter, quote, null) = (self.delimiter, self.quote, c.null_value.clone());
         let encode: BatchEncoder = Arc::new(move |batch: &RecordBatch| {
+            if let Some(bytes) = crate::csv_encode::encode(batch, delimiter, quote, &null) {
+                return Ok(bytes);
+            }
             // Text is usually larger than the Arrow data: avoid regrowing (copying) the buffer.
             let mut buf = Vec::with_capacity(batch.get_array_memory_size() * 3 / 2);
             builder

@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod csv;
+pub mod csv_encode;
 pub mod file;
 pub mod json;
 pub mod parquet;
