@@ -26,15 +26,9 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
             .max(1)
     };
     config = config.with_target_partitions(parallelism);
-    {
-        let opts = config.options_mut();
-        // Processors can't read arbitrary files through SQL: only the job's inputs are tables.
-        opts.sql_parser.enable_ident_normalization = true;
-        opts.execution.parquet.pushdown_filters = false;
-        opts.execution.collect_statistics = true;
-        if settings.preserve_order {
-            opts.optimizer.repartition_file_scans = false;
-        }
+    if settings.preserve_order {
+        // One scan per file, read front to back.
+        config.options_mut().optimizer.repartition_file_scans = false;
     }
     if let Some(limit) = settings.memory_limit {
         // The default 10 MB reserved per sort for merging spills would not fit a small pool.
