@@ -204,6 +204,7 @@ fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         fix_schema: fix,
         null_value: c.null_value.clone(),
         schema: None,
+        listed_bytes: Default::default(),
     }))
 }
 

@@ -52,6 +52,8 @@ pub struct ListingSource {
     pub null_value: Option<String>,
     /// A schema to use instead of inferring one.
     pub schema: Option<SchemaRef>,
+    /// Total size of the files found the last time the table was listed (for the summary).
+    pub listed_bytes: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for ListingSource {
@@ -81,6 +83,10 @@ impl fust_engine::Source for ListingSource {
         if files.is_empty() {
             return plan_err!("no files match `{}`", self.path);
         }
+        self.listed_bytes.store(
+            files.iter().map(|m| m.size).sum(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let mut schema = match &self.schema {
             Some(s) => s.clone(),
             None => options.infer_schema(&state, &url).await.map_err(|e| {
@@ -130,21 +136,8 @@ impl fust_engine::Source for ListingSource {
         self.path.clone()
     }
 
-    async fn input_bytes(&self, ctx: &SessionContext) -> Option<u64> {
-        let url = input_url(ctx, &self.path, &self.storage).ok()?;
-        let state = ctx.state();
-        let store = state.runtime_env().object_store(url.object_store()).ok()?;
-        let is_dir = self.path.ends_with('/') || Path::new(&self.path).is_dir();
-        let ext = if is_dir { self.extension } else { "" };
-        let files = url.list_all_files(&state, store.as_ref(), ext).await.ok()?;
-        let sizes: Vec<_> = files.collect().await;
-        Some(
-            sizes
-                .into_iter()
-                .filter_map(|m| m.ok())
-                .map(|m| m.size)
-                .sum(),
-        )
+    async fn input_bytes(&self, _ctx: &SessionContext) -> Option<u64> {
+        Some(self.listed_bytes.load(std::sync::atomic::Ordering::Relaxed))
     }
 }
 

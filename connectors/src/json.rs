@@ -61,17 +61,22 @@ pub struct JsonSourceConfig {
     pub storage: StorageOptions,
 }
 
-/// Whether a local file (or the first file of a local directory) starts with `[`.
-fn looks_like_array(path: &str) -> bool {
+/// The local file itself, or the first file of a local directory; `None` for globs, URLs
+/// and missing paths (those are reported when the table is listed).
+fn first_local_file(path: &str) -> Option<std::path::PathBuf> {
     let p = std::path::Path::new(path);
-    let file = if p.is_dir() {
+    if p.is_dir() {
         std::fs::read_dir(p)
             .ok()
             .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.is_file())))
     } else {
-        Some(p.to_path_buf())
-    };
-    let Some(Ok(f)) = file.map(std::fs::File::open) else {
+        p.is_file().then(|| p.to_path_buf())
+    }
+}
+
+/// Whether a local file (or the first file of a local directory) starts with `[`.
+fn looks_like_array(path: &str) -> bool {
+    let Some(Ok(f)) = first_local_file(path).map(std::fs::File::open) else {
         return false;
     };
     let mut head = Vec::with_capacity(256);
@@ -84,17 +89,9 @@ fn looks_like_array(path: &str) -> bool {
 fn array_schema(path: &str, limit: usize) -> Result<Option<SchemaRef>, String> {
     use serde::de::{Deserializer as _, SeqAccess, Visitor};
     use std::cell::RefCell;
-    let p = std::path::Path::new(path);
-    let file = if p.is_dir() {
-        std::fs::read_dir(p)
-            .ok()
-            .and_then(|mut d| d.find_map(|e| e.ok().map(|e| e.path()).filter(|p| p.is_file())))
-    } else if p.is_file() {
-        Some(p.to_path_buf())
-    } else {
-        None
+    let Some(file) = first_local_file(path) else {
+        return Ok(None);
     };
-    let Some(file) = file else { return Ok(None) };
     let f =
         std::fs::File::open(&file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
     struct FirstN<'a>(usize, &'a RefCell<Vec<serde_json::Value>>);
@@ -163,6 +160,7 @@ fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         fix_schema: None,
         null_value: None,
         schema,
+        listed_bytes: Default::default(),
     }))
 }
 

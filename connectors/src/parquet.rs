@@ -48,6 +48,7 @@ fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, OptionError> 
         fix_schema: None,
         null_value: None,
         schema: None,
+        listed_bytes: Default::default(),
     }))
 }
 
