@@ -10,4 +10,4 @@ pub mod yaml;
 pub use error::{Diagnostic, Diagnostics, Error, Mark, Result, did_you_mean, unknown_message};
 pub use job::{JobSpec, MAIN_INPUT, PluginRole, PluginSpec, Secret};
 pub use schema::{PluginSchema, inline_schema, job_schema};
-pub use settings::{ByteSize, Settings};
+pub use settings::{ByteSize, Duration, Settings};

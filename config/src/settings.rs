@@ -130,6 +130,67 @@ impl JsonSchema for ByteSize {
     }
 }
 
+/// A duration written with a unit: `500ms`, `30s`, `5m`, `2h`; a bare number is seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub std::time::Duration);
+
+impl Duration {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration; expected e.g. 500ms, 30s, 5m or 2h"))?;
+        let secs = match unit.trim().to_ascii_lowercase().as_str() {
+            "ms" => n / 1000.0,
+            "" | "s" | "sec" => n,
+            "m" | "min" => n * 60.0,
+            "h" => n * 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}`; expected ms, s, m or h"
+                ));
+            }
+        };
+        Ok(Duration(std::time::Duration::from_secs_f64(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a duration such as 30s, 5m or 500ms"))?
+        {
+            Raw::N(n) => Ok(Duration(std::time::Duration::from_secs(n))),
+            Raw::S(s) => Duration::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl JsonSchema for Duration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A duration: seconds as an integer, or a number with a unit (ms, s, m, h)",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^[0-9.]+ *(ms|s|sec|m|min|h)?$"}
+            ]
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +202,16 @@ mod tests {
         assert_eq!(ByteSize::parse("100"), Ok(ByteSize(100)));
         assert!(ByteSize::parse("12 parsecs").is_err());
         assert!(ByteSize::parse("lots").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        let secs = |s| Duration::parse(s).map(|d| d.0.as_secs_f64());
+        assert_eq!(secs("30s"), Ok(30.0));
+        assert_eq!(secs("500ms"), Ok(0.5));
+        assert_eq!(secs("2m"), Ok(120.0));
+        assert_eq!(secs("1h"), Ok(3600.0));
+        assert_eq!(secs("7"), Ok(7.0));
+        assert!(Duration::parse("3 fortnights").is_err());
     }
 }

@@ -3,9 +3,11 @@
 pub mod console;
 pub mod csv;
 pub mod csv_encode;
+pub mod database;
 pub mod file;
 pub mod json;
 pub mod parquet;
+pub mod postgres;
 pub mod storage;
 
 use fust_engine::Registry;
@@ -16,4 +18,5 @@ pub fn register_all(registry: &mut Registry) {
     json::register(registry);
     parquet::register(registry);
     console::register(registry);
+    postgres::register(registry);
 }

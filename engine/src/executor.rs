@@ -208,6 +208,11 @@ impl CompiledJob {
             .stream_to_sink(&ctx, plan.clone(), &stats, cancel)
             .await;
         let sink_summary = result?;
+        for (name, source) in &self.inputs {
+            source.commit().await.map_err(|e| {
+                Error::datafusion(format!("{} (saving its state)", input_context(name)), e)
+            })?;
+        }
         let mut bytes_in = None;
         for (_, source) in &self.inputs {
             if let Some(b) = source.input_bytes(&ctx).await {

@@ -31,6 +31,12 @@ pub trait Source: Send + Sync + Debug {
     async fn input_bytes(&self, _ctx: &SessionContext) -> Option<u64> {
         None
     }
+
+    /// Called once after the sink has committed, never after a failed run: a source that
+    /// keeps state between runs (an incremental cursor's high-water mark) saves it here.
+    async fn commit(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// One step of `pipeline.processors`: a function from the plan so far to a new plan.

@@ -1,0 +1,301 @@
+//! The database source shared by `postgres` and `mysql`: resolves the table or query,
+//! plans the parallel ranges and the incremental cursor window, and saves the cursor's
+//! high-water mark once the run has committed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::common::DataFusionError;
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+use fust_engine::Source;
+
+use super::config::{DbSourceConfig, Endpoint};
+use super::scan::{DbDriver, DbTable, SqlFlavor, date_ranges, float_ranges, integer_ranges};
+
+const DEFAULT_STATE_FILE: &str = ".fust/state.json";
+
+/// A table or query on a database server.
+#[derive(Debug)]
+pub struct DbSource {
+    pub driver: Arc<dyn DbDriver>,
+    pub config: DbSourceConfig,
+    pub endpoint: Endpoint,
+    /// The cursor mark this run read up to, saved by `commit`.
+    pending_mark: Mutex<Option<String>>,
+}
+
+impl DbSource {
+    pub fn new(driver: Arc<dyn DbDriver>, config: DbSourceConfig, endpoint: Endpoint) -> Self {
+        Self {
+            driver,
+            config,
+            endpoint,
+            pending_mark: Mutex::new(None),
+        }
+    }
+
+    fn what(&self) -> String {
+        match (&self.config.table, &self.config.query) {
+            (Some(t), _) => format!("table {t}"),
+            (None, Some(q)) => format!("query `{}`", one_line(q, 60)),
+            (None, None) => "nothing".into(),
+        }
+    }
+
+    fn state_file(&self) -> PathBuf {
+        PathBuf::from(
+            self.config
+                .state_file
+                .as_deref()
+                .unwrap_or(DEFAULT_STATE_FILE),
+        )
+    }
+
+    fn state_key(&self, cursor: &str) -> String {
+        format!(
+            "{}://{}/{}#{cursor}",
+            self.driver.flavor().name(),
+            self.endpoint,
+            self.what()
+        )
+    }
+
+    /// A literal for a value of `column` as the server printed it.
+    fn literal(&self, schema: &Schema, column: &str, value: &str) -> String {
+        let numeric = schema
+            .field_with_name(column)
+            .map(|f| f.data_type().is_numeric())
+            .unwrap_or(false);
+        if numeric && value.parse::<f64>().is_ok() {
+            value.to_string()
+        } else {
+            self.driver.flavor().string(value)
+        }
+    }
+
+    fn column_type<'a>(&self, schema: &'a Schema, key: &str, column: &str) -> Result<&'a DataType> {
+        schema
+            .field_with_name(column)
+            .map(|f| f.data_type())
+            .map_err(|_| {
+                let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                DataFusionError::Plan(format!(
+                    "{key}: `{column}` is not a column of {} (columns: {})",
+                    self.what(),
+                    names.join(", ")
+                ))
+            })
+    }
+
+    /// The condition selecting rows above the stored mark and up to the current maximum.
+    async fn cursor_window(&self, from: &str, schema: &Schema) -> Result<Option<String>> {
+        let Some(cursor) = &self.config.cursor_column else {
+            return Ok(None);
+        };
+        self.column_type(schema, "cursor_column", cursor)?;
+        let flavor = self.driver.flavor();
+        let c = flavor.ident(cursor);
+        let state = read_state(&self.state_file())?;
+        let low = state
+            .get(&self.state_key(cursor))
+            .map(|v| format!("{c} > {}", self.literal(schema, cursor, v)));
+        let mut sql = format!("SELECT max({c}) FROM {from}");
+        if let Some(low) = &low {
+            sql.push_str(&format!(" WHERE {low}"));
+        }
+        let high = self
+            .driver
+            .query_row(&sql)
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        if let Ok(mut m) = self.pending_mark.lock() {
+            m.clone_from(&high);
+        }
+        let high = high.map(|h| format!("{c} <= {}", self.literal(schema, cursor, &h)));
+        Ok(match (low, high) {
+            (Some(l), Some(h)) => Some(format!("{l} AND {h}")),
+            (l, h) => l.or(h),
+        })
+    }
+
+    async fn ranges(
+        &self,
+        from: &str,
+        schema: &Schema,
+        window: Option<&str>,
+    ) -> Result<Vec<Option<String>>> {
+        let (Some(column), n) = (&self.config.partition_column, self.config.partitions) else {
+            return Ok(vec![None]);
+        };
+        let t = self
+            .column_type(schema, "partition_column", column)?
+            .clone();
+        let flavor = self.driver.flavor();
+        let c = flavor.ident(column);
+        let mut sql = format!("SELECT min({c}), max({c}) FROM {from}");
+        if let Some(w) = window {
+            sql.push_str(&format!(" WHERE {w}"));
+        }
+        let row = self.driver.query_row(&sql).await?;
+        let (Some(Some(lo)), Some(Some(hi))) = (row.first(), row.get(1)) else {
+            return Ok(vec![None]); // empty: one read finds nothing
+        };
+        let bad = |v: &str| {
+            DataFusionError::Execution(format!(
+                "partition_column `{column}`: cannot use the value `{v}` as a range bound"
+            ))
+        };
+        Ok(match t {
+            t if t.is_integer() => {
+                let lo: i64 = lo.parse().map_err(|_| bad(lo))?;
+                let hi: i64 = hi.parse().map_err(|_| bad(hi))?;
+                integer_ranges(flavor, column, lo, hi, n)
+            }
+            DataType::Date32 => {
+                let lo = days(lo).ok_or_else(|| bad(lo))?;
+                let hi = days(hi).ok_or_else(|| bad(hi))?;
+                date_ranges(flavor, column, lo, hi, n)
+            }
+            t if t.is_numeric() => {
+                let lo: f64 = lo.parse().map_err(|_| bad(lo))?;
+                let hi: f64 = hi.parse().map_err(|_| bad(hi))?;
+                float_ranges(flavor, column, lo, hi, n)
+            }
+            other => {
+                return Err(DataFusionError::Plan(format!(
+                    "partition_column: `{column}` is {other}; expected an integer, decimal or date column"
+                )));
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Source for DbSource {
+    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        let flavor: SqlFlavor = self.driver.flavor();
+        let from = match (&self.config.table, &self.config.query) {
+            (Some(t), _) => flavor.table(t),
+            (None, Some(q)) => format!("({}) AS fust_query", q.trim().trim_end_matches(';')),
+            (None, None) => return Err(DataFusionError::Plan("give `table` or `query`".into())),
+        };
+        let mut schema = self.driver.schema(&from).await?;
+        if let Some(columns) = &self.config.columns {
+            let mut idx = Vec::with_capacity(columns.len());
+            for c in columns {
+                self.column_type(&schema, "columns", c)?;
+                idx.push(schema.index_of(c)?);
+            }
+            schema = Arc::new(schema.project(&idx)?);
+        }
+        let window = self.cursor_window(&from, &schema).await?;
+        let ranges = self.ranges(&from, &schema, window.as_deref()).await?;
+        Ok(Arc::new(DbTable {
+            driver: self.driver.clone(),
+            from,
+            schema: schema as SchemaRef,
+            ranges,
+            window,
+        }))
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.driver.flavor().name(),
+            self.endpoint,
+            self.what()
+        )
+    }
+
+    async fn commit(&self) -> Result<()> {
+        let (Some(cursor), Some(mark)) = (
+            &self.config.cursor_column,
+            self.pending_mark.lock().ok().and_then(|m| m.clone()),
+        ) else {
+            return Ok(());
+        };
+        let path = self.state_file();
+        let mut state = read_state(&path)?;
+        state.insert(self.state_key(cursor), mark);
+        write_state(&path, &state)
+    }
+}
+
+fn read_state(path: &PathBuf) -> Result<BTreeMap<String, String>> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            DataFusionError::Execution(format!(
+                "state_file {}: not a Fust state file ({e}); move it away to start over",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(DataFusionError::Execution(format!(
+            "state_file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+/// Writes the state beside the file and renames it over, so a crash keeps the old marks.
+fn write_state(path: &PathBuf, state: &BTreeMap<String, String>) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        DataFusionError::Execution(format!("state_file {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let text =
+        serde_json::to_vec_pretty(state).map_err(|e| DataFusionError::Execution(e.to_string()))?;
+    std::fs::write(&tmp, text).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// Days since 1970-01-01 of `YYYY-MM-DD`.
+fn days(s: &str) -> Option<i32> {
+    let mut parts = s.get(..10)?.splitn(3, '-');
+    let (y, m, d): (i64, i64, i64) = (
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+        parts.next()?.parse().ok()?,
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe - 719_468).ok()
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        format!("{}…", flat.chars().take(max).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::database::scan::chrono_free_date;
+
+    #[test]
+    fn dates_round_trip() {
+        for d in [-800_000, -1, 0, 1, 19_723, 2_932_896] {
+            assert_eq!(days(&chrono_free_date(d as i64)), Some(d));
+        }
+        assert_eq!(days("nope"), None);
+    }
+}

@@ -1,0 +1,295 @@
+//! Writing PostgreSQL: one transaction per run. Rows go in by binary COPY, straight into
+//! the table (`append`, `overwrite` after a TRUNCATE) or into a temporary table that is
+//! merged with `INSERT … ON CONFLICT DO UPDATE` (`upsert`). Nothing is visible until the
+//! commit; an error or a cancelled run rolls everything back, DDL included.
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DataFusionError;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_engine::{Sink, SinkSummary};
+use futures::{SinkExt, StreamExt};
+use tokio_postgres::Transaction;
+
+use super::client::{connect, external, pg_error};
+use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
+use crate::database::{CreateTable, DbSinkConfig, DbWriteMode, Endpoint, SqlFlavor};
+
+const PG: SqlFlavor = SqlFlavor::Postgres;
+
+/// Bytes of encoded rows sent to the server at a time.
+const CHUNK_BYTES: usize = 1 << 20;
+
+#[derive(Debug)]
+pub struct PgSink {
+    pub config: DbSinkConfig,
+    pub endpoint: Endpoint,
+}
+
+#[async_trait]
+impl Sink for PgSink {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        _ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
+        let e = &self.endpoint;
+        let c = &self.config;
+        let table = PG.table(&c.table);
+        let mut conn = connect(e).await?;
+        let tx = conn
+            .client
+            .transaction()
+            .await
+            .map_err(|err| pg_error(e, "starting a transaction", &err))?;
+        run_all(&tx, e, &c.pre_sql, "pre_sql").await?;
+
+        let schema = stream.schema();
+        let created = self.ensure_table(&tx, &table, &schema).await?;
+        let targets = self.target_columns(&tx, &table, &schema).await?;
+        let mut freeze = created;
+        if c.write_mode == DbWriteMode::Overwrite && !created {
+            tx.batch_execute(&format!("TRUNCATE {table}"))
+                .await
+                .map_err(|err| pg_error(e, &format!("emptying {table}"), &err))?;
+            freeze = true;
+        }
+        let into = if c.write_mode == DbWriteMode::Upsert {
+            let stage = PG.ident("fust_stage");
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            ))
+            .await
+            .map_err(|err| pg_error(e, "creating the staging table", &err))?;
+            freeze = false;
+            stage
+        } else {
+            table.clone()
+        };
+        let rows = self.copy_in(&tx, &into, &targets, stream, freeze).await?;
+        if c.write_mode == DbWriteMode::Upsert {
+            self.merge(&tx, &into, &table, &targets).await?;
+        }
+        run_all(&tx, e, &c.post_sql, "post_sql").await?;
+        tx.commit()
+            .await
+            .map_err(|err| pg_error(e, &format!("committing the load of {table}"), &err))?;
+        Ok(SinkSummary {
+            rows,
+            bytes: 0,
+            target: format!("postgres {e} table {}", c.table),
+        })
+    }
+}
+
+/// A column of the output and the target column type it is written as.
+struct Target {
+    name: String,
+    pg: PgType,
+}
+
+impl PgSink {
+    /// Creates the table when it is missing and allowed; returns whether it did.
+    async fn ensure_table(
+        &self,
+        tx: &Transaction<'_>,
+        table: &str,
+        schema: &SchemaRef,
+    ) -> Result<bool> {
+        let e = &self.endpoint;
+        let name = PG.string(&self.config.table);
+        let exists = tx
+            .query_one(&format!("SELECT to_regclass({name}) IS NOT NULL"), &[])
+            .await
+            .map_err(|err| pg_error(e, &format!("looking up {table}"), &err))?
+            .get::<_, bool>(0);
+        if exists {
+            return Ok(false);
+        }
+        if self.config.create_table == CreateTable::Never {
+            return Err(external(format!(
+                "postgres {e}: table {} does not exist (create_table: never)",
+                self.config.table
+            )));
+        }
+        let mut cols = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let t = PgType::for_arrow(f).map_err(|t| {
+                external(format!(
+                    "column `{}` has type {t}, which has no PostgreSQL type; cast it in a processor",
+                    f.name()
+                ))
+            })?;
+            cols.push(format!("{} {t}", PG.ident(f.name())));
+        }
+        if self.config.write_mode == DbWriteMode::Upsert {
+            let keys: Vec<String> = self
+                .config
+                .key_columns
+                .iter()
+                .map(|k| PG.ident(k))
+                .collect();
+            cols.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+        }
+        let ddl = format!("CREATE TABLE {table} ({})", cols.join(", "));
+        tx.batch_execute(&ddl)
+            .await
+            .map_err(|err| pg_error(e, &format!("creating {table}"), &err))?;
+        Ok(true)
+    }
+
+    /// The target's column types for the output's columns, matched by name.
+    async fn target_columns(
+        &self,
+        tx: &Transaction<'_>,
+        table: &str,
+        schema: &SchemaRef,
+    ) -> Result<Vec<Target>> {
+        let e = &self.endpoint;
+        let stmt = tx
+            .prepare(&format!("SELECT * FROM {table} LIMIT 0"))
+            .await
+            .map_err(|err| pg_error(e, &format!("reading the columns of {table}"), &err))?;
+        let mut out = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let Some(col) = stmt.columns().iter().find(|c| c.name() == f.name()) else {
+                let names: Vec<&str> = stmt.columns().iter().map(|c| c.name()).collect();
+                return Err(external(format!(
+                    "postgres {e}: table {} has no column `{}` (columns: {}); rename or drop it with a mapping processor",
+                    self.config.table,
+                    f.name(),
+                    names.join(", ")
+                )));
+            };
+            let pg = PgType::from_pg(col.type_(), col.type_modifier()).map_err(|t| {
+                external(format!(
+                    "postgres {e}: column `{}` of {} has type {t}, which Fust cannot write",
+                    f.name(),
+                    self.config.table
+                ))
+            })?;
+            out.push(Target {
+                name: f.name().clone(),
+                pg,
+            });
+        }
+        for k in &self.config.key_columns {
+            if !out.iter().any(|t| &t.name == k) {
+                return Err(external(format!(
+                    "key_columns: `{k}` is not a column of the output"
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Streams every batch into `COPY {into} FROM STDIN (FORMAT binary)`.
+    async fn copy_in(
+        &self,
+        tx: &Transaction<'_>,
+        into: &str,
+        targets: &[Target],
+        mut stream: SendableRecordBatchStream,
+        freeze: bool,
+    ) -> Result<u64> {
+        let e = &self.endpoint;
+        let cols: Vec<String> = targets.iter().map(|t| PG.ident(&t.name)).collect();
+        let freeze = if freeze { ", FREEZE" } else { "" };
+        let sql = format!(
+            "COPY {into} ({}) FROM STDIN (FORMAT binary{freeze})",
+            cols.join(", ")
+        );
+        let sink = tx
+            .copy_in::<_, bytes::Bytes>(&sql)
+            .await
+            .map_err(|err| pg_error(e, &format!("starting the load of {into}"), &err))?;
+        let mut sink = std::pin::pin!(sink);
+        let mut buf = BytesMut::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
+        put_header(&mut buf);
+        let mut rows_seen = 0u64;
+        let fail = |err: tokio_postgres::Error| pg_error(e, &format!("loading {into}"), &err);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let mut columns = Vec::with_capacity(targets.len());
+            for (i, t) in targets.iter().enumerate() {
+                let cast = cast_for(batch.column(i), &t.pg).map_err(|m| {
+                    DataFusionError::Execution(format!(
+                        "column `{}` cannot be written as {}: {m}",
+                        t.name,
+                        t.pg.sql_name()
+                    ))
+                })?;
+                columns.push((cast, t.pg.clone()));
+            }
+            // Encode in slices so a chunk stays near CHUNK_BYTES.
+            let n = batch.num_rows();
+            let step = self.config.batch_size.min(n.max(1));
+            let mut start = 0;
+            while start < n {
+                let len = step.min(n - start);
+                let slice: Vec<_> = columns
+                    .iter()
+                    .map(|(a, t)| (a.slice(start, len), t.clone()))
+                    .collect();
+                encode_rows(&slice, len, &mut buf).map_err(|(row, col, m)| {
+                    DataFusionError::Execution(format!(
+                        "row {}, column `{}`: {m}",
+                        rows_seen + (start + row) as u64 + 1,
+                        targets[col].name
+                    ))
+                })?;
+                start += len;
+                if buf.len() >= CHUNK_BYTES {
+                    sink.send(buf.split().freeze()).await.map_err(fail)?;
+                }
+            }
+            rows_seen += n as u64;
+        }
+        put_trailer(&mut buf);
+        sink.send(buf.split().freeze()).await.map_err(fail)?;
+        sink.as_mut().finish().await.map_err(fail)
+    }
+
+    /// `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE` from the staging table.
+    async fn merge(
+        &self,
+        tx: &Transaction<'_>,
+        stage: &str,
+        table: &str,
+        targets: &[Target],
+    ) -> Result<()> {
+        let keys = &self.config.key_columns;
+        let cols: Vec<String> = targets.iter().map(|t| PG.ident(&t.name)).collect();
+        let updates: Vec<String> = targets
+            .iter()
+            .filter(|t| !keys.contains(&t.name))
+            .map(|t| format!("{0} = EXCLUDED.{0}", PG.ident(&t.name)))
+            .collect();
+        let action = if updates.is_empty() {
+            "DO NOTHING".to_string()
+        } else {
+            format!("DO UPDATE SET {}", updates.join(", "))
+        };
+        let key_list: Vec<String> = keys.iter().map(|k| PG.ident(k)).collect();
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({}) {action}",
+            key_list.join(", "),
+            cols = cols.join(", ")
+        );
+        tx.batch_execute(&sql)
+            .await
+            .map_err(|err| pg_error(&self.endpoint, &format!("merging into {table}"), &err))
+    }
+}
+
+async fn run_all(tx: &Transaction<'_>, e: &Endpoint, sql: &[String], key: &str) -> Result<()> {
+    for (i, s) in sql.iter().enumerate() {
+        tx.batch_execute(s)
+            .await
+            .map_err(|err| pg_error(e, &format!("{key}[{i}]"), &err))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1112 @@
+//! PostgreSQL types ↔ Arrow types, and the binary COPY format both ways: rows from
+//! `COPY … TO STDOUT (FORMAT binary)` decoded straight into Arrow builders, and Arrow
+//! columns encoded for `COPY … FROM STDIN (FORMAT binary)`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut, BytesMut};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
+    IntervalMonthDayNanoBuilder, ListArray, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Field, FieldRef, Float32Type, Float64Type, Int16Type,
+    Int32Type, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
+    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
+};
+use datafusion::arrow::util::display::FormatOptions;
+use tokio_postgres::types::{Kind, Type};
+
+/// Field metadata key holding the PostgreSQL type a column came from (`jsonb`, `uuid`, …),
+/// so a PostgreSQL target can recreate it and the decoder knows the wire format.
+pub const PG_TYPE: &str = "pg_type";
+
+/// Microseconds and days between 1970-01-01 and PostgreSQL's epoch, 2000-01-01.
+const EPOCH_MICROS: i64 = 946_684_800_000_000;
+const EPOCH_DAYS: i32 = 10_957;
+
+/// A PostgreSQL column type Fust can read and write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgType {
+    Bool,
+    Int2,
+    Int4,
+    Int8,
+    Float4,
+    Float8,
+    /// `numeric(p, s)` with p ≤ 38: Arrow decimal.
+    Numeric(u8, i8),
+    /// `numeric` without a precision, or wider than Arrow's decimal128: exact text.
+    NumericText,
+    /// text, varchar, char, name, citext, enums: UTF-8 text on the wire.
+    Text(String),
+    Bytea,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Interval,
+    Uuid,
+    Json,
+    Jsonb,
+    /// One-dimensional arrays of a scalar type; `elem_oid` goes on the wire.
+    Array(Box<PgType>, u32),
+}
+
+impl PgType {
+    /// Maps a server type (with its `atttypmod`), or says why it can't.
+    pub fn from_pg(ty: &Type, typmod: i32) -> Result<PgType, String> {
+        if let Kind::Domain(base) = ty.kind() {
+            return PgType::from_pg(base, typmod);
+        }
+        if let Kind::Enum(_) = ty.kind() {
+            // Enums travel as their labels; a new table gets text.
+            return Ok(PgType::Text("text".into()));
+        }
+        if let Kind::Array(elem) = ty.kind() {
+            let inner = PgType::from_pg(elem, typmod)?;
+            if matches!(inner, PgType::Array(..)) {
+                return Err(format!("{} (arrays of arrays)", ty.name()));
+            }
+            return Ok(PgType::Array(Box::new(inner), elem.oid()));
+        }
+        Ok(match *ty {
+            Type::BOOL => PgType::Bool,
+            Type::INT2 => PgType::Int2,
+            Type::INT4 => PgType::Int4,
+            Type::INT8 => PgType::Int8,
+            Type::FLOAT4 => PgType::Float4,
+            Type::FLOAT8 => PgType::Float8,
+            Type::NUMERIC => {
+                if typmod < 4 {
+                    PgType::NumericText
+                } else {
+                    let m = typmod - 4;
+                    let (p, s) = ((m >> 16) & 0xffff, m & 0xffff);
+                    // A negative scale is stored as 11 bits two's complement.
+                    let s = if s > 1000 { s - 2048 } else { s };
+                    if (1..=38).contains(&p) && (0..=p).contains(&s) {
+                        PgType::Numeric(p as u8, s as i8)
+                    } else {
+                        PgType::NumericText
+                    }
+                }
+            }
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::CHAR | Type::XML => {
+                PgType::Text(ty.name().to_string())
+            }
+            Type::BYTEA => PgType::Bytea,
+            Type::DATE => PgType::Date,
+            Type::TIME => PgType::Time,
+            Type::TIMESTAMP => PgType::Timestamp,
+            Type::TIMESTAMPTZ => PgType::TimestampTz,
+            Type::INTERVAL => PgType::Interval,
+            Type::UUID => PgType::Uuid,
+            Type::JSON => PgType::Json,
+            Type::JSONB => PgType::Jsonb,
+            _ if ty.name() == "citext" => PgType::Text("citext".into()),
+            _ => return Err(ty.name().to_string()),
+        })
+    }
+
+    /// The name written into field metadata and DDL.
+    pub fn sql_name(&self) -> String {
+        match self {
+            PgType::Bool => "boolean".into(),
+            PgType::Int2 => "smallint".into(),
+            PgType::Int4 => "integer".into(),
+            PgType::Int8 => "bigint".into(),
+            PgType::Float4 => "real".into(),
+            PgType::Float8 => "double precision".into(),
+            PgType::Numeric(p, s) => format!("numeric({p},{s})"),
+            PgType::NumericText => "numeric".into(),
+            PgType::Text(name) => name.clone(),
+            PgType::Bytea => "bytea".into(),
+            PgType::Date => "date".into(),
+            PgType::Time => "time".into(),
+            PgType::Timestamp => "timestamp".into(),
+            PgType::TimestampTz => "timestamptz".into(),
+            PgType::Interval => "interval".into(),
+            PgType::Uuid => "uuid".into(),
+            PgType::Json => "json".into(),
+            PgType::Jsonb => "jsonb".into(),
+            PgType::Array(inner, _) => format!("{}[]", inner.sql_name()),
+        }
+    }
+
+    pub fn arrow(&self) -> DataType {
+        match self {
+            PgType::Bool => DataType::Boolean,
+            PgType::Int2 => DataType::Int16,
+            PgType::Int4 => DataType::Int32,
+            PgType::Int8 => DataType::Int64,
+            PgType::Float4 => DataType::Float32,
+            PgType::Float8 => DataType::Float64,
+            PgType::Numeric(p, s) => DataType::Decimal128(*p, *s),
+            PgType::NumericText | PgType::Text(_) | PgType::Uuid | PgType::Json | PgType::Jsonb => {
+                DataType::Utf8
+            }
+            PgType::Bytea => DataType::Binary,
+            PgType::Date => DataType::Date32,
+            PgType::Time => DataType::Time64(TimeUnit::Microsecond),
+            PgType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            PgType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            PgType::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
+            PgType::Array(inner, _) => {
+                DataType::List(Arc::new(Field::new("item", inner.arrow(), true)))
+            }
+        }
+    }
+
+    /// An Arrow field for a column of this type, carrying the type in its metadata.
+    pub fn field(&self, name: &str) -> Field {
+        Field::new(name, self.arrow(), true)
+            .with_metadata(HashMap::from([(PG_TYPE.to_string(), self.sql_name())]))
+    }
+
+    /// The PostgreSQL type to create for an Arrow field: its recorded `pg_type` when it
+    /// came from PostgreSQL, else the natural match.
+    pub fn for_arrow(field: &Field) -> Result<String, String> {
+        if let Some(t) = field.metadata().get(PG_TYPE) {
+            // Lengths of varchar(n) / char(n) aren't recorded: a new table gets text.
+            return Ok(match t.as_str() {
+                "varchar" | "bpchar" | "char" | "name" => "text".into(),
+                "varchar[]" | "bpchar[]" | "char[]" | "name[]" => "text[]".into(),
+                other => other.to_string(),
+            });
+        }
+        Ok(match field.data_type() {
+            DataType::Boolean => "boolean".into(),
+            DataType::Int8 | DataType::Int16 | DataType::UInt8 => "smallint".into(),
+            DataType::Int32 | DataType::UInt16 => "integer".into(),
+            DataType::Int64 | DataType::UInt32 => "bigint".into(),
+            DataType::UInt64 => "numeric(20,0)".into(),
+            DataType::Float16 | DataType::Float32 => "real".into(),
+            DataType::Float64 => "double precision".into(),
+            DataType::Decimal32(p, s)
+            | DataType::Decimal64(p, s)
+            | DataType::Decimal128(p, s)
+            | DataType::Decimal256(p, s) => format!("numeric({p},{})", (*s).max(0)),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "text".into(),
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_) => "bytea".into(),
+            DataType::Date32 | DataType::Date64 => "date".into(),
+            DataType::Time32(_) | DataType::Time64(_) => "time".into(),
+            DataType::Timestamp(_, None) => "timestamp".into(),
+            DataType::Timestamp(_, Some(_)) => "timestamptz".into(),
+            DataType::Interval(_) | DataType::Duration(_) => "interval".into(),
+            DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                let inner = PgType::for_arrow(f)?;
+                if inner.ends_with("[]") {
+                    return Err(format!("{} (lists of lists)", field.data_type()));
+                }
+                format!("{inner}[]")
+            }
+            other => return Err(other.to_string()),
+        })
+    }
+
+    /// Reads the type back from an Arrow field made by [`PgType::field`], or from its
+    /// Arrow type alone.
+    pub fn from_field(field: &Field) -> Option<PgType> {
+        let recorded = field.metadata().get(PG_TYPE).map(String::as_str);
+        Some(match (recorded, field.data_type()) {
+            (Some("uuid"), DataType::Utf8) => PgType::Uuid,
+            (Some("json"), DataType::Utf8) => PgType::Json,
+            (Some("jsonb"), DataType::Utf8) => PgType::Jsonb,
+            (Some("numeric"), DataType::Utf8) => PgType::NumericText,
+            (_, DataType::Boolean) => PgType::Bool,
+            (_, DataType::Int16) => PgType::Int2,
+            (_, DataType::Int32) => PgType::Int4,
+            (_, DataType::Int64) => PgType::Int8,
+            (_, DataType::Float32) => PgType::Float4,
+            (_, DataType::Float64) => PgType::Float8,
+            (_, DataType::Decimal128(p, s)) => PgType::Numeric(*p, *s),
+            (_, DataType::Utf8) => PgType::Text(recorded.unwrap_or("text").to_string()),
+            (_, DataType::Binary) => PgType::Bytea,
+            (_, DataType::Date32) => PgType::Date,
+            (_, DataType::Time64(TimeUnit::Microsecond)) => PgType::Time,
+            (_, DataType::Timestamp(TimeUnit::Microsecond, None)) => PgType::Timestamp,
+            (_, DataType::Timestamp(TimeUnit::Microsecond, Some(_))) => PgType::TimestampTz,
+            (_, DataType::Interval(IntervalUnit::MonthDayNano)) => PgType::Interval,
+            (_, DataType::List(f)) => {
+                let inner = PgType::from_field(f)?;
+                PgType::Array(Box::new(inner), 0)
+            }
+            _ => return None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding: binary COPY rows → Arrow builders.
+
+/// One column being built from wire values.
+enum Col {
+    Bool(BooleanBuilder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Dec(Decimal128Builder, u8, i8),
+    NumText(StringBuilder),
+    Text(StringBuilder),
+    /// char(n): the padding is not part of the value (PostgreSQL compares without it).
+    Char(StringBuilder),
+    Jsonb(StringBuilder),
+    Uuid(StringBuilder),
+    Bytes(BinaryBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Ts(TimestampMicrosecondBuilder),
+    Interval(IntervalMonthDayNanoBuilder),
+    List {
+        field: FieldRef,
+        offsets: Vec<i32>,
+        valid: Vec<bool>,
+        child: Box<Col>,
+    },
+}
+
+impl Col {
+    fn new(t: &PgType, field: &Field) -> Col {
+        match t {
+            PgType::Bool => Col::Bool(BooleanBuilder::new()),
+            PgType::Int2 => Col::I16(Int16Builder::new()),
+            PgType::Int4 => Col::I32(Int32Builder::new()),
+            PgType::Int8 => Col::I64(Int64Builder::new()),
+            PgType::Float4 => Col::F32(Float32Builder::new()),
+            PgType::Float8 => Col::F64(Float64Builder::new()),
+            PgType::Numeric(p, s) => Col::Dec(
+                Decimal128Builder::new().with_data_type(DataType::Decimal128(*p, *s)),
+                *p,
+                *s,
+            ),
+            PgType::NumericText => Col::NumText(StringBuilder::new()),
+            PgType::Text(name) if name == "bpchar" => Col::Char(StringBuilder::new()),
+            PgType::Text(_) | PgType::Json => Col::Text(StringBuilder::new()),
+            PgType::Jsonb => Col::Jsonb(StringBuilder::new()),
+            PgType::Uuid => Col::Uuid(StringBuilder::new()),
+            PgType::Bytea => Col::Bytes(BinaryBuilder::new()),
+            PgType::Date => Col::Date(Date32Builder::new()),
+            PgType::Time => Col::Time(Time64MicrosecondBuilder::new()),
+            PgType::Timestamp => Col::Ts(TimestampMicrosecondBuilder::new()),
+            PgType::TimestampTz => Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+            PgType::Interval => Col::Interval(IntervalMonthDayNanoBuilder::new()),
+            PgType::Array(inner, _) => {
+                let child_field = match field.data_type() {
+                    DataType::List(f) => f.clone(),
+                    _ => Arc::new(Field::new("item", inner.arrow(), true)),
+                };
+                Col::List {
+                    child: Box::new(Col::new(inner, &child_field)),
+                    field: child_field,
+                    offsets: vec![0],
+                    valid: Vec::new(),
+                }
+            }
+        }
+    }
+
+    fn push_null(&mut self) {
+        match self {
+            Col::Bool(b) => b.append_null(),
+            Col::I16(b) => b.append_null(),
+            Col::I32(b) => b.append_null(),
+            Col::I64(b) => b.append_null(),
+            Col::F32(b) => b.append_null(),
+            Col::F64(b) => b.append_null(),
+            Col::Dec(b, ..) => b.append_null(),
+            Col::NumText(b) | Col::Text(b) | Col::Char(b) | Col::Jsonb(b) | Col::Uuid(b) => {
+                b.append_null()
+            }
+            Col::Bytes(b) => b.append_null(),
+            Col::Date(b) => b.append_null(),
+            Col::Time(b) => b.append_null(),
+            Col::Ts(b) => b.append_null(),
+            Col::Interval(b) => b.append_null(),
+            Col::List { offsets, valid, .. } => {
+                offsets.push(offsets.last().copied().unwrap_or(0));
+                valid.push(false);
+            }
+        }
+    }
+
+    /// Appends one non-NULL wire value; the error says what was wrong with it.
+    fn push(&mut self, v: &[u8]) -> Result<(), String> {
+        match self {
+            Col::Bool(b) => b.append_value(fixed::<1>(v)?[0] != 0),
+            Col::I16(b) => b.append_value(i16::from_be_bytes(fixed(v)?)),
+            Col::I32(b) => b.append_value(i32::from_be_bytes(fixed(v)?)),
+            Col::I64(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
+            Col::F32(b) => b.append_value(f32::from_be_bytes(fixed(v)?)),
+            Col::F64(b) => b.append_value(f64::from_be_bytes(fixed(v)?)),
+            Col::Dec(b, p, s) => b.append_value(numeric_to_i128(v, *p, *s)?),
+            Col::NumText(b) => b.append_value(numeric_to_text(v)?),
+            Col::Text(b) => b.append_value(utf8(v)?),
+            Col::Char(b) => b.append_value(utf8(v)?.trim_end_matches(' ')),
+            Col::Jsonb(b) => match v.split_first() {
+                Some((1, rest)) => b.append_value(utf8(rest)?),
+                _ => return Err("unknown jsonb version".into()),
+            },
+            Col::Uuid(b) => b.append_value(uuid_text(&fixed::<16>(v)?)),
+            Col::Bytes(b) => b.append_value(v),
+            Col::Date(b) => {
+                let d = i32::from_be_bytes(fixed(v)?);
+                b.append_value(d.checked_add(EPOCH_DAYS).ok_or("date is ±infinity")?)
+            }
+            Col::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
+            Col::Ts(b) => {
+                let t = i64::from_be_bytes(fixed(v)?);
+                if t == i64::MAX || t == i64::MIN {
+                    return Err("timestamp is ±infinity".into());
+                }
+                b.append_value(t + EPOCH_MICROS)
+            }
+            Col::Interval(b) => {
+                let raw: [u8; 16] = fixed(v)?;
+                let micros = i64::from_be_bytes(raw[..8].try_into().map_err(|_| "interval")?);
+                let days = i32::from_be_bytes(raw[8..12].try_into().map_err(|_| "interval")?);
+                let months = i32::from_be_bytes(raw[12..].try_into().map_err(|_| "interval")?);
+                b.append_value(IntervalMonthDayNano::new(months, days, micros * 1000))
+            }
+            Col::List {
+                offsets,
+                valid,
+                child,
+                ..
+            } => {
+                let mut r = v;
+                let (ndim, _flags, _oid) = (get_i32(&mut r)?, get_i32(&mut r)?, get_i32(&mut r)?);
+                let n = match ndim {
+                    0 => 0,
+                    1 => {
+                        let n = get_i32(&mut r)?;
+                        let _lower = get_i32(&mut r)?;
+                        n
+                    }
+                    d => return Err(format!("{d}-dimensional array (only 1 is supported)")),
+                };
+                for _ in 0..n {
+                    match get_i32(&mut r)? {
+                        -1 => child.push_null(),
+                        len => {
+                            let len = len as usize;
+                            if r.len() < len {
+                                return Err("truncated array".into());
+                            }
+                            let (item, rest) = r.split_at(len);
+                            child.push(item)?;
+                            r = rest;
+                        }
+                    }
+                }
+                let last = offsets.last().copied().unwrap_or(0);
+                offsets.push(last + n);
+                valid.push(true);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::Bool(b) => Arc::new(b.finish()),
+            Col::I16(b) => Arc::new(b.finish()),
+            Col::I32(b) => Arc::new(b.finish()),
+            Col::I64(b) => Arc::new(b.finish()),
+            Col::F32(b) => Arc::new(b.finish()),
+            Col::F64(b) => Arc::new(b.finish()),
+            Col::Dec(b, ..) => Arc::new(b.finish()),
+            Col::NumText(b) | Col::Text(b) | Col::Char(b) | Col::Jsonb(b) | Col::Uuid(b) => {
+                Arc::new(b.finish())
+            }
+            Col::Bytes(b) => Arc::new(b.finish()),
+            Col::Date(b) => Arc::new(b.finish()),
+            Col::Time(b) => Arc::new(b.finish()),
+            Col::Ts(b) => Arc::new(b.finish()),
+            Col::Interval(b) => Arc::new(b.finish()),
+            Col::List {
+                field,
+                offsets,
+                valid,
+                child,
+            } => {
+                let offsets = OffsetBuffer::new(std::mem::replace(offsets, vec![0]).into());
+                let nulls = NullBuffer::from(std::mem::take(valid));
+                let nulls = (nulls.null_count() > 0).then_some(nulls);
+                Arc::new(ListArray::new(
+                    field.clone(),
+                    offsets,
+                    child.finish(),
+                    nulls,
+                ))
+            }
+        }
+    }
+}
+
+fn fixed<const N: usize>(v: &[u8]) -> Result<[u8; N], String> {
+    v.try_into()
+        .map_err(|_| format!("expected {N} bytes, got {}", v.len()))
+}
+
+fn get_i32(r: &mut &[u8]) -> Result<i32, String> {
+    if r.len() < 4 {
+        return Err("truncated value".into());
+    }
+    Ok(r.get_i32())
+}
+
+fn utf8(v: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(v).map_err(|e| format!("invalid UTF-8 ({e})"))
+}
+
+fn uuid_text(b: &[u8; 16]) -> String {
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// The parts of a binary numeric.
+struct Numeric {
+    weight: i16,
+    sign: u16,
+    dscale: u16,
+    digits: Vec<i16>,
+}
+
+const NUMERIC_NEG: u16 = 0x4000;
+const NUMERIC_NAN: u16 = 0xC000;
+
+fn parse_numeric(v: &[u8]) -> Result<Numeric, String> {
+    let mut r = v;
+    if r.len() < 8 {
+        return Err("truncated numeric".into());
+    }
+    let ndigits = r.get_i16();
+    let weight = r.get_i16();
+    let sign = r.get_u16();
+    let dscale = r.get_u16();
+    if ndigits < 0 || r.len() != ndigits as usize * 2 {
+        return Err("malformed numeric".into());
+    }
+    let digits = (0..ndigits).map(|_| r.get_i16()).collect();
+    Ok(Numeric {
+        weight,
+        sign,
+        dscale,
+        digits,
+    })
+}
+
+fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
+    let n = parse_numeric(v)?;
+    if n.sign != 0 && n.sign != NUMERIC_NEG {
+        return Err(format!(
+            "{} does not fit decimal({p},{s})",
+            numeric_to_text(v)?
+        ));
+    }
+    let mut acc: i128 = 0;
+    // Value = Σ d·10000^(weight-i); we want value·10^s as an integer.
+    for (i, d) in n.digits.iter().enumerate() {
+        let exp10 = 4 * (n.weight as i32 - i as i32) + s as i32;
+        let term = if exp10 >= 0 {
+            10i128
+                .checked_pow(exp10 as u32)
+                .and_then(|m| (*d as i128).checked_mul(m))
+        } else {
+            Some(*d as i128 / 10i128.pow((-exp10).min(38) as u32))
+        };
+        acc = term
+            .and_then(|t| acc.checked_add(t))
+            .ok_or_else(|| "numeric value too large".to_string())?;
+    }
+    if acc >= 10i128.pow(p as u32) {
+        return Err(format!(
+            "{} does not fit decimal({p},{s})",
+            numeric_to_text(v)?
+        ));
+    }
+    Ok(if n.sign == NUMERIC_NEG { -acc } else { acc })
+}
+
+fn numeric_to_text(v: &[u8]) -> Result<String, String> {
+    let n = parse_numeric(v)?;
+    match n.sign {
+        NUMERIC_NAN => return Ok("NaN".into()),
+        0xD000 => return Ok("Infinity".into()),
+        0xF000 => return Ok("-Infinity".into()),
+        _ => {}
+    }
+    let mut s = String::new();
+    if n.sign == NUMERIC_NEG {
+        s.push('-');
+    }
+    // Integer part: groups with exponent ≥ 0.
+    if n.weight < 0 {
+        s.push('0');
+    } else {
+        for e in 0..=n.weight as i32 {
+            let d = n.digits.get(e as usize).copied().unwrap_or(0);
+            if e == 0 {
+                s.push_str(&d.to_string());
+            } else {
+                s.push_str(&format!("{d:04}"));
+            }
+        }
+    }
+    if n.dscale > 0 {
+        s.push('.');
+        let mut frac = String::new();
+        let mut i = n.weight as i32 + 1;
+        while frac.len() < n.dscale as usize {
+            let d = if i < 0 {
+                0
+            } else {
+                n.digits.get(i as usize).copied().unwrap_or(0)
+            };
+            frac.push_str(&format!("{d:04}"));
+            i += 1;
+        }
+        frac.truncate(n.dscale as usize);
+        s.push_str(&frac);
+    }
+    Ok(s)
+}
+
+/// Decodes a binary COPY stream into batches: feed it chunks, take full batches.
+pub struct CopyDecoder {
+    buf: BytesMut,
+    header_done: bool,
+    finished: bool,
+    cols: Vec<Col>,
+    names: Vec<String>,
+    rows: usize,
+    /// Rows decoded before the current batch, for messages.
+    rows_before: u64,
+}
+
+impl CopyDecoder {
+    /// `fields` are the Arrow fields of the query's columns, in order (made by
+    /// [`PgType::field`]).
+    pub fn new(fields: &[FieldRef]) -> Result<Self, String> {
+        let cols = fields
+            .iter()
+            .map(|f| {
+                PgType::from_field(f)
+                    .map(|t| Col::new(&t, f))
+                    .ok_or_else(|| {
+                        format!(
+                            "column `{}`: no PostgreSQL decoding for {}",
+                            f.name(),
+                            f.data_type()
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            buf: BytesMut::new(),
+            header_done: false,
+            finished: false,
+            cols,
+            names: fields.iter().map(|f| f.name().clone()).collect(),
+            rows: 0,
+            rows_before: 0,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Appends a chunk and decodes every complete row in the buffer.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.buf.extend_from_slice(chunk);
+        if !self.header_done {
+            const SIG: &[u8] = b"PGCOPY\n\xff\r\n\0";
+            if self.buf.len() < 19 {
+                return Ok(());
+            }
+            if &self.buf[..11] != SIG {
+                return Err("not a binary COPY stream".into());
+            }
+            let ext = u32::from_be_bytes([self.buf[15], self.buf[16], self.buf[17], self.buf[18]])
+                as usize;
+            if self.buf.len() < 19 + ext {
+                return Ok(());
+            }
+            self.buf.advance(19 + ext);
+            self.header_done = true;
+        }
+        loop {
+            let Some(len) = self.complete_row() else {
+                return Ok(());
+            };
+            if len == 2 {
+                // Trailer: field count -1.
+                self.buf.advance(2);
+                self.finished = true;
+                return Ok(());
+            }
+            let fields = i16::from_be_bytes([self.buf[0], self.buf[1]]);
+            if fields as usize != self.cols.len() {
+                return Err(format!(
+                    "the server sent {fields} columns, expected {}",
+                    self.cols.len()
+                ));
+            }
+            let row = self.buf.split_to(len);
+            let mut r = &row[2..];
+            for (i, col) in self.cols.iter_mut().enumerate() {
+                let n = r.get_i32();
+                if n < 0 {
+                    col.push_null();
+                } else {
+                    let (v, rest) = r.split_at(n as usize);
+                    col.push(v).map_err(|e| {
+                        format!(
+                            "row {}, column `{}`: {e}",
+                            self.rows_before + self.rows as u64 + 1,
+                            self.names[i]
+                        )
+                    })?;
+                    r = rest;
+                }
+            }
+            self.rows += 1;
+        }
+    }
+
+    /// The byte length of the next complete row in the buffer (2 for the trailer).
+    fn complete_row(&self) -> Option<usize> {
+        let b = &self.buf[..];
+        if b.len() < 2 {
+            return None;
+        }
+        let n = i16::from_be_bytes([b[0], b[1]]);
+        if n == -1 {
+            return Some(2);
+        }
+        let mut pos = 2usize;
+        for _ in 0..n {
+            if b.len() < pos + 4 {
+                return None;
+            }
+            let len = i32::from_be_bytes([b[pos], b[pos + 1], b[pos + 2], b[pos + 3]]);
+            pos += 4 + len.max(0) as usize;
+            if b.len() < pos {
+                return None;
+            }
+        }
+        Some(pos)
+    }
+
+    /// The rows decoded so far as arrays, in column order.
+    pub fn take(&mut self) -> Vec<ArrayRef> {
+        self.rows_before += self.rows as u64;
+        self.rows = 0;
+        self.cols.iter_mut().map(Col::finish).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding: Arrow columns → binary COPY rows.
+
+/// One column ready to encode, already cast to the target's natural Arrow type.
+enum Enc<'a> {
+    Bool(&'a datafusion::arrow::array::BooleanArray),
+    I16(&'a datafusion::arrow::array::PrimitiveArray<Int16Type>),
+    I32(&'a datafusion::arrow::array::PrimitiveArray<Int32Type>),
+    I64(&'a datafusion::arrow::array::PrimitiveArray<Int64Type>),
+    F32(&'a datafusion::arrow::array::PrimitiveArray<Float32Type>),
+    F64(&'a datafusion::arrow::array::PrimitiveArray<Float64Type>),
+    Dec(
+        &'a datafusion::arrow::array::PrimitiveArray<Decimal128Type>,
+        i8,
+    ),
+    NumText(&'a datafusion::arrow::array::StringArray),
+    Text(&'a datafusion::arrow::array::StringArray),
+    Jsonb(&'a datafusion::arrow::array::StringArray),
+    Uuid(&'a datafusion::arrow::array::StringArray),
+    Bytes(&'a datafusion::arrow::array::BinaryArray),
+    Date(&'a datafusion::arrow::array::PrimitiveArray<Date32Type>),
+    Time(&'a datafusion::arrow::array::PrimitiveArray<Time64MicrosecondType>),
+    Ts(&'a datafusion::arrow::array::PrimitiveArray<TimestampMicrosecondType>),
+    Interval(&'a datafusion::arrow::array::PrimitiveArray<IntervalMonthDayNanoType>),
+    List(&'a ListArray, Box<PgType>, u32),
+}
+
+/// Casts `array` to what a `target` column takes; the error names the Arrow types.
+pub fn cast_for(array: &ArrayRef, target: &PgType) -> Result<ArrayRef, String> {
+    let want = target.arrow();
+    if array.data_type() == &want {
+        return Ok(array.clone());
+    }
+    let opts = CastOptions {
+        safe: false,
+        format_options: FormatOptions::default(),
+    };
+    cast_with_options(array, &want, &opts).map_err(|e| e.to_string())
+}
+
+fn enc<'a>(array: &'a ArrayRef, t: &PgType) -> Result<Enc<'a>, String> {
+    let a = array.as_ref();
+    Ok(match t {
+        PgType::Bool => Enc::Bool(a.as_boolean()),
+        PgType::Int2 => Enc::I16(a.as_primitive()),
+        PgType::Int4 => Enc::I32(a.as_primitive()),
+        PgType::Int8 => Enc::I64(a.as_primitive()),
+        PgType::Float4 => Enc::F32(a.as_primitive()),
+        PgType::Float8 => Enc::F64(a.as_primitive()),
+        PgType::Numeric(_, s) => Enc::Dec(a.as_primitive(), *s),
+        PgType::NumericText => Enc::NumText(a.as_string()),
+        PgType::Text(_) | PgType::Json => Enc::Text(a.as_string()),
+        PgType::Jsonb => Enc::Jsonb(a.as_string()),
+        PgType::Uuid => Enc::Uuid(a.as_string()),
+        PgType::Bytea => Enc::Bytes(a.as_binary()),
+        PgType::Date => Enc::Date(a.as_primitive()),
+        PgType::Time => Enc::Time(a.as_primitive()),
+        PgType::Timestamp | PgType::TimestampTz => Enc::Ts(a.as_primitive()),
+        PgType::Interval => Enc::Interval(a.as_primitive()),
+        PgType::Array(inner, oid) => Enc::List(a.as_list(), inner.clone(), *oid),
+    })
+}
+
+/// Writes the 19-byte header of a binary COPY stream.
+pub fn put_header(buf: &mut BytesMut) {
+    buf.put_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.put_i32(0);
+    buf.put_i32(0);
+}
+
+/// Writes the trailer of a binary COPY stream.
+pub fn put_trailer(buf: &mut BytesMut) {
+    buf.put_i16(-1);
+}
+
+/// Encodes every row of `columns` (already cast by [`cast_for`]) into `buf`.
+pub fn encode_rows(
+    columns: &[(ArrayRef, PgType)],
+    rows: usize,
+    buf: &mut BytesMut,
+) -> Result<(), (usize, usize, String)> {
+    let encs = columns
+        .iter()
+        .enumerate()
+        .map(|(c, (a, t))| enc(a, t).map_err(|e| (0, c, e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in 0..rows {
+        buf.put_i16(encs.len() as i16);
+        for (c, e) in encs.iter().enumerate() {
+            put_value(e, row, buf).map_err(|msg| (row, c, msg))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a length-prefixed value, reserving the length and filling it in after.
+fn with_len(
+    buf: &mut BytesMut,
+    f: impl FnOnce(&mut BytesMut) -> Result<(), String>,
+) -> Result<(), String> {
+    let at = buf.len();
+    buf.put_i32(0);
+    f(buf)?;
+    let len = (buf.len() - at - 4) as i32;
+    buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> {
+    macro_rules! fixed {
+        ($a:expr, $len:expr, $put:ident) => {{
+            if $a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                buf.put_i32($len);
+                buf.$put($a.value(row));
+            }
+        }};
+    }
+    match e {
+        Enc::Bool(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                buf.put_i32(1);
+                buf.put_u8(u8::from(a.value(row)));
+            }
+        }
+        Enc::I16(a) => fixed!(a, 2, put_i16),
+        Enc::I32(a) => fixed!(a, 4, put_i32),
+        Enc::I64(a) => fixed!(a, 8, put_i64),
+        Enc::F32(a) => fixed!(a, 4, put_f32),
+        Enc::F64(a) => fixed!(a, 8, put_f64),
+        Enc::Time(a) => fixed!(a, 8, put_i64),
+        Enc::Date(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                buf.put_i32(4);
+                buf.put_i32(a.value(row) - EPOCH_DAYS);
+            }
+        }
+        Enc::Ts(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                buf.put_i32(8);
+                buf.put_i64(a.value(row) - EPOCH_MICROS);
+            }
+        }
+        Enc::Interval(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row);
+                buf.put_i32(16);
+                buf.put_i64(v.nanoseconds / 1000);
+                buf.put_i32(v.days);
+                buf.put_i32(v.months);
+            }
+        }
+        Enc::Dec(a, s) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row);
+                let text = decimal_text(v, *s);
+                with_len(buf, |b| put_numeric(b, &text))?;
+            }
+        }
+        Enc::NumText(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let text = a.value(row).trim();
+                with_len(buf, |b| put_numeric(b, text))?;
+            }
+        }
+        Enc::Text(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row).as_bytes();
+                if v.contains(&0) {
+                    return Err("text contains a NUL byte, which PostgreSQL can't store".into());
+                }
+                buf.put_i32(v.len() as i32);
+                buf.put_slice(v);
+            }
+        }
+        Enc::Jsonb(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row).as_bytes();
+                buf.put_i32(v.len() as i32 + 1);
+                buf.put_u8(1);
+                buf.put_slice(v);
+            }
+        }
+        Enc::Uuid(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row);
+                buf.put_i32(16);
+                buf.put_slice(&parse_uuid(v).ok_or_else(|| format!("`{v}` is not a UUID"))?);
+            }
+        }
+        Enc::Bytes(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let v = a.value(row);
+                buf.put_i32(v.len() as i32);
+                buf.put_slice(v);
+            }
+        }
+        Enc::List(a, inner, oid) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                let items = cast_for(&a.value(row), inner)?;
+                let item_enc = enc(&items, inner)?;
+                with_len(buf, |b| {
+                    let n = items.len();
+                    b.put_i32(i32::from(n > 0));
+                    b.put_i32(i32::from(items.null_count() > 0));
+                    b.put_u32(*oid);
+                    if n > 0 {
+                        b.put_i32(n as i32);
+                        b.put_i32(1);
+                    }
+                    for i in 0..n {
+                        put_value(&item_enc, i, b)?;
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn decimal_text(v: i128, s: i8) -> String {
+    let neg = v < 0;
+    let digits = v.unsigned_abs().to_string();
+    let s = s.max(0) as usize;
+    let body = if s == 0 {
+        digits
+    } else if digits.len() > s {
+        format!(
+            "{}.{}",
+            &digits[..digits.len() - s],
+            &digits[digits.len() - s..]
+        )
+    } else {
+        format!("0.{}{}", "0".repeat(s - digits.len()), digits)
+    };
+    if neg { format!("-{body}") } else { body }
+}
+
+/// Writes a decimal string (`-12.50`, `NaN`) as a binary numeric.
+fn put_numeric(b: &mut BytesMut, text: &str) -> Result<(), String> {
+    let bad = || format!("`{text}` is not a number");
+    if text.eq_ignore_ascii_case("nan") {
+        b.put_slice(&[0, 0, 0, 0, 0xC0, 0, 0, 0]);
+        return Ok(());
+    }
+    let (neg, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let int = int.trim_start_matches('0');
+    let dscale = frac.len();
+    // Pad the integer part on the left and the fraction on the right to groups of 4.
+    let ipad = (4 - int.len() % 4) % 4;
+    let fpad = (4 - frac.len() % 4) % 4;
+    let all = format!("{}{int}{frac}{}", "0".repeat(ipad), "0".repeat(fpad));
+    let int_groups = (ipad + int.len()) / 4;
+    let mut digits: Vec<i16> = all
+        .as_bytes()
+        .chunks(4)
+        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + (d - b'0') as i16))
+        .collect();
+    let mut weight = int_groups as i32 - 1;
+    while digits.first() == Some(&0) {
+        digits.remove(0);
+        weight -= 1;
+    }
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        weight = 0;
+    }
+    b.put_i16(digits.len() as i16);
+    b.put_i16(weight as i16);
+    b.put_u16(if neg && !digits.is_empty() {
+        NUMERIC_NEG
+    } else {
+        0
+    });
+    b.put_u16(dscale as u16);
+    for d in digits {
+        b.put_i16(d);
+    }
+    Ok(())
+}
+
+fn parse_uuid(s: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = s
+        .trim_matches(|c| c == '{' || c == '}')
+        .bytes()
+        .filter(|c| *c != b'-')
+        .collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let h = (pair[0] as char).to_digit(16)?;
+        let l = (pair[1] as char).to_digit(16)?;
+        out[i] = (h * 16 + l) as u8;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numeric_bytes(text: &str) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        put_numeric(&mut b, text).unwrap();
+        b.to_vec()
+    }
+
+    #[test]
+    fn numerics_round_trip() {
+        for t in [
+            "0",
+            "1",
+            "-1",
+            "12.50",
+            "0.0001",
+            "-0.5",
+            "123456789.987654321",
+            "10000",
+            "99999999999999999999.99",
+        ] {
+            let b = numeric_bytes(t);
+            let want = if t == "-0.5" { "-0.5" } else { t };
+            assert_eq!(numeric_to_text(&b).unwrap(), want, "{t}");
+        }
+        assert_eq!(
+            numeric_to_i128(&numeric_bytes("12.5"), 10, 2).unwrap(),
+            1250
+        );
+        assert_eq!(numeric_to_i128(&numeric_bytes("-0.01"), 10, 2).unwrap(), -1);
+        assert!(numeric_to_i128(&numeric_bytes("1000"), 3, 0).is_err());
+        assert_eq!(decimal_text(-5, 2), "-0.05");
+        assert_eq!(decimal_text(12345, 2), "123.45");
+        assert!(put_numeric(&mut BytesMut::new(), "12a").is_err());
+    }
+
+    #[test]
+    fn uuids() {
+        let u = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        assert_eq!(uuid_text(&parse_uuid(u).unwrap()), u);
+        assert!(parse_uuid("nope").is_none());
+    }
+}
