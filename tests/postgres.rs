@@ -163,7 +163,7 @@ output: {{type: csv, path: out.csv}}
         plan.stdout
     );
     assert!(
-        plan.stdout.contains(r#"WHERE ("qty" > 40)"#),
+        plan.stdout.contains(r#"WHERE (("qty" > 40)) AND"#),
         "{}",
         plan.stdout
     );

@@ -9,10 +9,10 @@ use datafusion::common::runtime::SpawnedTask;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::parquet::arrow::ArrowSchemaConverter;
 use datafusion::parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowLeafColumn, ArrowRowGroupWriterFactory, compute_leaves,
 };
+use datafusion::parquet::arrow::{ArrowSchemaConverter, add_encoded_arrow_schema_to_metadata};
 use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::writer::SerializedFileWriter;
@@ -42,7 +42,8 @@ pub struct ParquetSourceConfig {
 fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     Ok(Arc::new(ListingSource {
         path: c.path,
-        format: Arc::new(ParquetFormat::default()),
+        // Keep field metadata: it carries database types (`pg_type`, `mysql_type`) across files.
+        format: Arc::new(ParquetFormat::default().with_skip_metadata(false)),
         extension: ".parquet",
         storage: c.storage,
         fix_schema: None,
@@ -183,7 +184,11 @@ impl ParquetSink {
         out: &mut Output,
     ) -> Result<u64> {
         let schema = stream.schema();
-        let props = Arc::new(self.props.clone());
+        // Embed the Arrow schema (as Arrow's own writer does) so readers get back the exact
+        // types and the field metadata (e.g. `pg_type`).
+        let mut props = self.props.clone();
+        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let props = Arc::new(props);
         let parquet_schema = ArrowSchemaConverter::new()
             .with_coerce_types(props.coerce_types())
             .convert(&schema)?;

@@ -79,6 +79,27 @@ impl Error {
     }
 }
 
+/// An error a source raised while reading (a lost connection, a server-side failure, a
+/// value it could not decode): the engine reports it against the input that read it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ReadError(pub String);
+
+impl ReadError {
+    /// Marks `e` as a read failure, keeping its message.
+    pub fn wrap(e: DataFusionError) -> DataFusionError {
+        match e {
+            DataFusionError::External(inner) if inner.is::<ReadError>() => {
+                DataFusionError::External(inner)
+            }
+            DataFusionError::External(inner) => {
+                DataFusionError::External(Box::new(ReadError(inner.to_string())))
+            }
+            other => DataFusionError::External(Box::new(ReadError(clean_message(&other)))),
+        }
+    }
+}
+
 /// Marker error carried through DataFusion streams when a run is cancelled.
 #[derive(Debug, thiserror::Error)]
 #[error("cancelled")]

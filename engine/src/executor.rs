@@ -327,7 +327,8 @@ impl CompiledJob {
             "UTF-8",
         ]
         .iter()
-        .any(|k| msg.contains(k));
+        .any(|k| msg.contains(k))
+            || is_read_error(e);
         match (is_read, self.inputs.as_slice()) {
             (true, [(name, source)]) => format!("{} ({})", input_context(name), source.describe()),
             (true, _) => format!(
@@ -341,6 +342,23 @@ impl CompiledJob {
             _ => "running the job".to_string(),
         }
     }
+}
+
+/// Whether a source marked the error as its own (see [`crate::ReadError`]).
+fn is_read_error(e: &DataFusionError) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if err.is::<crate::ReadError>() {
+            return true;
+        }
+        if let Some(DataFusionError::Shared(inner)) = err.downcast_ref::<DataFusionError>()
+            && is_read_error(inner)
+        {
+            return true;
+        }
+        current = err.source();
+    }
+    false
 }
 
 fn input_context(name: &str) -> String {

@@ -10,7 +10,7 @@ pub mod registry;
 pub mod session;
 pub mod types;
 
-pub use error::{Cancelled, Error, ErrorKind, Result};
+pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
 pub use plugin::{Processor, Sink, SinkSummary, Source};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};

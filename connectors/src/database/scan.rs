@@ -17,6 +17,7 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -271,6 +272,7 @@ pub struct DbScanExec {
     read_schema: SchemaRef,
     batch_size: usize,
     properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
 }
 
 impl DbScanExec {
@@ -294,6 +296,7 @@ impl DbScanExec {
             read_schema,
             batch_size,
             properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 
@@ -342,23 +345,37 @@ impl ExecutionPlan for DbScanExec {
         Ok(self)
     }
 
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn execute(
         &self,
         partition: usize,
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
+        let counted = MetricBuilder::new(&self.metrics).output_rows(partition);
         let sql = self.queries.get(partition).cloned().ok_or_else(|| {
             DataFusionError::Internal(format!("DbScanExec has no partition {partition}"))
         })?;
         let stream = self
             .driver
             .read(sql, self.read_schema.clone(), self.batch_size);
-        if self.schema.fields().is_empty() {
-            let out = self.schema.clone();
-            let stream = stream.map(|b| b.and_then(|b| Ok(b.project(&[])?)));
-            return Ok(Box::pin(RecordBatchStreamAdapter::new(out, stream)));
-        }
-        Ok(stream)
+        let keep_none = self.schema.fields().is_empty();
+        let stream = stream.map(move |b| {
+            let b = b?;
+            counted.add(b.num_rows());
+            // With no column wanted, only the row count matters.
+            if keep_none {
+                Ok(b.project(&[])?)
+            } else {
+                Ok(b)
+            }
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema.clone(),
+            stream,
+        )))
     }
 }
 

@@ -16,6 +16,7 @@ use tokio_postgres::SimpleQueryMessage;
 use super::client::{PgConn, connect, external, pg_error};
 use super::types::{CopyDecoder, PgType};
 use crate::database::{DbDriver, Endpoint, SqlFlavor};
+use fust_engine::ReadError;
 
 #[derive(Debug)]
 pub struct PgDriver {
@@ -93,10 +94,10 @@ impl DbDriver for PgDriver {
             };
             Ok::<_, DataFusionError>(futures::stream::try_unfold(state, Reader::next))
         };
-        Box::pin(RecordBatchStreamAdapter::new(
-            out,
-            futures::stream::once(start).try_flatten(),
-        ))
+        let stream = futures::stream::once(start)
+            .try_flatten()
+            .map_err(ReadError::wrap);
+        Box::pin(RecordBatchStreamAdapter::new(out, stream))
     }
 }
 

@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use bytes::{Buf, BufMut, BytesMut};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
-    Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
-    IntervalMonthDayNanoBuilder, ListArray, StringBuilder, Time64MicrosecondBuilder,
+    Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
+    Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, ListArray, PrimitiveArray, StringArray, StringBuilder, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Field, FieldRef, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit,
-    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
+    Int32Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, TimeUnit,
+    TimestampMicrosecondType,
 };
 use datafusion::arrow::util::display::FormatOptions;
 use tokio_postgres::types::{Kind, Type};
@@ -156,7 +156,8 @@ impl PgType {
             PgType::Time => DataType::Time64(TimeUnit::Microsecond),
             PgType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             PgType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            PgType::Interval => DataType::Interval(IntervalUnit::MonthDayNano),
+            // Text, because Parquet can't hold Arrow's month-day-nano intervals.
+            PgType::Interval => DataType::Utf8,
             PgType::Array(inner, _) => {
                 DataType::List(Arc::new(Field::new("item", inner.arrow(), true)))
             }
@@ -222,6 +223,7 @@ impl PgType {
             (Some("json"), DataType::Utf8) => PgType::Json,
             (Some("jsonb"), DataType::Utf8) => PgType::Jsonb,
             (Some("numeric"), DataType::Utf8) => PgType::NumericText,
+            (Some("interval"), DataType::Utf8) => PgType::Interval,
             (_, DataType::Boolean) => PgType::Bool,
             (_, DataType::Int16) => PgType::Int2,
             (_, DataType::Int32) => PgType::Int4,
@@ -235,7 +237,6 @@ impl PgType {
             (_, DataType::Time64(TimeUnit::Microsecond)) => PgType::Time,
             (_, DataType::Timestamp(TimeUnit::Microsecond, None)) => PgType::Timestamp,
             (_, DataType::Timestamp(TimeUnit::Microsecond, Some(_))) => PgType::TimestampTz,
-            (_, DataType::Interval(IntervalUnit::MonthDayNano)) => PgType::Interval,
             (_, DataType::List(f)) => {
                 let inner = PgType::from_field(f)?;
                 PgType::Array(Box::new(inner), 0)
@@ -267,7 +268,7 @@ enum Col {
     Date(Date32Builder),
     Time(Time64MicrosecondBuilder),
     Ts(TimestampMicrosecondBuilder),
-    Interval(IntervalMonthDayNanoBuilder),
+    Interval(StringBuilder),
     List {
         field: FieldRef,
         offsets: Vec<i32>,
@@ -300,7 +301,7 @@ impl Col {
             PgType::Time => Col::Time(Time64MicrosecondBuilder::new()),
             PgType::Timestamp => Col::Ts(TimestampMicrosecondBuilder::new()),
             PgType::TimestampTz => Col::Ts(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
-            PgType::Interval => Col::Interval(IntervalMonthDayNanoBuilder::new()),
+            PgType::Interval => Col::Interval(StringBuilder::new()),
             PgType::Array(inner, _) => {
                 let child_field = match field.data_type() {
                     DataType::List(f) => f.clone(),
@@ -376,7 +377,7 @@ impl Col {
                 let micros = i64::from_be_bytes(raw[..8].try_into().map_err(|_| "interval")?);
                 let days = i32::from_be_bytes(raw[8..12].try_into().map_err(|_| "interval")?);
                 let months = i32::from_be_bytes(raw[12..].try_into().map_err(|_| "interval")?);
-                b.append_value(IntervalMonthDayNano::new(months, days, micros * 1000))
+                b.append_value(iso_interval(months, days, micros))
             }
             Col::List {
                 offsets,
@@ -734,25 +735,22 @@ impl CopyDecoder {
 
 /// One column ready to encode, already cast to the target's natural Arrow type.
 enum Enc<'a> {
-    Bool(&'a datafusion::arrow::array::BooleanArray),
-    I16(&'a datafusion::arrow::array::PrimitiveArray<Int16Type>),
-    I32(&'a datafusion::arrow::array::PrimitiveArray<Int32Type>),
-    I64(&'a datafusion::arrow::array::PrimitiveArray<Int64Type>),
-    F32(&'a datafusion::arrow::array::PrimitiveArray<Float32Type>),
-    F64(&'a datafusion::arrow::array::PrimitiveArray<Float64Type>),
-    Dec(
-        &'a datafusion::arrow::array::PrimitiveArray<Decimal128Type>,
-        i8,
-    ),
-    NumText(&'a datafusion::arrow::array::StringArray),
-    Text(&'a datafusion::arrow::array::StringArray),
-    Jsonb(&'a datafusion::arrow::array::StringArray),
-    Uuid(&'a datafusion::arrow::array::StringArray),
-    Bytes(&'a datafusion::arrow::array::BinaryArray),
-    Date(&'a datafusion::arrow::array::PrimitiveArray<Date32Type>),
-    Time(&'a datafusion::arrow::array::PrimitiveArray<Time64MicrosecondType>),
-    Ts(&'a datafusion::arrow::array::PrimitiveArray<TimestampMicrosecondType>),
-    Interval(&'a datafusion::arrow::array::PrimitiveArray<IntervalMonthDayNanoType>),
+    Bool(&'a BooleanArray),
+    I16(&'a PrimitiveArray<Int16Type>),
+    I32(&'a PrimitiveArray<Int32Type>),
+    I64(&'a PrimitiveArray<Int64Type>),
+    F32(&'a PrimitiveArray<Float32Type>),
+    F64(&'a PrimitiveArray<Float64Type>),
+    Dec(&'a PrimitiveArray<Decimal128Type>, i8),
+    NumText(&'a StringArray),
+    Text(&'a StringArray),
+    Jsonb(&'a StringArray),
+    Uuid(&'a StringArray),
+    Bytes(&'a BinaryArray),
+    Date(&'a PrimitiveArray<Date32Type>),
+    Time(&'a PrimitiveArray<Time64MicrosecondType>),
+    Ts(&'a PrimitiveArray<TimestampMicrosecondType>),
+    Interval(&'a StringArray),
     List(&'a ListArray, Box<PgType>, u32),
 }
 
@@ -761,6 +759,16 @@ pub fn cast_for(array: &ArrayRef, target: &PgType) -> Result<ArrayRef, String> {
     let want = target.arrow();
     if array.data_type() == &want {
         return Ok(array.clone());
+    }
+    if let (PgType::Interval, DataType::Interval(IntervalUnit::MonthDayNano)) =
+        (target, array.data_type())
+    {
+        let a = array.as_primitive::<IntervalMonthDayNanoType>();
+        let text: StringArray = a
+            .iter()
+            .map(|v| v.map(|v| iso_interval(v.months, v.days, v.nanoseconds / 1000)))
+            .collect();
+        return Ok(Arc::new(text));
     }
     let opts = CastOptions {
         safe: false,
@@ -787,7 +795,7 @@ fn enc<'a>(array: &'a ArrayRef, t: &PgType) -> Result<Enc<'a>, String> {
         PgType::Date => Enc::Date(a.as_primitive()),
         PgType::Time => Enc::Time(a.as_primitive()),
         PgType::Timestamp | PgType::TimestampTz => Enc::Ts(a.as_primitive()),
-        PgType::Interval => Enc::Interval(a.as_primitive()),
+        PgType::Interval => Enc::Interval(a.as_string()),
         PgType::Array(inner, oid) => Enc::List(a.as_list(), inner.clone(), *oid),
     })
 }
@@ -884,10 +892,13 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
                 buf.put_i32(-1);
             } else {
                 let v = a.value(row);
+                let (months, days, micros) = parse_iso_interval(v).ok_or_else(|| {
+                    format!("`{v}` is not an ISO 8601 interval such as P1Y2M3DT4H5M6.5S")
+                })?;
                 buf.put_i32(16);
-                buf.put_i64(v.nanoseconds / 1000);
-                buf.put_i32(v.days);
-                buf.put_i32(v.months);
+                buf.put_i64(micros);
+                buf.put_i32(days);
+                buf.put_i32(months);
             }
         }
         Enc::Dec(a, s) => {
@@ -971,6 +982,77 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+/// An interval in ISO 8601 form (`P1Y2M3DT4H5M6.000007S`), which PostgreSQL reads back.
+fn iso_interval(months: i32, days: i32, micros: i64) -> String {
+    let mut s = String::from("P");
+    let (y, m) = (months / 12, months % 12);
+    for (v, unit) in [(y as i64, 'Y'), (m as i64, 'M'), (days as i64, 'D')] {
+        if v != 0 {
+            s.push_str(&format!("{v}{unit}"));
+        }
+    }
+    let (h, rest) = (micros / 3_600_000_000, micros % 3_600_000_000);
+    let (mi, rest) = (rest / 60_000_000, rest % 60_000_000);
+    if micros != 0 {
+        s.push('T');
+        for (v, unit) in [(h, 'H'), (mi, 'M')] {
+            if v != 0 {
+                s.push_str(&format!("{v}{unit}"));
+            }
+        }
+        if rest != 0 {
+            let sign = if rest < 0 { "-" } else { "" };
+            let (sec, frac) = (rest.abs() / 1_000_000, rest.abs() % 1_000_000);
+            let frac = format!("{frac:06}");
+            let frac = frac.trim_end_matches('0');
+            let dot = if frac.is_empty() { "" } else { "." };
+            s.push_str(&format!("{sign}{sec}{dot}{frac}S"));
+        }
+    }
+    if s == "P" {
+        s.push_str("T0S");
+    }
+    s
+}
+
+/// Parses what [`iso_interval`] writes (and ISO 8601 durations generally) into months,
+/// days and microseconds.
+fn parse_iso_interval(s: &str) -> Option<(i32, i32, i64)> {
+    let body = s.trim().strip_prefix('P')?;
+    let (date, time) = body.split_once('T').unwrap_or((body, ""));
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0i64);
+    let mut parts = |text: &str, in_time: bool| -> Option<()> {
+        let mut num = String::new();
+        for c in text.chars() {
+            if c.is_ascii_digit() || c == '-' || c == '.' || c == '+' {
+                num.push(c);
+                continue;
+            }
+            let n: f64 = num.parse().ok()?;
+            let whole: i64 = num.parse().unwrap_or(n as i64);
+            match (c, in_time) {
+                ('Y', false) => months += whole.checked_mul(12)?,
+                ('M', false) => months += whole,
+                ('W', false) => days += whole.checked_mul(7)?,
+                ('D', false) => days += whole,
+                ('H', true) => micros += whole.checked_mul(3_600_000_000)?,
+                ('M', true) => micros += whole.checked_mul(60_000_000)?,
+                ('S', true) => micros += (n * 1e6).round() as i64,
+                _ => return None,
+            }
+            num.clear();
+        }
+        num.is_empty().then_some(())
+    };
+    parts(date, false)?;
+    parts(time, true)?;
+    Some((
+        i32::try_from(months).ok()?,
+        i32::try_from(days).ok()?,
+        micros,
+    ))
 }
 
 fn decimal_text(v: i128, s: i8) -> String {
@@ -1101,6 +1183,23 @@ mod tests {
         assert_eq!(decimal_text(-5, 2), "-0.05");
         assert_eq!(decimal_text(12345, 2), "123.45");
         assert!(put_numeric(&mut BytesMut::new(), "12a").is_err());
+    }
+
+    #[test]
+    fn intervals_round_trip_as_iso_8601() {
+        for (m, d, us) in [
+            (0, 0, 0),
+            (14, 3, 14_706_000_007),
+            (-2_136_000_000, 0, 0),
+            (3, 4, 18_367_000_008),
+            (0, -1, -1_500_000),
+        ] {
+            let text = iso_interval(m, d, us);
+            assert_eq!(parse_iso_interval(&text), Some((m, d, us)), "{text}");
+        }
+        assert_eq!(iso_interval(14, 3, 14_706_000_007), "P1Y2M3DT4H5M6.000007S");
+        assert_eq!(parse_iso_interval("P2W"), Some((0, 14, 0)));
+        assert_eq!(parse_iso_interval("3 days"), None);
     }
 
     #[test]
