@@ -367,6 +367,10 @@ fn connection_and_object_errors_are_clear_and_never_show_the_password() {
             "\"fust_errors\".\"missing\"",
         ),
         (
+            "input: {type: postgres, url: 'postgres://postgres@127.0.0.1/test', table: fust_errors.geo, columns: [id, nope]}",
+            "column \"nope\" does not exist",
+        ),
+        (
             "input: {type: postgres, url: 'postgres://postgres@127.0.0.1/test', table: fust_errors.geo}",
             "column `p` of \"fust_errors\".\"geo\" has type point",
         ),

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: Fust vs. the peer baseline (DuckDB, Polars, DataFusion-python, pyarrow) on
-# workloads W1 (csv -> filter+rename -> parquet), W2 (parquet -> TPC-H Q1 -> csv), W5 (csv -> csv),
+# workloads W1 (csv -> filter+rename -> parquet), W2 (parquet -> TPC-H Q1 -> csv), W3 (postgres ->
+# parquet), W4 (parquet -> postgres), W5 (csv -> csv),
 # in the SAME harness run as the peers, so that ratios are comparable. See README.md beside this file.
 #
 # usage: benches/e2e/run.sh [SF=1] [RUNS=3]
 # env:   WARMUP=1            warmup runs per case
-#        ONLY=W1,W2,W5       workloads (only W1, W2, W5 have Fust job files)
+#        ONLY=W1,W2,W5       workloads (W1..W5; W3/W4 need the PostgreSQL `bench` database of
+#                            ../shared/bench/setup.sh)
 #        PEERS=...           restrict peers (include `fust` to keep Fust), passed to the harness
 #        BENCH_DATA=/tmp/benchdata   data, outputs, results (never inside the repo)
 #        BENCH_DIR=<repo>/../shared/bench   the peer benchmark (harness.py, run_peers.sh, peers/)
@@ -75,9 +77,9 @@ JOBS=$BENCH_DATA/fust/sf$SF
 OUT=$BENCH_DATA/out/sf$SF
 mkdir -p "$JOBS" "$OUT"
 CASES=$JOBS/engine_cases.json
-"$PY" - "$JOBS" "$OUT" "$CSV" "$PARQUET" "$BENCH_DIR/peers/q1.sql" "$FUST" "$CASES" <<'EOF'
-import json, re, sys
-jobs, out, csv, parquet, q1_path, fust, cases_path = sys.argv[1:]
+"$PY" - "$JOBS" "$OUT" "$CSV" "$PARQUET" "$BENCH_DIR/peers/q1.sql" "$FUST" "$CASES" "$SF" <<'EOF'
+import json, os, re, sys
+jobs, out, csv, parquet, q1_path, fust, cases_path, sf = sys.argv[1:]
 q = lambda s: json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 # TPC-H Q1 exactly as the peers run it (peers/q1.sql), reading Fust's main input table `input`.
 q1 = open(q1_path).read().strip()
@@ -107,11 +109,26 @@ input: {{type: csv, path: {q(csv)}, has_header: true}}
 output: {{type: csv, path: {q(f"{out}/w5_fust.csv")}, write_header: true}}
 """),
 }
+# W3/W4: the harness's PostgreSQL database and table names (harness.build_cases).
+pguri = os.environ["PGURI"]
+sf_tag = sf.replace(".", "_")
+pgtab = "lineitem" if sf == "1" else f"lineitem_sf{sf_tag}"
+jobs_yaml["w3"] = ("parquet", f"""name: w3_postgres_parquet
+input: {{type: postgres, url: {q(pguri)}, table: {pgtab}, partition_column: l_orderkey, partitions: 2}}
+output: {{type: parquet, path: {q(f"{out}/w3_fust.parquet")}, compression: snappy}}
+""")
+jobs_yaml["w4"] = ("parquet", f"""name: w4_parquet_postgres
+input: {{type: parquet, path: {q(parquet)}}}
+output: {{type: postgres, url: {q(pguri)}, table: w4_fust_sf{sf_tag}, write_mode: append}}
+""")
 cases = []
 for w, (ext, text) in jobs_yaml.items():
     jf = f"{jobs}/{w}.yaml"
     open(jf, "w").write(text)
-    cases.append({"workload": w.upper(), "peer": "fust", "cmd": [fust, "run", "--quiet", jf], "ext": ext})
+    case = {"workload": w.upper(), "peer": "fust", "cmd": [fust, "run", "--quiet", jf], "ext": ext}
+    if w == "w4":
+        case = {"workload": "W4", "peer": "fust", "cmd": case["cmd"], "input": "parquet"}
+    cases.append(case)
 json.dump(cases, open(cases_path, "w"), indent=2)
 EOF
 
@@ -122,7 +139,7 @@ bench, sf, jobs = sys.argv[1:]
 sys.path.insert(0, bench)
 import harness
 for c in harness.build_cases(sf):
-    if c["peer"] == "fust":
+    if c["peer"] == "fust" and c["workload"] in ("W1", "W2", "W5", "W3"):
         job = open(os.path.join(jobs, c["workload"].lower() + ".yaml")).read()
         assert f'"{c["output"]}"' in job, f"{c['workload']}: job does not write the harness output {c['output']}"
         print(f"   {c['workload']}/fust -> {c['output']}")
@@ -165,4 +182,4 @@ fi
 echo
 echo "results (JSONL): $RES"
 echo "results table:   $RES.md"
-echo "job files:       $JOBS/{w1,w2,w5}.yaml, engine cases: $CASES"
+echo "job files:       $JOBS/{w1,w2,w3,w4,w5}.yaml, engine cases: $CASES"

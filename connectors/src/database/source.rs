@@ -186,15 +186,15 @@ impl Source for DbSource {
             (None, Some(q)) => format!("({}) AS fust_query", q.trim().trim_end_matches(';')),
             (None, None) => return Err(DataFusionError::Plan("give `table` or `query`".into())),
         };
-        let mut schema = self.driver.schema(&from).await?;
-        if let Some(columns) = &self.config.columns {
-            let mut idx = Vec::with_capacity(columns.len());
-            for c in columns {
-                self.column_type(&schema, "columns", c)?;
-                idx.push(schema.index_of(c)?);
+        let schema = match &self.config.columns {
+            // Probe only the listed columns, so other columns' types don't matter.
+            Some(columns) => {
+                let list: Vec<String> = columns.iter().map(|c| flavor.ident(c)).collect();
+                let probe = format!("(SELECT {} FROM {from}) AS fust_columns", list.join(", "));
+                self.driver.schema(&probe).await?
             }
-            schema = Arc::new(schema.project(&idx)?);
-        }
+            None => self.driver.schema(&from).await?,
+        };
         let window = self.cursor_window(&from, &schema).await?;
         let ranges = self.ranges(&from, &schema, window.as_deref()).await?;
         Ok(Arc::new(DbTable {

@@ -1,0 +1,120 @@
+//! The PostgreSQL server stops in the middle of a run: the run fails with a clear message,
+//! does not panic, and once the server is back the target table is exactly as before.
+//! Its own test binary, because it stops the shared server (cargo runs test binaries one
+//! at a time, so no other test sees the outage). Needs root (pg_ctlcluster) like CI has.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+fn psql(sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            URL,
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+fn cluster(action: &str) {
+    let version = std::fs::read_dir("/etc/postgresql")
+        .expect("PostgreSQL is installed from Debian's packages (/etc/postgresql)")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .next()
+        .expect("a PostgreSQL cluster version");
+    let status = Command::new("pg_ctlcluster")
+        .args([
+            "--skip-systemctl-redirect",
+            &version,
+            "main",
+            action,
+            "-m",
+            "fast",
+        ])
+        .status()
+        .expect("pg_ctlcluster runs");
+    assert!(status.success(), "pg_ctlcluster {action} failed");
+}
+
+/// Starts the server again however the test ends.
+struct Restart;
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        if psql("SELECT 1").is_err() {
+            cluster("start");
+        }
+        let t = Instant::now();
+        while psql("SELECT 1").is_err() && t.elapsed() < Duration::from_secs(30) {
+            sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+fn the_server_stopping_mid_run_fails_the_run_and_keeps_the_target() {
+    psql(
+        "DROP SCHEMA IF EXISTS fust_restart CASCADE; CREATE SCHEMA fust_restart;
+         CREATE TABLE fust_restart.t (g int PRIMARY KEY, s text);
+         INSERT INTO fust_restart.t VALUES (-1, 'kept'), (-2, 'kept')",
+    )
+    .expect("PostgreSQL on 127.0.0.1:5432");
+    let dir = tempdir();
+    let d = dir.path();
+    // A slow source (50 ms per row) feeding a load into the same server.
+    let job = write_job(
+        d,
+        &format!(
+            "input: {{type: postgres, url: '{URL}', query: 'SELECT g, repeat(''x'', 10) AS s FROM generate_series(1, 200) g, LATERAL (SELECT pg_sleep(0.05 + g * 0)) z'}}
+output: {{type: postgres, url: '{URL}', table: fust_restart.t}}
+"
+        ),
+    );
+    let child = command(d, &["run", job.to_str().unwrap()], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _restart = Restart;
+    sleep(Duration::from_millis(1500));
+    cluster("stop");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("postgres postgres@127.0.0.1:5432/test"),
+        "names the server: {stderr}"
+    );
+    drop(_restart);
+    assert_eq!(
+        psql("SELECT g, s FROM fust_restart.t ORDER BY g").unwrap(),
+        "-2|kept\n-1|kept",
+        "the target changed"
+    );
+    // And with the server back, the same job succeeds.
+    let out = run_job(d, &job, &[]);
+    out.success();
+    assert_eq!(psql("SELECT count(*) FROM fust_restart.t").unwrap(), "202");
+}
