@@ -515,9 +515,18 @@ fn parse_numeric(v: &[u8]) -> Result<Numeric, String> {
     })
 }
 
+/// A binary numeric as an integer scaled by 10^s (no allocation: this runs per value).
 fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
-    let n = parse_numeric(v)?;
-    if n.sign != 0 && n.sign != NUMERIC_NEG {
+    if v.len() < 8 {
+        return Err("truncated numeric".into());
+    }
+    let ndigits = i16::from_be_bytes([v[0], v[1]]);
+    let weight = i16::from_be_bytes([v[2], v[3]]) as i32;
+    let sign = u16::from_be_bytes([v[4], v[5]]);
+    if ndigits < 0 || v.len() != 8 + ndigits as usize * 2 {
+        return Err("malformed numeric".into());
+    }
+    if sign != 0 && sign != NUMERIC_NEG {
         return Err(format!(
             "{} does not fit decimal({p},{s})",
             numeric_to_text(v)?
@@ -525,14 +534,15 @@ fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
     }
     let mut acc: i128 = 0;
     // Value = Σ d·10000^(weight-i); we want value·10^s as an integer.
-    for (i, d) in n.digits.iter().enumerate() {
-        let exp10 = 4 * (n.weight as i32 - i as i32) + s as i32;
+    for (i, pair) in v[8..].chunks_exact(2).enumerate() {
+        let d = i16::from_be_bytes([pair[0], pair[1]]) as i128;
+        let exp10 = 4 * (weight - i as i32) + s as i32;
         let term = if exp10 >= 0 {
             10i128
                 .checked_pow(exp10 as u32)
-                .and_then(|m| (*d as i128).checked_mul(m))
+                .and_then(|m| d.checked_mul(m))
         } else {
-            Some(*d as i128 / 10i128.pow((-exp10).min(38) as u32))
+            Some(d / 10i128.pow((-exp10).min(38) as u32))
         };
         acc = term
             .and_then(|t| acc.checked_add(t))
@@ -544,7 +554,7 @@ fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
             numeric_to_text(v)?
         ));
     }
-    Ok(if n.sign == NUMERIC_NEG { -acc } else { acc })
+    Ok(if sign == NUMERIC_NEG { -acc } else { acc })
 }
 
 fn numeric_to_text(v: &[u8]) -> Result<String, String> {
@@ -905,9 +915,7 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
             if a.is_null(row) {
                 buf.put_i32(-1);
             } else {
-                let v = a.value(row);
-                let text = decimal_text(v, *s);
-                with_len(buf, |b| put_numeric(b, &text))?;
+                put_decimal(buf, a.value(row), *s);
             }
         }
         Enc::NumText(a) => {
@@ -1055,6 +1063,7 @@ fn parse_iso_interval(s: &str) -> Option<(i32, i32, i64)> {
     ))
 }
 
+#[cfg(test)]
 fn decimal_text(v: i128, s: i8) -> String {
     let neg = v < 0;
     let digits = v.unsigned_abs().to_string();
@@ -1071,6 +1080,44 @@ fn decimal_text(v: i128, s: i8) -> String {
         format!("0.{}{}", "0".repeat(s - digits.len()), digits)
     };
     if neg { format!("-{body}") } else { body }
+}
+
+/// Writes a length-prefixed binary numeric for `v`·10^-`s` (no allocation: per value).
+fn put_decimal(b: &mut BytesMut, v: i128, s: i8) {
+    let s = s.max(0) as u32;
+    // Align the scale to whole base-10000 groups.
+    let s4 = s.div_ceil(4) * 4;
+    let pad = s4 - s;
+    let mut n = v.unsigned_abs();
+    let mut groups = [0i16; 12];
+    let mut len = 0;
+    // The lowest group holds the last 4 - pad digits, shifted left by pad (no overflow).
+    if pad > 0 && n > 0 {
+        let unit = 10u128.pow(4 - pad);
+        groups[0] = ((n % unit) * 10u128.pow(pad)) as i16;
+        n /= unit;
+        len = 1;
+    }
+    while n > 0 {
+        groups[len] = (n % 10_000) as i16;
+        n /= 10_000;
+        len += 1;
+    }
+    // groups[0] is the least significant; drop trailing zero groups.
+    let mut low = 0;
+    while low < len && groups[low] == 0 {
+        low += 1;
+    }
+    let ndigits = len - low;
+    let weight = len as i32 - 1 - (s4 / 4) as i32;
+    b.put_i32(8 + 2 * ndigits as i32);
+    b.put_i16(ndigits as i16);
+    b.put_i16(if ndigits == 0 { 0 } else { weight as i16 });
+    b.put_u16(if v < 0 { NUMERIC_NEG } else { 0 });
+    b.put_u16(s as u16);
+    for i in (low..len).rev() {
+        b.put_i16(groups[i]);
+    }
 }
 
 /// Writes a decimal string (`-12.50`, `NaN`) as a binary numeric.
@@ -1180,6 +1227,22 @@ mod tests {
         );
         assert_eq!(numeric_to_i128(&numeric_bytes("-0.01"), 10, 2).unwrap(), -1);
         assert!(numeric_to_i128(&numeric_bytes("1000"), 3, 0).is_err());
+        for (v, sc) in [
+            (-5i128, 2i8),
+            (12345, 2),
+            (0, 2),
+            (1, 0),
+            (10_000, 0),
+            (-99_999_999_999_999, 2),
+            (i128::MAX / 10, 10),
+            (7, 10),
+        ] {
+            let mut a = BytesMut::new();
+            put_decimal(&mut a, v, sc);
+            let mut want = BytesMut::new();
+            with_len(&mut want, |b| put_numeric(b, &decimal_text(v, sc))).unwrap();
+            assert_eq!(a, want, "{v} scale {sc}");
+        }
         assert_eq!(decimal_text(-5, 2), "-0.05");
         assert_eq!(decimal_text(12345, 2), "123.45");
         assert!(put_numeric(&mut BytesMut::new(), "12a").is_err());
