@@ -81,9 +81,9 @@ impl Sink for MySink {
             local_infile,
         };
         let rows = if self.exists(&mut conn).await? {
-            self.into_existing(&mut conn, &loader, stream).await?
+            self.load_existing(&mut conn, &loader, stream).await?
         } else {
-            self.into_new(&mut conn, &loader, stream).await?
+            self.load_new(&mut conn, &loader, stream).await?
         };
         Ok(SinkSummary {
             rows,
@@ -119,7 +119,7 @@ impl MySink {
     }
 
     /// Loads into an existing table in one transaction.
-    async fn into_existing(
+    async fn load_existing(
         &self,
         conn: &mut Conn,
         loader: &Loader<'_>,
@@ -181,7 +181,7 @@ impl MySink {
     }
 
     /// Builds a missing table under a private name and renames it into place once loaded.
-    async fn into_new(
+    async fn load_new(
         &self,
         conn: &mut Conn,
         loader: &Loader<'_>,
