@@ -6,6 +6,7 @@ pub mod csv_encode;
 pub mod database;
 pub mod file;
 pub mod json;
+pub mod mysql;
 pub mod parquet;
 pub mod postgres;
 pub mod storage;
@@ -19,4 +20,5 @@ pub fn register_all(registry: &mut Registry) {
     parquet::register(registry);
     console::register(registry);
     postgres::register(registry);
+    mysql::register(registry);
 }

@@ -1,0 +1,575 @@
+//! Writing MySQL/MariaDB so that every run is all or nothing, although MySQL commits DDL
+//! implicitly:
+//!
+//! - into an existing table, one InnoDB transaction holds `pre_sql`, the load (after a
+//!   `DELETE` for `overwrite`; through a session-private temporary table and `INSERT …
+//!   SELECT … ON DUPLICATE KEY UPDATE` for `upsert`) and `post_sql`; an error, or a dropped
+//!   connection, rolls it all back;
+//! - a missing table is built under a private name (`<table>__fust_new_<connection id>`)
+//!   and renamed into place only once loaded; a failed run drops it.
+//!
+//! Rows go in by `LOAD DATA LOCAL INFILE` fed from memory when the server allows
+//! `local_infile` (its warnings are checked, since LOCAL turns errors into warnings), else
+//! by multi-row `INSERT`s of `batch_size` rows.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::DataFusionError;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_engine::{Sink, SinkSummary};
+use futures::StreamExt;
+use mysql_async::consts::ColumnType;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, InfileData};
+
+use super::client::{connect, external, my_error};
+use super::types::{Enc, ddl_type};
+use crate::database::{CreateTable, DbSinkConfig, DbWriteMode, Endpoint, SqlFlavor};
+
+const MY: SqlFlavor = SqlFlavor::MySql;
+
+/// Bytes of INSERT text sent per statement at most (the server's packet limit is 16 MiB
+/// by default).
+const INSERT_BYTES: usize = 4 << 20;
+
+/// The name of the session's temporary staging table for `upsert`.
+const UPSERT_STAGE: &str = "`fust_upsert_stage`";
+
+/// Writes the job's output into a MySQL or MariaDB table.
+#[derive(Debug)]
+pub struct MySink {
+    pub config: DbSinkConfig,
+    pub endpoint: Endpoint,
+}
+
+/// A column of the output and how the target takes it.
+struct Target {
+    /// The target column's name, as the table spells it.
+    name: String,
+    /// BIT columns take numbers, not text: loaded through a variable and a CAST.
+    bit: bool,
+}
+
+#[async_trait]
+impl Sink for MySink {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        _ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
+        let e = &self.endpoint;
+        let mut conn = connect(e).await?;
+        let local_infile = conn
+            .query_first::<Option<String>, _>("SELECT @@GLOBAL.local_infile")
+            .await
+            .ok()
+            .flatten()
+            .flatten()
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("on"));
+        let loader = Loader {
+            e,
+            batch_size: self.config.batch_size,
+            local_infile,
+        };
+        let rows = if self.exists(&mut conn).await? {
+            self.load_existing(&mut conn, &loader, stream).await?
+        } else {
+            self.load_new(&mut conn, &loader, stream).await?
+        };
+        Ok(SinkSummary {
+            rows,
+            bytes: 0,
+            target: format!("mysql {e} table {}", self.config.table),
+        })
+    }
+}
+
+impl MySink {
+    /// The table as `(database expression, table name)` for information_schema lookups.
+    fn split(&self) -> (String, String) {
+        match self.config.table.rsplit_once('.') {
+            Some((db, t)) => (MY.string(db), t.to_string()),
+            None => ("DATABASE()".to_string(), self.config.table.clone()),
+        }
+    }
+
+    async fn exists(&self, conn: &mut Conn) -> Result<bool> {
+        let (db, name) = self.split();
+        let sql = format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {db} AND TABLE_NAME = {}",
+            MY.string(&name)
+        );
+        let n: Option<u64> = conn.query_first(sql).await.map_err(|err| {
+            my_error(
+                &self.endpoint,
+                &format!("looking up table {}", self.config.table),
+                &err,
+            )
+        })?;
+        Ok(n.unwrap_or(0) > 0)
+    }
+
+    /// Loads into an existing table in one transaction.
+    async fn load_existing(
+        &self,
+        conn: &mut Conn,
+        loader: &Loader<'_>,
+        stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let c = &self.config;
+        let e = &self.endpoint;
+        let table = MY.table(&c.table);
+        let targets = self.target_columns(conn, &table, &stream.schema()).await?;
+        let upsert = c.write_mode == DbWriteMode::Upsert;
+        if upsert {
+            // A temporary table is private to the session and created without an implicit
+            // commit; it keeps the target's keys, so duplicate keys in the input fail.
+            exec(
+                conn,
+                e,
+                &format!("CREATE TEMPORARY TABLE {UPSERT_STAGE} LIKE {table}"),
+                "creating the staging table",
+            )
+            .await?;
+        }
+        let run = async {
+            exec(conn, e, "START TRANSACTION", "starting a transaction").await?;
+            run_all(conn, e, &c.pre_sql, "pre_sql").await?;
+            if c.write_mode == DbWriteMode::Overwrite {
+                exec(
+                    conn,
+                    e,
+                    &format!("DELETE FROM {table}"),
+                    &format!("emptying {table}"),
+                )
+                .await?;
+            }
+            let into = if upsert { UPSERT_STAGE } else { table.as_str() };
+            let rows = loader.load(conn, into, &targets, stream).await?;
+            if upsert {
+                self.merge(conn, &table, &targets).await?;
+            }
+            run_all(conn, e, &c.post_sql, "post_sql").await?;
+            exec(
+                conn,
+                e,
+                "COMMIT",
+                &format!("committing the load of {table}"),
+            )
+            .await?;
+            Ok::<_, DataFusionError>(rows)
+        }
+        .await;
+        if run.is_err() {
+            let _ = conn.query_drop("ROLLBACK").await;
+        }
+        if upsert {
+            let _ = conn
+                .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {UPSERT_STAGE}"))
+                .await;
+        }
+        run
+    }
+
+    /// Builds a missing table under a private name and renames it into place once loaded.
+    async fn load_new(
+        &self,
+        conn: &mut Conn,
+        loader: &Loader<'_>,
+        stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let c = &self.config;
+        let e = &self.endpoint;
+        if c.create_table == CreateTable::Never {
+            return Err(external(format!(
+                "mysql {e}: table {} does not exist (create_table: never); create it, or drop \
+                 `create_table: never`",
+                c.table
+            )));
+        }
+        let table = MY.table(&c.table);
+        let schema = stream.schema();
+        let (db, name) = match c.table.rsplit_once('.') {
+            Some((db, t)) => (Some(db), t),
+            None => (None, c.table.as_str()),
+        };
+        let suffix = format!("__fust_new_{}", conn.id());
+        let base: String = name.chars().take(64 - suffix.len()).collect();
+        let stage_name = format!("{base}{suffix}");
+        let stage = match db {
+            Some(db) => format!("{}.{}", MY.ident(db), MY.ident(&stage_name)),
+            None => MY.ident(&stage_name),
+        };
+        exec(
+            conn,
+            e,
+            &create_table_sql(&stage, &schema, c)?,
+            &format!("creating {table}"),
+        )
+        .await?;
+        let mut renamed = false;
+        let run = async {
+            let targets = self.target_columns(conn, &stage, &schema).await?;
+            exec(conn, e, "START TRANSACTION", "starting a transaction").await?;
+            run_all(conn, e, &c.pre_sql, "pre_sql").await?;
+            let rows = loader.load(conn, &stage, &targets, stream).await?;
+            exec(
+                conn,
+                e,
+                "COMMIT",
+                &format!("committing the load of {table}"),
+            )
+            .await?;
+            exec(
+                conn,
+                e,
+                &format!("RENAME TABLE {stage} TO {table}"),
+                &format!("renaming {stage} to {table}"),
+            )
+            .await?;
+            renamed = true;
+            if !c.post_sql.is_empty() {
+                exec(conn, e, "START TRANSACTION", "starting a transaction").await?;
+                run_all(conn, e, &c.post_sql, "post_sql").await?;
+                exec(conn, e, "COMMIT", "committing post_sql").await?;
+            }
+            Ok::<_, DataFusionError>(rows)
+        }
+        .await;
+        if run.is_err() {
+            let _ = conn.query_drop("ROLLBACK").await;
+            let _ = conn
+                .query_drop(format!("DROP TABLE IF EXISTS {stage}"))
+                .await;
+            if renamed {
+                let _ = conn
+                    .query_drop(format!("DROP TABLE IF EXISTS {table}"))
+                    .await;
+            }
+        }
+        run
+    }
+
+    /// The target's columns for the output's columns, matched by name (case-insensitively,
+    /// as MySQL does).
+    async fn target_columns(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        schema: &SchemaRef,
+    ) -> Result<Vec<Target>> {
+        let e = &self.endpoint;
+        let doing = format!("reading the columns of {}", self.config.table);
+        let result = conn
+            .query_iter(format!("SELECT * FROM {table} LIMIT 0"))
+            .await
+            .map_err(|err| my_error(e, &doing, &err))?;
+        let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
+        result
+            .drop_result()
+            .await
+            .map_err(|err| my_error(e, &doing, &err))?;
+        let mut out = Vec::with_capacity(schema.fields().len());
+        for f in schema.fields() {
+            let Some(col) = columns
+                .iter()
+                .find(|c| c.name_str().eq_ignore_ascii_case(f.name()))
+            else {
+                let names: Vec<String> =
+                    columns.iter().map(|c| c.name_str().into_owned()).collect();
+                return Err(external(format!(
+                    "mysql {e}: table {} has no column `{}` (columns: {}); rename or drop it with a mapping processor",
+                    self.config.table,
+                    f.name(),
+                    names.join(", ")
+                )));
+            };
+            out.push(Target {
+                name: col.name_str().into_owned(),
+                bit: col.column_type() == ColumnType::MYSQL_TYPE_BIT,
+            });
+        }
+        for k in &self.config.key_columns {
+            if !out.iter().any(|t| t.name.eq_ignore_ascii_case(k)) {
+                return Err(external(format!(
+                    "key_columns: `{k}` is not a column of the output"
+                )));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `INSERT … SELECT … ON DUPLICATE KEY UPDATE` from the staging table. MySQL matches on
+    /// every unique key of the target (`key_columns` must be one of them).
+    async fn merge(&self, conn: &mut Conn, table: &str, targets: &[Target]) -> Result<()> {
+        let keys = &self.config.key_columns;
+        let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
+        let mut updates: Vec<String> = targets
+            .iter()
+            .filter(|t| !keys.iter().any(|k| k.eq_ignore_ascii_case(&t.name)))
+            .map(|t| format!("{0} = VALUES({0})", MY.ident(&t.name)))
+            .collect();
+        if updates.is_empty() {
+            let k = MY.ident(&keys[0]);
+            updates.push(format!("{k} = {k}"));
+        }
+        let sql = format!(
+            "INSERT INTO {table} ({cols}) SELECT {cols} FROM {UPSERT_STAGE} ON DUPLICATE KEY UPDATE {}",
+            updates.join(", "),
+            cols = cols.join(", ")
+        );
+        exec(conn, &self.endpoint, &sql, &format!("merging into {table}")).await
+    }
+}
+
+/// `CREATE TABLE` for the output's schema (a primary key on `key_columns` for upsert).
+fn create_table_sql(table: &str, schema: &SchemaRef, c: &DbSinkConfig) -> Result<String> {
+    let upsert = c.write_mode == DbWriteMode::Upsert;
+    let mut cols = Vec::with_capacity(schema.fields().len() + 1);
+    for f in schema.fields() {
+        let key = upsert && c.key_columns.iter().any(|k| k == f.name());
+        let t = ddl_type(f, key).map_err(|t| {
+            external(format!(
+                "column `{}` has type {t}, which has no MySQL type; cast it in a processor",
+                f.name()
+            ))
+        })?;
+        let not_null = if key { " NOT NULL" } else { "" };
+        cols.push(format!("{} {t}{not_null}", MY.ident(f.name())));
+    }
+    if upsert {
+        let keys: Vec<String> = c.key_columns.iter().map(|k| MY.ident(k)).collect();
+        cols.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+    }
+    Ok(format!(
+        "CREATE TABLE {table} ({}) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
+        cols.join(", ")
+    ))
+}
+
+async fn exec(conn: &mut Conn, e: &Endpoint, sql: &str, doing: &str) -> Result<()> {
+    conn.query_drop(sql)
+        .await
+        .map_err(|err| my_error(e, doing, &err))
+}
+
+async fn run_all(conn: &mut Conn, e: &Endpoint, sql: &[String], key: &str) -> Result<()> {
+    for (i, s) in sql.iter().enumerate() {
+        exec(conn, e, s, &format!("{key}[{i}]")).await?;
+    }
+    Ok(())
+}
+
+/// How rows reach the server.
+struct Loader<'a> {
+    e: &'a Endpoint,
+    batch_size: usize,
+    local_infile: bool,
+}
+
+impl Loader<'_> {
+    async fn load(
+        &self,
+        conn: &mut Conn,
+        into: &str,
+        targets: &[Target],
+        stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        if self.local_infile {
+            self.load_data(conn, into, targets, stream).await
+        } else {
+            self.insert(conn, into, targets, stream).await
+        }
+    }
+
+    /// One `LOAD DATA LOCAL INFILE` statement whose file is the encoded input stream.
+    async fn load_data(
+        &self,
+        conn: &mut Conn,
+        into: &str,
+        targets: &[Target],
+        stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let mut cols = Vec::with_capacity(targets.len());
+        let mut sets = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            if t.bit {
+                cols.push(format!("@fust_v{i}"));
+                sets.push(format!(
+                    "{} = CAST(@fust_v{i} AS UNSIGNED)",
+                    MY.ident(&t.name)
+                ));
+            } else {
+                cols.push(MY.ident(&t.name));
+            }
+        }
+        let set = if sets.is_empty() {
+            String::new()
+        } else {
+            format!(" SET {}", sets.join(", "))
+        };
+        let sql = format!(
+            r"LOAD DATA LOCAL INFILE 'fust-stream' INTO TABLE {into} CHARACTER SET binary FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' ({}){set}",
+            cols.join(", ")
+        );
+        let failure: Arc<Mutex<Option<DataFusionError>>> = Arc::default();
+        let rows = Arc::new(AtomicU64::new(0));
+        let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+        let (fail, count) = (failure.clone(), rows.clone());
+        let data = stream.map(move |batch| {
+            let encoded = batch.and_then(|b| {
+                let before = count.fetch_add(b.num_rows() as u64, Ordering::Relaxed);
+                encode_fields(&b, &names, before)
+            });
+            encoded.map_err(|err| {
+                if let Ok(mut f) = fail.lock() {
+                    f.get_or_insert(err);
+                }
+                std::io::Error::other("the input failed")
+            })
+        });
+        conn.set_infile_handler(Handoff(Mutex::new(Some(data.boxed()))));
+        let loaded = conn.query_drop(&sql).await;
+        if let Some(err) = failure.lock().ok().and_then(|mut f| f.take()) {
+            return Err(err);
+        }
+        loaded.map_err(|err| my_error(self.e, &format!("loading {into}"), &err))?;
+        if conn.get_warnings() > 0 {
+            check_warnings(conn, self.e, into).await?;
+        }
+        Ok(rows.load(Ordering::Relaxed))
+    }
+
+    /// Multi-row INSERTs of at most `batch_size` rows (and a few MiB) each.
+    async fn insert(
+        &self,
+        conn: &mut Conn,
+        into: &str,
+        targets: &[Target],
+        mut stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
+        let prefix = format!("INSERT INTO {into} ({}) VALUES ", cols.join(", "));
+        let mut sql: Vec<u8> = Vec::with_capacity(INSERT_BYTES + (INSERT_BYTES >> 2));
+        let mut in_stmt = 0usize;
+        let mut rows = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let encs = encoders(&batch, targets.iter().map(|t| t.name.as_str()))?;
+            for row in 0..batch.num_rows() {
+                sql.extend_from_slice(if in_stmt == 0 {
+                    prefix.as_bytes()
+                } else {
+                    b","
+                });
+                sql.push(b'(');
+                for (i, enc) in encs.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(b',');
+                    }
+                    enc.put_literal(row, &mut sql)
+                        .map_err(|m| row_error(rows + row as u64 + 1, &targets[i].name, &m))?;
+                }
+                sql.push(b')');
+                in_stmt += 1;
+                if in_stmt >= self.batch_size || sql.len() >= INSERT_BYTES {
+                    self.send(conn, into, &mut sql).await?;
+                    in_stmt = 0;
+                }
+            }
+            rows += batch.num_rows() as u64;
+        }
+        if in_stmt > 0 {
+            self.send(conn, into, &mut sql).await?;
+        }
+        Ok(rows)
+    }
+
+    async fn send(&self, conn: &mut Conn, into: &str, sql: &mut Vec<u8>) -> Result<()> {
+        let text = String::from_utf8(std::mem::take(sql))
+            .map_err(|_| DataFusionError::Internal("INSERT text is not UTF-8".into()))?;
+        exec(conn, self.e, &text, &format!("loading {into}")).await?;
+        *sql = text.into_bytes();
+        sql.clear();
+        Ok(())
+    }
+}
+
+fn encoders<'a>(batch: &RecordBatch, names: impl Iterator<Item = &'a str>) -> Result<Vec<Enc>> {
+    batch
+        .columns()
+        .iter()
+        .zip(names)
+        .map(|(a, name)| {
+            Enc::try_new(a).map_err(|m| {
+                DataFusionError::Execution(format!("column `{name}` cannot be written: {m}"))
+            })
+        })
+        .collect()
+}
+
+fn row_error(row: u64, column: &str, msg: &str) -> DataFusionError {
+    DataFusionError::Execution(format!("row {row}, column `{column}`: {msg}"))
+}
+
+/// One batch as LOAD DATA lines; `before` is the number of rows in earlier batches.
+fn encode_fields(batch: &RecordBatch, names: &[String], before: u64) -> Result<Bytes> {
+    let encs = encoders(batch, names.iter().map(String::as_str))?;
+    let mut out = Vec::with_capacity(batch.get_array_memory_size() + batch.num_rows() * 8);
+    for row in 0..batch.num_rows() {
+        for (i, enc) in encs.iter().enumerate() {
+            if i > 0 {
+                out.push(b'\t');
+            }
+            enc.put_field(row, &mut out)
+                .map_err(|m| row_error(before + row as u64 + 1, &names[i], &m))?;
+        }
+        out.push(b'\n');
+    }
+    Ok(Bytes::from(out))
+}
+
+/// `LOAD DATA LOCAL` reports bad rows (duplicate keys, values that do not fit) as
+/// warnings and goes on; Fust treats them as errors.
+async fn check_warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<()> {
+    let warnings: Vec<(String, u32, String)> = conn
+        .query("SHOW WARNINGS LIMIT 5")
+        .await
+        .map_err(|err| my_error(e, &format!("loading {into}"), &err))?;
+    let bad: Vec<String> = warnings
+        .into_iter()
+        .filter(|(level, ..)| !level.eq_ignore_ascii_case("note"))
+        .map(|(_, code, msg)| format!("{msg} (error {code})"))
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(external(format!(
+        "mysql {e}: loading {into}: {}; nothing was written",
+        bad.join("; ")
+    )))
+}
+
+/// Hands the encoded stream to the connection when the server asks for the file. (The
+/// driver wants a `Sync` future; the stream is only `Send`, hence the mutex.)
+struct Handoff(Mutex<Option<InfileData>>);
+
+impl Future for Handoff {
+    type Output = mysql_async::Result<InfileData>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let data = self.0.lock().ok().and_then(|mut d| d.take());
+        Poll::Ready(data.ok_or_else(|| {
+            mysql_async::Error::Other("the LOAD DATA input was already used".into())
+        }))
+    }
+}

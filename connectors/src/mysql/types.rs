@@ -1,0 +1,963 @@
+//! MySQL/MariaDB column types ↔ Arrow types: the mapping from result-set metadata, rows of
+//! the binary protocol decoded straight into Arrow builders, and Arrow values written as
+//! text for `LOAD DATA LOCAL INFILE` or `INSERT`.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
+    Date32Array, Date32Builder, Decimal128Array, Decimal128Builder, Float32Array, Float32Builder,
+    Float64Array, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Array,
+    Int64Builder, StringArray, StringBuilder, Time64MicrosecondArray, Time64MicrosecondBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt8Builder, UInt16Builder,
+    UInt32Builder, UInt64Array, UInt64Builder,
+};
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::arrow::util::display::FormatOptions;
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::{Column, Value};
+
+/// Field metadata key holding the MySQL column type a column came from (`json`,
+/// `enum('a','b')`, `tinyint unsigned`, `decimal(15,2)`, `datetime(6)`, …), so a MySQL
+/// target can recreate it and the decoder knows the wire form (`bit(n)`).
+pub const MYSQL_TYPE: &str = "mysql_type";
+
+/// The character set number MySQL uses for binary strings.
+const BINARY_CHARSET: u16 = 63;
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The Arrow field for a result-set column. `declared` is the column's type from
+/// `information_schema.COLUMNS` when the column comes straight from a table (it is exact:
+/// `enum('a','b')`, `varchar(20)`); `json` says MariaDB's JSON check is on the column.
+/// The error is the server type Fust cannot map.
+pub fn field_for(col: &Column, declared: Option<&str>, json: bool) -> Result<Field, String> {
+    let (arrow, fallback) = map_column(col)?;
+    let name = if json || col.column_type() == ColumnType::MYSQL_TYPE_JSON {
+        "json".to_string()
+    } else {
+        declared.map(normalize).unwrap_or(fallback)
+    };
+    Ok(Field::new(col.name_str(), arrow, true)
+        .with_metadata(HashMap::from([(MYSQL_TYPE.to_string(), name)])))
+}
+
+/// The Arrow type for a column and a MySQL type name built from the protocol metadata.
+fn map_column(col: &Column) -> Result<(DataType, String), String> {
+    use ColumnType::*;
+    let flags = col.flags();
+    let unsigned = flags.contains(ColumnFlags::UNSIGNED_FLAG);
+    let u = if unsigned { " unsigned" } else { "" };
+    let binary = col.character_set() == BINARY_CHARSET;
+    let len = col.column_length();
+    let d = col.decimals();
+    let frac = |base: &str| {
+        if (1..=6).contains(&d) {
+            format!("{base}({d})")
+        } else {
+            base.to_string()
+        }
+    };
+    let int = |signed: DataType, unsigned_t: DataType, name: &str| {
+        let t = if unsigned { unsigned_t } else { signed };
+        (t, format!("{name}{u}"))
+    };
+    Ok(match col.column_type() {
+        MYSQL_TYPE_TINY if len == 1 && !unsigned => (DataType::Int8, "tinyint(1)".into()),
+        MYSQL_TYPE_TINY => int(DataType::Int8, DataType::UInt8, "tinyint"),
+        MYSQL_TYPE_SHORT => int(DataType::Int16, DataType::UInt16, "smallint"),
+        MYSQL_TYPE_INT24 => int(DataType::Int32, DataType::UInt32, "mediumint"),
+        MYSQL_TYPE_LONG => int(DataType::Int32, DataType::UInt32, "int"),
+        MYSQL_TYPE_LONGLONG => int(DataType::Int64, DataType::UInt64, "bigint"),
+        MYSQL_TYPE_YEAR => (DataType::Int16, "year".into()),
+        MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => {
+            // The length counts the digits, the point and (when signed) the sign.
+            let overhead = u32::from(d > 0) + u32::from(!unsigned);
+            let p = len.saturating_sub(overhead).max(1);
+            let name = format!("decimal({p},{d}){u}");
+            match (u8::try_from(p), i8::try_from(d)) {
+                (Ok(p8), Ok(s8)) if p8 <= 38 && s8 >= 0 && u32::from(d) <= p => {
+                    (DataType::Decimal128(p8, s8), name)
+                }
+                _ => (DataType::Utf8, name),
+            }
+        }
+        MYSQL_TYPE_FLOAT => (DataType::Float32, "float".into()),
+        MYSQL_TYPE_DOUBLE => (DataType::Float64, "double".into()),
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => (DataType::Date32, "date".into()),
+        MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => {
+            (DataType::Time64(TimeUnit::Microsecond), frac("time"))
+        }
+        MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => (
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            frac("datetime"),
+        ),
+        MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => (
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            frac("timestamp"),
+        ),
+        MYSQL_TYPE_BIT if len <= 1 => (DataType::Boolean, "bit(1)".into()),
+        MYSQL_TYPE_BIT => (DataType::UInt64, format!("bit({len})")),
+        MYSQL_TYPE_JSON => (DataType::Utf8, "json".into()),
+        MYSQL_TYPE_NULL => (DataType::Utf8, "text".into()),
+        MYSQL_TYPE_ENUM => (DataType::Utf8, "enum".into()),
+        MYSQL_TYPE_SET => (DataType::Utf8, "set".into()),
+        MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR
+            if flags.contains(ColumnFlags::ENUM_FLAG) =>
+        {
+            (DataType::Utf8, "enum".into())
+        }
+        MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR
+            if flags.contains(ColumnFlags::SET_FLAG) =>
+        {
+            (DataType::Utf8, "set".into())
+        }
+        t @ (MYSQL_TYPE_STRING | MYSQL_TYPE_VAR_STRING | MYSQL_TYPE_VARCHAR) => {
+            let fixed = t == MYSQL_TYPE_STRING;
+            let n = len / max_bytes_per_char(col.character_set());
+            match (binary, fixed) {
+                (true, true) => (DataType::Binary, format!("binary({n})")),
+                (true, false) => (DataType::Binary, format!("varbinary({n})")),
+                (false, true) => (DataType::Utf8, format!("char({n})")),
+                (false, false) => (DataType::Utf8, format!("varchar({n})")),
+            }
+        }
+        MYSQL_TYPE_TINY_BLOB | MYSQL_TYPE_MEDIUM_BLOB | MYSQL_TYPE_LONG_BLOB | MYSQL_TYPE_BLOB => {
+            let chars = len / max_bytes_per_char(col.character_set());
+            let size = match chars {
+                0..=255 => "tiny",
+                256..=65_535 => "",
+                65_536..=16_777_215 => "medium",
+                _ => "long",
+            };
+            if binary {
+                (DataType::Binary, format!("{size}blob"))
+            } else {
+                (DataType::Utf8, format!("{size}text"))
+            }
+        }
+        MYSQL_TYPE_GEOMETRY => return Err("geometry".into()),
+        MYSQL_TYPE_VECTOR => return Err("vector".into()),
+        other => return Err(format!("{other:?}")),
+    })
+}
+
+/// Bytes per character of the common character sets, to turn byte lengths into the
+/// lengths of a column definition.
+fn max_bytes_per_char(charset: u16) -> u32 {
+    match charset {
+        BINARY_CHARSET | 5 | 8 | 11 | 31 | 47 | 48 | 49 | 94 => 1,
+        33 | 83 | 192..=215 | 223 => 3,
+        _ => 4,
+    }
+}
+
+/// `tinyint(3) unsigned` → `tinyint unsigned`: display widths mean nothing for storage
+/// (MySQL 8 deprecates them), except `tinyint(1)`, which marks a boolean.
+fn normalize(declared: &str) -> String {
+    let t = declared.trim().to_ascii_lowercase();
+    for base in ["tinyint", "smallint", "mediumint", "int", "bigint", "year"] {
+        if let Some(rest) = t.strip_prefix(base).and_then(|r| r.strip_prefix('('))
+            && let Some((width, tail)) = rest.split_once(')')
+            && width.bytes().all(|c| c.is_ascii_digit())
+        {
+            if base == "tinyint" && width == "1" {
+                return t;
+            }
+            return format!("{base}{tail}");
+        }
+    }
+    t
+}
+
+// ---------------------------------------------------------------------------------------
+// Decoding: binary-protocol values → Arrow builders.
+
+/// One column being built from wire values.
+enum Col {
+    Bool(BooleanBuilder),
+    I8(Int8Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    U8(UInt8Builder),
+    U16(UInt16Builder),
+    U32(UInt32Builder),
+    U64(UInt64Builder),
+    /// `bit(n)`, n > 1: big-endian bytes on the wire.
+    Bits(UInt64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Dec(Decimal128Builder, i8),
+    Text(StringBuilder),
+    Bytes(BinaryBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Ts(TimestampMicrosecondBuilder),
+}
+
+impl Col {
+    fn new(field: &Field) -> Result<Col, String> {
+        let bits = field
+            .metadata()
+            .get(MYSQL_TYPE)
+            .is_some_and(|t| t.starts_with("bit"));
+        Ok(match field.data_type() {
+            DataType::Boolean => Col::Bool(BooleanBuilder::new()),
+            DataType::Int8 => Col::I8(Int8Builder::new()),
+            DataType::Int16 => Col::I16(Int16Builder::new()),
+            DataType::Int32 => Col::I32(Int32Builder::new()),
+            DataType::Int64 => Col::I64(Int64Builder::new()),
+            DataType::UInt8 => Col::U8(UInt8Builder::new()),
+            DataType::UInt16 => Col::U16(UInt16Builder::new()),
+            DataType::UInt32 => Col::U32(UInt32Builder::new()),
+            DataType::UInt64 if bits => Col::Bits(UInt64Builder::new()),
+            DataType::UInt64 => Col::U64(UInt64Builder::new()),
+            DataType::Float32 => Col::F32(Float32Builder::new()),
+            DataType::Float64 => Col::F64(Float64Builder::new()),
+            t @ DataType::Decimal128(_, s) => {
+                Col::Dec(Decimal128Builder::new().with_data_type(t.clone()), *s)
+            }
+            DataType::Utf8 => Col::Text(StringBuilder::new()),
+            DataType::Binary => Col::Bytes(BinaryBuilder::new()),
+            DataType::Date32 => Col::Date(Date32Builder::new()),
+            DataType::Time64(TimeUnit::Microsecond) => Col::Time(Time64MicrosecondBuilder::new()),
+            t @ DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                Col::Ts(TimestampMicrosecondBuilder::new().with_data_type(t.clone()))
+            }
+            other => {
+                return Err(format!(
+                    "column `{}` has type {other}, which the MySQL reader does not produce",
+                    field.name()
+                ));
+            }
+        })
+    }
+
+    fn push_null(&mut self) {
+        match self {
+            Col::Bool(b) => b.append_null(),
+            Col::I8(b) => b.append_null(),
+            Col::I16(b) => b.append_null(),
+            Col::I32(b) => b.append_null(),
+            Col::I64(b) => b.append_null(),
+            Col::U8(b) => b.append_null(),
+            Col::U16(b) => b.append_null(),
+            Col::U32(b) => b.append_null(),
+            Col::U64(b) | Col::Bits(b) => b.append_null(),
+            Col::F32(b) => b.append_null(),
+            Col::F64(b) => b.append_null(),
+            Col::Dec(b, _) => b.append_null(),
+            Col::Text(b) => b.append_null(),
+            Col::Bytes(b) => b.append_null(),
+            Col::Date(b) => b.append_null(),
+            Col::Time(b) => b.append_null(),
+            Col::Ts(b) => b.append_null(),
+        }
+    }
+
+    /// Appends one value; the error says what was wrong with it.
+    fn push(&mut self, v: &Value) -> Result<(), String> {
+        if matches!(v, Value::NULL) {
+            self.push_null();
+            return Ok(());
+        }
+        macro_rules! int {
+            ($b:expr, $t:ty) => {{
+                let i = integer(v)?;
+                $b.append_value(
+                    <$t>::try_from(i)
+                        .map_err(|_| format!("{i} does not fit {}", stringify!($t)))?,
+                )
+            }};
+        }
+        match self {
+            Col::Bool(b) => b.append_value(match v {
+                Value::Bytes(bytes) if bytes.len() == 1 && bytes[0] <= 1 => bytes[0] == 1,
+                Value::Bytes(bytes) if bytes == b"0" || bytes == b"1" => bytes == b"1",
+                _ => integer(v)? != 0,
+            }),
+            Col::I8(b) => int!(b, i8),
+            Col::I16(b) => int!(b, i16),
+            Col::I32(b) => int!(b, i32),
+            Col::I64(b) => int!(b, i64),
+            Col::U8(b) => int!(b, u8),
+            Col::U16(b) => int!(b, u16),
+            Col::U32(b) => int!(b, u32),
+            Col::U64(b) => int!(b, u64),
+            Col::Bits(b) => match v {
+                Value::Bytes(bytes) if bytes.len() <= 8 => {
+                    b.append_value(bytes.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
+                }
+                _ => int!(b, u64),
+            },
+            Col::F32(b) => b.append_value(match v {
+                Value::Float(f) => *f,
+                Value::Double(f) => *f as f32,
+                _ => text(v)?
+                    .parse()
+                    .map_err(|_| format!("`{}` is not a number", text_lossy(v)))?,
+            }),
+            Col::F64(b) => b.append_value(match v {
+                Value::Double(f) => *f,
+                Value::Float(f) => f64::from(*f),
+                _ => text(v)?
+                    .parse()
+                    .map_err(|_| format!("`{}` is not a number", text_lossy(v)))?,
+            }),
+            Col::Dec(b, s) => b.append_value(parse_decimal(text(v)?, *s)?),
+            Col::Text(b) => match v {
+                Value::Bytes(bytes) => {
+                    b.append_value(std::str::from_utf8(bytes).map_err(|_| {
+                        "not valid UTF-8; select it as binary (`CAST(col AS BINARY)`) in a `query:`"
+                            .to_string()
+                    })?)
+                }
+                other => b.append_value(text_lossy(other)),
+            },
+            Col::Bytes(b) => match v {
+                Value::Bytes(bytes) => b.append_value(bytes),
+                other => b.append_value(text_lossy(other)),
+            },
+            Col::Date(b) => {
+                let (days, micros) = datetime(v)?;
+                if micros != 0 {
+                    return Err(format!("`{}` is not a date", text_lossy(v)));
+                }
+                b.append_value(i32::try_from(days).map_err(|_| "date out of range".to_string())?)
+            }
+            Col::Time(b) => b.append_value(time_of_day(v)?),
+            Col::Ts(b) => {
+                let (days, micros) = datetime(v)?;
+                b.append_value(days * MICROS_PER_DAY + micros)
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Col::Bool(b) => Arc::new(b.finish()),
+            Col::I8(b) => Arc::new(b.finish()),
+            Col::I16(b) => Arc::new(b.finish()),
+            Col::I32(b) => Arc::new(b.finish()),
+            Col::I64(b) => Arc::new(b.finish()),
+            Col::U8(b) => Arc::new(b.finish()),
+            Col::U16(b) => Arc::new(b.finish()),
+            Col::U32(b) => Arc::new(b.finish()),
+            Col::U64(b) | Col::Bits(b) => Arc::new(b.finish()),
+            Col::F32(b) => Arc::new(b.finish()),
+            Col::F64(b) => Arc::new(b.finish()),
+            Col::Dec(b, _) => Arc::new(b.finish()),
+            Col::Text(b) => Arc::new(b.finish()),
+            Col::Bytes(b) => Arc::new(b.finish()),
+            Col::Date(b) => Arc::new(b.finish()),
+            Col::Time(b) => Arc::new(b.finish()),
+            Col::Ts(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// An integer from a binary-protocol integer or a text value.
+fn integer(v: &Value) -> Result<i128, String> {
+    match v {
+        Value::Int(i) => Ok(i128::from(*i)),
+        Value::UInt(u) => Ok(i128::from(*u)),
+        _ => text(v)?
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` is not an integer", text_lossy(v))),
+    }
+}
+
+fn text(v: &Value) -> Result<&str, String> {
+    match v {
+        Value::Bytes(b) => std::str::from_utf8(b).map_err(|_| "not valid UTF-8".to_string()),
+        other => Err(format!("unexpected value {other:?}")),
+    }
+}
+
+/// Any value as text, for messages and for text columns fed a non-text value.
+fn text_lossy(v: &Value) -> String {
+    match v {
+        Value::NULL => "NULL".into(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Double(f) => f.to_string(),
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}")
+        }
+        Value::Time(neg, days, h, mi, s, us) => {
+            let hours = u64::from(*days) * 24 + u64::from(*h);
+            let sign = if *neg { "-" } else { "" };
+            format!("{sign}{hours:02}:{mi:02}:{s:02}.{us:06}")
+        }
+    }
+}
+
+/// `12.50` at scale 2 → 1250. Exact: no floating point.
+pub fn parse_decimal(s: &str, scale: i8) -> Result<i128, String> {
+    let bad = || format!("`{s}` is not a decimal");
+    let t = s.trim();
+    let (neg, body) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().all(|c| c.is_ascii_digit())
+        || !frac.bytes().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let scale = usize::try_from(scale.max(0)).map_err(|_| bad())?;
+    if frac.len() > scale && frac[scale..].bytes().any(|c| c != b'0') {
+        return Err(format!("`{s}` has more than {scale} decimal places"));
+    }
+    let mut v: i128 = 0;
+    let digits = int
+        .bytes()
+        .chain(frac.bytes().chain(std::iter::repeat(b'0')).take(scale));
+    for c in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(c - b'0')))
+            .ok_or_else(|| format!("`{s}` is too large for a 38-digit decimal"))?;
+    }
+    Ok(if neg { -v } else { v })
+}
+
+/// Days since 1970-01-01 and microseconds into the day of a DATE, DATETIME or TIMESTAMP.
+fn datetime(v: &Value) -> Result<(i64, i64), String> {
+    let (y, mo, d, h, mi, s, us) = match v {
+        Value::Date(y, mo, d, h, mi, s, us) => (*y, *mo, *d, *h, *mi, *s, *us),
+        _ => {
+            let t = text(v)?;
+            parse_datetime(t).ok_or_else(|| format!("`{t}` is not a date or date-time"))?
+        }
+    };
+    if mo == 0 || d == 0 {
+        return Err(format!(
+            "`{}` is a zero date, which has no Arrow value; map it to NULL in a `query:` \
+             (e.g. `NULLIF(col, '0000-00-00')`)",
+            text_lossy(v)
+        ));
+    }
+    let days = days_from_civil(i64::from(y), i64::from(mo), i64::from(d));
+    let micros =
+        ((i64::from(h) * 60 + i64::from(mi)) * 60 + i64::from(s)) * 1_000_000 + i64::from(us);
+    Ok((days, micros))
+}
+
+/// `YYYY-MM-DD[ HH:MM:SS[.ffffff]]` as the text protocol sends it.
+fn parse_datetime(t: &str) -> Option<(u16, u8, u8, u8, u8, u8, u32)> {
+    let (date, time) = t.split_once(' ').unwrap_or((t, "00:00:00"));
+    let mut d = date.splitn(3, '-');
+    let (y, mo, dd) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    let mut p = hms.splitn(3, ':');
+    let (h, mi, s) = (
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+        p.next()?.parse().ok()?,
+    );
+    let us = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<6}").get(..6)?.parse().ok()?
+    };
+    Some((y, mo, dd, h, mi, s, us))
+}
+
+/// Microseconds since midnight of a TIME value; TIME values outside a day are refused.
+fn time_of_day(v: &Value) -> Result<i64, String> {
+    match v {
+        Value::Time(false, 0, h, mi, s, us) => Ok(((i64::from(*h) * 60 + i64::from(*mi)) * 60
+            + i64::from(*s))
+            * 1_000_000
+            + i64::from(*us)),
+        Value::Time(..) => Err(format!(
+            "TIME value `{}` is not a time of day (00:00:00 to 23:59:59.999999), which is what \
+             Arrow's time type holds; select it as text (`CAST(col AS CHAR)`) or seconds \
+             (`TIME_TO_SEC(col)`) in a `query:`",
+            text_lossy(v)
+        )),
+        _ => {
+            let t = text(v)?;
+            let (_, _, _, h, mi, s, us) = parse_datetime(&format!("2000-01-01 {t}"))
+                .filter(|p| p.3 < 24 && !t.starts_with('-'))
+                .ok_or_else(|| format!("TIME value `{t}` is not a time of day"))?;
+            Ok(
+                ((i64::from(h) * 60 + i64::from(mi)) * 60 + i64::from(s)) * 1_000_000
+                    + i64::from(us),
+            )
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of days since 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Rows of the binary protocol decoded into Arrow columns.
+pub struct Decoder {
+    cols: Vec<Col>,
+    names: Vec<String>,
+    rows: usize,
+    rows_before: u64,
+}
+
+impl Decoder {
+    pub fn new(fields: &[Arc<Field>]) -> Result<Decoder, String> {
+        Ok(Decoder {
+            cols: fields
+                .iter()
+                .map(|f| Col::new(f))
+                .collect::<Result<_, _>>()?,
+            names: fields.iter().map(|f| f.name().clone()).collect(),
+            rows: 0,
+            rows_before: 0,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one row; the error names the row (counted over the whole read) and column.
+    pub fn push(&mut self, row: &mysql_async::Row) -> Result<(), String> {
+        if row.len() != self.cols.len() {
+            return Err(format!(
+                "the server sent {} columns, expected {}",
+                row.len(),
+                self.cols.len()
+            ));
+        }
+        for (i, col) in self.cols.iter_mut().enumerate() {
+            let v = row.as_ref(i).unwrap_or(&Value::NULL);
+            col.push(v).map_err(|e| {
+                format!(
+                    "row {}, column `{}`: {e}",
+                    self.rows_before + self.rows as u64 + 1,
+                    self.names[i]
+                )
+            })?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
+    /// The rows decoded so far as arrays, in column order.
+    pub fn take(&mut self) -> Vec<ArrayRef> {
+        self.rows_before += self.rows as u64;
+        self.rows = 0;
+        self.cols.iter_mut().map(Col::finish).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Creating tables: Arrow fields → MySQL column types.
+
+/// The MySQL type to create for an Arrow field: its recorded `mysql_type` when it came from
+/// MySQL, else the natural match. `key` asks for a type an index can hold (no TEXT/BLOB).
+pub fn ddl_type(field: &Field, key: bool) -> Result<String, String> {
+    let recorded = field
+        .metadata()
+        .get(MYSQL_TYPE)
+        .filter(|t| !matches!(t.as_str(), "enum" | "set"));
+    let t = match recorded {
+        Some(t) => t.clone(),
+        None if field
+            .metadata()
+            .get("pg_type")
+            .is_some_and(|t| t == "json" || t == "jsonb") =>
+        {
+            "json".into()
+        }
+        None => natural(field.data_type())?,
+    };
+    if key {
+        if t.ends_with("text") || t == "json" || t == "enum" || t == "set" {
+            return Ok("varchar(255)".into());
+        }
+        if t.ends_with("blob") {
+            return Ok("varbinary(255)".into());
+        }
+    }
+    Ok(t)
+}
+
+fn natural(t: &DataType) -> Result<String, String> {
+    Ok(match t {
+        DataType::Boolean => "boolean".into(),
+        DataType::Int8 => "tinyint".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::UInt8 => "tinyint unsigned".into(),
+        DataType::UInt16 => "smallint unsigned".into(),
+        DataType::UInt32 => "int unsigned".into(),
+        DataType::UInt64 => "bigint unsigned".into(),
+        DataType::Float16 | DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal32(p, s)
+        | DataType::Decimal64(p, s)
+        | DataType::Decimal128(p, s)
+        | DataType::Decimal256(p, s) => {
+            let s = (*s).max(0);
+            if *p > 65 || s > 30 {
+                return Err(format!(
+                    "{t} (MySQL decimals hold at most 65 digits, 30 after the point)"
+                ));
+            }
+            format!("decimal({p},{s})")
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "longtext".into(),
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => "longblob".into(),
+        DataType::Date32 | DataType::Date64 => "date".into(),
+        DataType::Time32(TimeUnit::Second) => "time".into(),
+        DataType::Time32(_) | DataType::Time64(_) => "time(6)".into(),
+        // DATETIME holds years 1000-9999 (TIMESTAMP only 1970-2038); values are UTC.
+        DataType::Timestamp(TimeUnit::Second, _) => "datetime".into(),
+        DataType::Timestamp(_, _) => "datetime(6)".into(),
+        DataType::Dictionary(_, v) => natural(v)?,
+        other => return Err(other.to_string()),
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Encoding: Arrow columns → text values for LOAD DATA or INSERT.
+
+/// One column ready to encode, cast to one of the forms below.
+pub enum Enc {
+    Bool(BooleanArray),
+    I64(Int64Array),
+    U64(UInt64Array),
+    F32(Float32Array),
+    F64(Float64Array),
+    Dec(Decimal128Array, i8),
+    Text(StringArray),
+    Bytes(BinaryArray),
+    Date(Date32Array),
+    Time(Time64MicrosecondArray),
+    Ts(TimestampMicrosecondArray),
+}
+
+impl Enc {
+    /// Casts a column to its encodable form; the error names the Arrow type.
+    pub fn try_new(array: &ArrayRef) -> Result<Enc, String> {
+        let opts = CastOptions {
+            safe: false,
+            format_options: FormatOptions::default(),
+        };
+        let cast = |t: DataType| cast_with_options(array, &t, &opts).map_err(|e| e.to_string());
+        use DataType as D;
+        Ok(match array.data_type() {
+            D::Boolean => Enc::Bool(array.as_boolean().clone()),
+            D::Int8 | D::Int16 | D::Int32 | D::Int64 => {
+                Enc::I64(cast(D::Int64)?.as_primitive().clone())
+            }
+            D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => {
+                Enc::U64(cast(D::UInt64)?.as_primitive().clone())
+            }
+            D::Float16 | D::Float32 => Enc::F32(cast(D::Float32)?.as_primitive().clone()),
+            D::Float64 => Enc::F64(array.as_primitive().clone()),
+            D::Decimal32(p, s) | D::Decimal64(p, s) | D::Decimal128(p, s) => Enc::Dec(
+                cast(D::Decimal128((*p).min(38), *s))?
+                    .as_primitive()
+                    .clone(),
+                *s,
+            ),
+            D::Decimal256(..) | D::Utf8 | D::LargeUtf8 | D::Utf8View | D::Dictionary(..) => {
+                Enc::Text(cast(D::Utf8)?.as_string::<i32>().clone())
+            }
+            D::Binary | D::LargeBinary | D::BinaryView | D::FixedSizeBinary(_) => {
+                Enc::Bytes(cast(D::Binary)?.as_binary::<i32>().clone())
+            }
+            D::Date32 | D::Date64 => Enc::Date(cast(D::Date32)?.as_primitive().clone()),
+            D::Time32(_) | D::Time64(_) => Enc::Time(
+                cast(D::Time64(TimeUnit::Microsecond))?
+                    .as_primitive()
+                    .clone(),
+            ),
+            D::Timestamp(_, tz) => Enc::Ts(
+                cast(D::Timestamp(TimeUnit::Microsecond, tz.clone()))?
+                    .as_primitive()
+                    .clone(),
+            ),
+            other => {
+                return Err(format!(
+                    "Arrow type {other} has no MySQL form; cast it in a processor"
+                ));
+            }
+        })
+    }
+
+    fn is_null(&self, row: usize) -> bool {
+        match self {
+            Enc::Bool(a) => a.is_null(row),
+            Enc::I64(a) => a.is_null(row),
+            Enc::U64(a) => a.is_null(row),
+            Enc::F32(a) => a.is_null(row),
+            Enc::F64(a) => a.is_null(row),
+            Enc::Dec(a, _) => a.is_null(row),
+            Enc::Text(a) => a.is_null(row),
+            Enc::Bytes(a) => a.is_null(row),
+            Enc::Date(a) => a.is_null(row),
+            Enc::Time(a) => a.is_null(row),
+            Enc::Ts(a) => a.is_null(row),
+        }
+    }
+
+    /// Writes a non-NULL value that needs no escaping (numbers, dates, times).
+    fn put_plain(&self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        match self {
+            Enc::Bool(a) => out.push(if a.value(row) { b'1' } else { b'0' }),
+            Enc::I64(a) => {
+                out.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
+            }
+            Enc::U64(a) => {
+                out.extend_from_slice(itoa::Buffer::new().format(a.value(row)).as_bytes())
+            }
+            // A float goes as the exact double it is, so the server rounds it back to itself.
+            Enc::F32(a) => put_float(f64::from(a.value(row)), out)?,
+            Enc::F64(a) => put_float(a.value(row), out)?,
+            Enc::Dec(a, s) => put_decimal(a.value(row), *s, out),
+            Enc::Date(a) => put_date(i64::from(a.value(row)), out),
+            Enc::Time(a) => {
+                let v = a.value(row);
+                if !(0..MICROS_PER_DAY).contains(&v) {
+                    return Err(format!("time {v} µs is not within a day"));
+                }
+                put_time(v, out);
+            }
+            Enc::Ts(a) => {
+                let v = a.value(row);
+                put_date(v.div_euclid(MICROS_PER_DAY), out);
+                out.push(b' ');
+                put_time(v.rem_euclid(MICROS_PER_DAY), out);
+            }
+            Enc::Text(_) | Enc::Bytes(_) => {}
+        }
+        Ok(())
+    }
+
+    fn bytes(&self, row: usize) -> Option<&[u8]> {
+        match self {
+            Enc::Text(a) => Some(a.value(row).as_bytes()),
+            Enc::Bytes(a) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
+    /// Appends the value as a `LOAD DATA` field (tab-separated, backslash-escaped, `\N`).
+    pub fn put_field(&self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        if self.is_null(row) {
+            out.extend_from_slice(b"\\N");
+            return Ok(());
+        }
+        match self.bytes(row) {
+            Some(b) => {
+                for &c in b {
+                    match c {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\t' => out.extend_from_slice(b"\\t"),
+                        b'\n' => out.extend_from_slice(b"\\n"),
+                        b'\r' => out.extend_from_slice(b"\\r"),
+                        0 => out.extend_from_slice(b"\\0"),
+                        c => out.push(c),
+                    }
+                }
+                Ok(())
+            }
+            None => self.put_plain(row, out),
+        }
+    }
+
+    /// Appends the value as an SQL literal (`NULL`, `'text'`, `X'00ff'`, `12.5`).
+    pub fn put_literal(&self, row: usize, out: &mut Vec<u8>) -> Result<(), String> {
+        if self.is_null(row) {
+            out.extend_from_slice(b"NULL");
+            return Ok(());
+        }
+        match self {
+            Enc::Text(a) => {
+                out.push(b'\'');
+                for &c in a.value(row).as_bytes() {
+                    match c {
+                        b'\\' => out.extend_from_slice(b"\\\\"),
+                        b'\'' => out.extend_from_slice(b"\\'"),
+                        0 => out.extend_from_slice(b"\\0"),
+                        c => out.push(c),
+                    }
+                }
+                out.push(b'\'');
+            }
+            Enc::Bytes(a) => {
+                out.extend_from_slice(b"X'");
+                for c in a.value(row) {
+                    let _ = write!(out, "{c:02x}");
+                }
+                out.push(b'\'');
+            }
+            Enc::Date(_) | Enc::Time(_) | Enc::Ts(_) => {
+                out.push(b'\'');
+                self.put_plain(row, out)?;
+                out.push(b'\'');
+            }
+            _ => self.put_plain(row, out)?,
+        }
+        Ok(())
+    }
+}
+
+fn put_float(f: f64, out: &mut Vec<u8>) -> Result<(), String> {
+    if !f.is_finite() {
+        return Err(format!("{f} has no MySQL value (no NaN or infinities)"));
+    }
+    out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
+    Ok(())
+}
+
+pub fn put_decimal(v: i128, s: i8, out: &mut Vec<u8>) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    let digits = v.unsigned_abs().to_string();
+    if s <= 0 {
+        out.extend_from_slice(digits.as_bytes());
+        out.extend(std::iter::repeat_n(b'0', usize::from(s.unsigned_abs())));
+        return;
+    }
+    let s = usize::from(s.unsigned_abs());
+    if digits.len() > s {
+        let (i, f) = digits.split_at(digits.len() - s);
+        out.extend_from_slice(i.as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(f.as_bytes());
+    } else {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', s - digits.len()));
+        out.extend_from_slice(digits.as_bytes());
+    }
+}
+
+fn put_date(days: i64, out: &mut Vec<u8>) {
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}");
+}
+
+fn put_time(micros: i64, out: &mut Vec<u8>) {
+    let secs = micros / 1_000_000;
+    let us = micros % 1_000_000;
+    let _ = write!(
+        out,
+        "{:02}:{:02}:{:02}.{us:06}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_parse_and_print_exactly() {
+        assert_eq!(parse_decimal("12.50", 2).unwrap(), 1250);
+        assert_eq!(parse_decimal("-0.01", 2).unwrap(), -1);
+        assert_eq!(parse_decimal("7", 3).unwrap(), 7000);
+        assert!(parse_decimal("1.234", 2).is_err());
+        assert!(parse_decimal("12a", 0).is_err());
+        let max = "9".repeat(38);
+        assert_eq!(parse_decimal(&max, 0).unwrap().to_string(), max);
+        let mut out = Vec::new();
+        put_decimal(-5, 2, &mut out);
+        out.push(b' ');
+        put_decimal(12345, 2, &mut out);
+        out.push(b' ');
+        put_decimal(3, -2, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "-0.05 123.45 300");
+    }
+
+    #[test]
+    fn dates_and_times() {
+        for d in [-354_285, -1, 0, 19_723, 2_932_896] {
+            let (y, m, dd) = civil_from_days(d);
+            assert_eq!(days_from_civil(y, m, dd), d);
+        }
+        let v = Value::Date(1000, 1, 1, 0, 0, 0, 0);
+        assert_eq!(datetime(&v).unwrap(), (-354_285, 0));
+        assert!(datetime(&Value::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
+        assert_eq!(
+            time_of_day(&Value::Time(false, 0, 23, 59, 59, 999_999)).unwrap(),
+            MICROS_PER_DAY - 1
+        );
+        let err = time_of_day(&Value::Time(true, 34, 22, 59, 59, 0)).unwrap_err();
+        assert!(err.contains("-838:59:59"), "{err}");
+        let mut out = Vec::new();
+        put_date(-354_285, &mut out);
+        out.push(b' ');
+        put_time(MICROS_PER_DAY - 1, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1000-01-01 23:59:59.999999"
+        );
+    }
+
+    #[test]
+    fn fields_are_escaped() {
+        let a: ArrayRef = Arc::new(StringArray::from(vec![Some("a\tb\\c\nd\0"), None]));
+        let e = Enc::try_new(&a).unwrap();
+        let mut out = Vec::new();
+        e.put_field(0, &mut out).unwrap();
+        out.push(b'|');
+        e.put_field(1, &mut out).unwrap();
+        out.push(b'|');
+        e.put_literal(0, &mut out).unwrap();
+        assert_eq!(out, b"a\\tb\\\\c\\nd\\0|\\N|'a\tb\\\\c\nd\\0'".to_vec());
+    }
+
+    #[test]
+    fn display_widths_are_dropped() {
+        assert_eq!(normalize("tinyint(3) unsigned"), "tinyint unsigned");
+        assert_eq!(normalize("int(11)"), "int");
+        assert_eq!(normalize("tinyint(1)"), "tinyint(1)");
+        assert_eq!(normalize("decimal(15,2)"), "decimal(15,2)");
+        assert_eq!(normalize("enum('a','b')"), "enum('a','b')");
+    }
+}
