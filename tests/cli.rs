@@ -10,9 +10,9 @@ use std::process::Stdio;
 use common::*;
 use serde_json::Value;
 
-const SOURCES: &[&str] = &["csv", "json", "parquet", "postgres"];
+const SOURCES: &[&str] = &["csv", "json", "mysql", "parquet", "postgres"];
 const PROCESSORS: &[&str] = &["filter", "mapping", "aggregate", "sql"];
-const SINKS: &[&str] = &["console", "csv", "json", "parquet", "postgres"];
+const SINKS: &[&str] = &["console", "csv", "json", "mysql", "parquet", "postgres"];
 const COMMANDS: &[&str] = &["run", "validate", "preview", "explain", "plugins", "schema"];
 
 fn root_cmd(args: &[&str]) -> Out {

@@ -9,8 +9,8 @@ use bytes::{Buf, BufMut, BytesMut};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
     Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
-    Int64Builder, ListArray, PrimitiveArray, StringArray, StringBuilder, Time64MicrosecondBuilder,
-    TimestampMicrosecondBuilder,
+    Int64Builder, ListArray, PrimitiveArray, StringArray, StringBuilder, StringViewArray,
+    Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
@@ -754,6 +754,7 @@ enum Enc<'a> {
     Dec(&'a PrimitiveArray<Decimal128Type>, i8),
     NumText(&'a StringArray),
     Text(&'a StringArray),
+    TextView(&'a StringViewArray),
     Jsonb(&'a StringArray),
     Uuid(&'a StringArray),
     Bytes(&'a BinaryArray),
@@ -768,6 +769,11 @@ enum Enc<'a> {
 pub fn cast_for(array: &ArrayRef, target: &PgType) -> Result<ArrayRef, String> {
     let want = target.arrow();
     if array.data_type() == &want {
+        return Ok(array.clone());
+    }
+    // String views encode as they are (Parquet readers produce them): no copy.
+    if matches!(target, PgType::Text(_) | PgType::Json) && array.data_type() == &DataType::Utf8View
+    {
         return Ok(array.clone());
     }
     if let (PgType::Interval, DataType::Interval(IntervalUnit::MonthDayNano)) =
@@ -798,6 +804,9 @@ fn enc<'a>(array: &'a ArrayRef, t: &PgType) -> Result<Enc<'a>, String> {
         PgType::Float8 => Enc::F64(a.as_primitive()),
         PgType::Numeric(_, s) => Enc::Dec(a.as_primitive(), *s),
         PgType::NumericText => Enc::NumText(a.as_string()),
+        PgType::Text(_) | PgType::Json if a.data_type() == &DataType::Utf8View => {
+            Enc::TextView(a.as_string_view())
+        }
         PgType::Text(_) | PgType::Json => Enc::Text(a.as_string()),
         PgType::Jsonb => Enc::Jsonb(a.as_string()),
         PgType::Uuid => Enc::Uuid(a.as_string()),
@@ -852,6 +861,15 @@ fn with_len(
     f(buf)?;
     let len = (buf.len() - at - 4) as i32;
     buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+    Ok(())
+}
+
+fn put_text(buf: &mut BytesMut, v: &[u8]) -> Result<(), String> {
+    if v.contains(&0) {
+        return Err("text contains a NUL byte, which PostgreSQL can't store".into());
+    }
+    buf.put_i32(v.len() as i32);
+    buf.put_slice(v);
     Ok(())
 }
 
@@ -930,12 +948,14 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
             if a.is_null(row) {
                 buf.put_i32(-1);
             } else {
-                let v = a.value(row).as_bytes();
-                if v.contains(&0) {
-                    return Err("text contains a NUL byte, which PostgreSQL can't store".into());
-                }
-                buf.put_i32(v.len() as i32);
-                buf.put_slice(v);
+                put_text(buf, a.value(row).as_bytes())?;
+            }
+        }
+        Enc::TextView(a) => {
+            if a.is_null(row) {
+                buf.put_i32(-1);
+            } else {
+                put_text(buf, a.value(row).as_bytes())?;
             }
         }
         Enc::Jsonb(a) => {
