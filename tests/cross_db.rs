@@ -4,59 +4,10 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::*;
 
-const PG: &str = "postgres://postgres@127.0.0.1:5432/test";
-const MY: &str = "mysql://root@127.0.0.1:3306/test";
-
-fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            PG,
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql failed (is PostgreSQL running on 127.0.0.1:5432?)\nSQL: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
-
-fn mariadb(sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-u",
-            "root",
-            "-N",
-            "-B",
-            "test",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("the mariadb client runs");
-    assert!(
-        out.status.success(),
-        "mariadb failed (is MariaDB running on 127.0.0.1:3306?)\nSQL: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
+const PG: &str = PG_URL;
+const MY: &str = MY_URL;
 
 #[test]
 fn postgres_to_mysql_and_back_keeps_the_values() {

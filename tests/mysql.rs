@@ -6,28 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
-const URL: &str = "mysql://root@127.0.0.1:3306/test";
-
-/// Runs SQL through the `mariadb` client (batch mode, no column names) in UTC and returns
-/// its output; panics (with the client's message) when the server is unreachable or the
-/// SQL fails.
-fn maria(sql: &str) -> String {
-    let out = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-P3306", "-uroot", "test", "-N", "-B", "-e"])
-        .arg(format!("SET time_zone = '+00:00'; {sql}"))
-        .output()
-        .expect("the `mariadb` client runs (install mariadb-client)");
-    assert!(
-        out.status.success(),
-        "mariadb failed (is MariaDB running on 127.0.0.1:3306?)\nSQL: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
+const URL: &str = MY_URL;
 
 /// Drops the given tables (and any staging leftovers of them).
 fn drop_tables(names: &[&str]) {
@@ -36,19 +18,19 @@ fn drop_tables(names: &[&str]) {
         .map(|n| format!("`{n}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    maria(&format!("DROP TABLE IF EXISTS {list}"));
+    mariadb(&format!("DROP TABLE IF EXISTS {list}"));
 }
 
 /// Tables in `test` whose name says Fust left them behind.
 fn leftovers(prefix: &str) -> String {
-    maria(&format!(
+    mariadb(&format!(
         "SELECT COALESCE(GROUP_CONCAT(TABLE_NAME), '') FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME LIKE '{prefix}%' AND TABLE_NAME LIKE '%\\_\\_fust%'"
     ))
 }
 
 fn column_types(table: &str) -> String {
-    maria(&format!(
+    mariadb(&format!(
         "SELECT GROUP_CONCAT(COLUMN_TYPE ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = '{table}'"
     ))
@@ -111,7 +93,7 @@ fn mismatches(src: &str, dst: &str) -> String {
     // Wider than 38 digits travels as exact text.
     same.push("s.d65 <=> CAST(d.d65 AS DECIMAL(65,30))".into());
     same.push("CAST(s.d65 AS CHAR) <=> CAST(d.d65 AS CHAR)".into());
-    maria(&format!(
+    mariadb(&format!(
         "SELECT COUNT(*) FROM `{src}` s LEFT JOIN `{dst}` d ON s.id = d.id WHERE d.id IS NULL OR NOT ({})",
         same.join(" AND ")
     ))
@@ -125,7 +107,7 @@ fn every_type_survives_mysql_to_parquet_to_mysql() {
         "fust_my_types_copy",
     );
     drop_tables(&[src, dst, copy]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {src} ({ALL_TYPES}); INSERT INTO {src} VALUES {ALL_VALUES}"
     ));
     let dir = tempdir();
@@ -145,7 +127,7 @@ fn every_type_survives_mysql_to_parquet_to_mysql() {
     );
     out.success();
     assert!(out.stderr.contains("4 rows out"), "{}", out.stderr);
-    assert_eq!(maria(&format!("SELECT COUNT(*) FROM {dst}")), "4");
+    assert_eq!(mariadb(&format!("SELECT COUNT(*) FROM {dst}")), "4");
     assert_eq!(
         mismatches(src, dst),
         "0",
@@ -166,7 +148,7 @@ fn every_type_survives_mysql_to_parquet_to_mysql() {
     assert_eq!(mismatches(src, copy), "0", "rows differ after the copy");
     assert_eq!(column_types(copy), column_types(src));
     assert_eq!(
-        maria(&format!(
+        mariadb(&format!(
             "SELECT COUNT(*) FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = 'test' \
              AND TABLE_NAME = '{copy}' AND CHECK_CLAUSE = 'json_valid(`js`)'"
         )),
@@ -180,7 +162,7 @@ fn every_type_survives_mysql_to_parquet_to_mysql() {
 fn filters_and_columns_are_pushed_into_the_sql_and_ranges_read_in_parallel() {
     let t = "fust_my_push_orders";
     drop_tables(&[t]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {t} (id bigint, qty int, note varchar(20), day date);
          INSERT INTO {t} WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000)
            SELECT n, n % 50, CONCAT('n', n), DATE '2024-01-01' + INTERVAL (n % 30) DAY FROM g;
@@ -231,7 +213,7 @@ output: {{type: csv, path: out.csv}}
 
     run_job(d, &job, &[]).success();
     let got = read_rows(&d.join("out.csv"));
-    let want = maria(&format!(
+    let want = mariadb(&format!(
         "SELECT COUNT(*), SUM(COALESCE(id, 0)) FROM {t} WHERE qty > 40"
     ));
     let sum: i64 = got.iter().map(|r| r[0].parse::<i64>().unwrap_or(0)).sum();
@@ -242,7 +224,7 @@ output: {{type: csv, path: out.csv}}
 fn append_upsert_and_overwrite() {
     let t = "fust_my_modes_t";
     drop_tables(&[t]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {t} (id int PRIMARY KEY, name varchar(20), amount decimal(10,2) DEFAULT 0)"
     ));
     let dir = tempdir();
@@ -256,11 +238,14 @@ fn append_upsert_and_overwrite() {
     };
     let select = format!("SELECT id, name, amount FROM {t} ORDER BY id");
     run(d, &job("a.csv", "append")).success();
-    assert_eq!(maria(&select), "1\tada\t1.50\n2\tbob\t2.00");
+    assert_eq!(mariadb(&select), "1\tada\t1.50\n2\tbob\t2.00");
     run(d, &job("b.csv", "upsert")).success();
-    assert_eq!(maria(&select), "1\tada\t1.50\n2\tbobby\t20.00\n3\tcy\t3.25");
+    assert_eq!(
+        mariadb(&select),
+        "1\tada\t1.50\n2\tbobby\t20.00\n3\tcy\t3.25"
+    );
     run(d, &job("a.csv", "overwrite")).success();
-    assert_eq!(maria(&select), "1\tada\t1.50\n2\tbob\t2.00");
+    assert_eq!(mariadb(&select), "1\tada\t1.50\n2\tbob\t2.00");
     // pre_sql and post_sql run in the same transaction as the load.
     run(
         d,
@@ -271,7 +256,7 @@ fn append_upsert_and_overwrite() {
     )
     .success();
     assert_eq!(
-        maria(&format!("SELECT id, name FROM {t} ORDER BY id")),
+        mariadb(&format!("SELECT id, name FROM {t} ORDER BY id")),
         "2\tBOBBY\n3\tCY"
     );
     // An upsert into a table Fust creates gets a primary key on key_columns.
@@ -283,7 +268,7 @@ fn append_upsert_and_overwrite() {
     run(d, &job).success();
     run(d, &job).success();
     assert_eq!(
-        maria(&format!("SELECT id, name FROM {fresh} ORDER BY id")),
+        mariadb(&format!("SELECT id, name FROM {fresh} ORDER BY id")),
         "2\tbobby\n3\tcy"
     );
     assert_eq!(leftovers("fust_my_modes"), "");
@@ -294,10 +279,10 @@ fn a_failed_load_leaves_the_table_as_it_was() {
     let t = "fust_my_atomic_t";
     let fresh = "fust_my_atomic_fresh";
     drop_tables(&[t, fresh]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {t} (id int PRIMARY KEY, small smallint); INSERT INTO {t} VALUES (1, 1), (2, 2)"
     ));
-    let before = maria(&format!("SELECT * FROM {t} ORDER BY id"));
+    let before = mariadb(&format!("SELECT * FROM {t} ORDER BY id"));
     let dir = tempdir();
     let d = dir.path();
     // Many good rows, then a duplicate key far into the stream (150 is also in the range,
@@ -328,7 +313,7 @@ fn a_failed_load_leaves_the_table_as_it_was() {
         );
         assert!(out.stderr.contains("output"), "{}", out.stderr);
         assert_eq!(
-            maria(&format!("SELECT * FROM {t} ORDER BY id")),
+            mariadb(&format!("SELECT * FROM {t} ORDER BY id")),
             before,
             "{mode}"
         );
@@ -349,7 +334,7 @@ fn a_failed_load_leaves_the_table_as_it_was() {
             out.stderr
         );
         assert_eq!(
-            maria(&format!("SELECT * FROM {t} ORDER BY id")),
+            mariadb(&format!("SELECT * FROM {t} ORDER BY id")),
             before,
             "{mode}"
         );
@@ -367,7 +352,7 @@ fn a_failed_load_leaves_the_table_as_it_was() {
         );
         out.failure();
         assert_eq!(
-            maria(&format!(
+            mariadb(&format!(
                 "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = '{fresh}'"
             )),
             "0",
@@ -386,7 +371,7 @@ fn a_failed_load_leaves_the_table_as_it_was() {
 fn incremental_reads_continue_after_the_last_mark() {
     let t = "fust_my_cursor_events";
     drop_tables(&[t]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {t} (id int, at datetime);
          INSERT INTO {t} WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 5)
            SELECT n, TIMESTAMP '2024-01-01 00:00:00' + INTERVAL n HOUR FROM g"
@@ -404,7 +389,7 @@ fn incremental_reads_continue_after_the_last_mark() {
     let state = std::fs::read_to_string(d.join("state/marks.json")).unwrap();
     assert!(state.contains("2024-01-01 05:00:00"), "{state}");
 
-    maria(&format!(
+    mariadb(&format!(
         "INSERT INTO {t} VALUES (6, '2024-01-01 06:00'), (7, '2024-01-01 07:00'), (0, '2023-12-31')"
     ));
     run_job(d, &job, &[]).success();
@@ -428,7 +413,7 @@ fn incremental_reads_continue_after_the_last_mark() {
 fn connection_and_object_errors_are_clear_and_never_show_the_password() {
     let (geo, times) = ("fust_my_errors_geo", "fust_my_errors_times");
     drop_tables(&[geo, times]);
-    maria(&format!(
+    mariadb(&format!(
         "CREATE TABLE {geo} (id int, p point);
          CREATE TABLE {times} (id int, t time); INSERT INTO {times} VALUES (1, '12:00:00'), (2, '-838:59:59')"
     ));

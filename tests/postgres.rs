@@ -6,37 +6,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 
-const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// Runs SQL through psql and returns its unaligned output; panics (with psql's message)
-/// when the server is unreachable or the SQL fails.
-fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            URL,
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql runs (install postgresql-client)");
-    assert!(
-        out.status.success(),
-        "psql failed (is PostgreSQL running on 127.0.0.1:5432?)\nSQL: {sql}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
-}
+const URL: &str = PG_URL;
 
 /// A fresh schema for one test.
 fn schema(name: &str) -> String {

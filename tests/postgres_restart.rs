@@ -11,30 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-fn psql(sql: &str) -> Result<String, String> {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-A",
-            "-t",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            URL,
-            "-c",
-            sql,
-        ])
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).to_string())
-    }
-}
+const URL: &str = PG_URL;
 
 fn cluster(action: &str) {
     let version = std::fs::read_dir("/etc/postgresql")
@@ -62,11 +39,11 @@ struct Restart;
 
 impl Drop for Restart {
     fn drop(&mut self) {
-        if psql("SELECT 1").is_err() {
+        if try_psql("SELECT 1").is_err() {
             cluster("start");
         }
         let t = Instant::now();
-        while psql("SELECT 1").is_err() && t.elapsed() < Duration::from_secs(30) {
+        while try_psql("SELECT 1").is_err() && t.elapsed() < Duration::from_secs(30) {
             sleep(Duration::from_millis(200));
         }
     }
@@ -74,7 +51,7 @@ impl Drop for Restart {
 
 #[test]
 fn the_server_stopping_mid_run_fails_the_run_and_keeps_the_target() {
-    psql(
+    try_psql(
         "DROP SCHEMA IF EXISTS fust_restart CASCADE; CREATE SCHEMA fust_restart;
          CREATE TABLE fust_restart.t (g int PRIMARY KEY, s text);
          INSERT INTO fust_restart.t VALUES (-1, 'kept'), (-2, 'kept')",
@@ -109,12 +86,15 @@ output: {{type: postgres, url: '{URL}', table: fust_restart.t}}
     );
     drop(_restart);
     assert_eq!(
-        psql("SELECT g, s FROM fust_restart.t ORDER BY g").unwrap(),
+        try_psql("SELECT g, s FROM fust_restart.t ORDER BY g").unwrap(),
         "-2|kept\n-1|kept",
         "the target changed"
     );
     // And with the server back, the same job succeeds.
     let out = run_job(d, &job, &[]);
     out.success();
-    assert_eq!(psql("SELECT count(*) FROM fust_restart.t").unwrap(), "202");
+    assert_eq!(
+        try_psql("SELECT count(*) FROM fust_restart.t").unwrap(),
+        "202"
+    );
 }

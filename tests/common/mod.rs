@@ -472,3 +472,59 @@ impl Drop for Moto {
 pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// The PostgreSQL test database (trust auth on the machine and in CI).
+pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Runs SQL through psql on [`PG_URL`]; the unaligned output, or psql's message.
+pub fn try_psql(sql: &str) -> Result<String, String> {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            PG_URL,
+            "-c",
+            sql,
+        ])
+        .output()
+        .map_err(|e| format!("psql does not run (install postgresql-client): {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+/// Like [`try_psql`], panicking (the test fails, never skips) when the server is
+/// unreachable or the SQL fails.
+#[track_caller]
+pub fn psql(sql: &str) -> String {
+    try_psql(sql).unwrap_or_else(|e| {
+        panic!("psql failed (is PostgreSQL running on 127.0.0.1:5432?)\nSQL: {sql}\n{e}")
+    })
+}
+
+/// The MariaDB test database (root without a password on the machine and in CI).
+pub const MY_URL: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// Runs SQL through the `mariadb` client in UTC; tab-separated output without headers.
+/// Panics (the test fails, never skips) when the server is unreachable or the SQL fails.
+#[track_caller]
+pub fn mariadb(sql: &str) -> String {
+    let out = Command::new("mariadb")
+        .args(["-h127.0.0.1", "-P3306", "-uroot", "test", "-N", "-B", "-e"])
+        .arg(format!("SET time_zone = '+00:00'; {sql}"))
+        .output()
+        .expect("the `mariadb` client runs (install mariadb-client)");
+    assert!(
+        out.status.success(),
+        "mariadb failed (is MariaDB running on 127.0.0.1:3306?)\nSQL: {sql}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+}

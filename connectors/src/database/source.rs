@@ -15,7 +15,9 @@ use datafusion::prelude::SessionContext;
 use fust_engine::Source;
 
 use super::config::{DbSourceConfig, Endpoint};
-use super::scan::{DbDriver, DbTable, SqlFlavor, date_ranges, float_ranges, integer_ranges};
+use super::scan::{
+    DbDriver, DbTable, SqlFlavor, date_ranges, days_from_civil, float_ranges, integer_ranges,
+};
 
 const DEFAULT_STATE_FILE: &str = ".fust/state.json";
 
@@ -268,13 +270,7 @@ fn days(s: &str) -> Option<i32> {
         parts.next()?.parse().ok()?,
         parts.next()?.parse().ok()?,
     );
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    i32::try_from(era * 146_097 + doe - 719_468).ok()
+    i32::try_from(days_from_civil(y, m, d)).ok()
 }
 
 fn one_line(s: &str, max: usize) -> String {

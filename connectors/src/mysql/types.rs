@@ -20,6 +20,8 @@ use datafusion::arrow::util::display::FormatOptions;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::{Column, Value};
 
+use crate::database::scan::{civil_from_days, days_from_civil};
+
 /// Field metadata key holding the MySQL column type a column came from (`json`,
 /// `enum('a','b')`, `tinyint unsigned`, `decimal(15,2)`, `datetime(6)`, …), so a MySQL
 /// target can recreate it and the decoder knows the wire form (`bit(n)`).
@@ -503,30 +505,6 @@ fn time_of_day(v: &Value) -> Result<i64, String> {
             )
         }
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// (year, month, day) of days since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Rows of the binary protocol decoded into Arrow columns.
