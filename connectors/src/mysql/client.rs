@@ -55,6 +55,27 @@ pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
     Ok(conn)
 }
 
+/// The result columns of `SELECT * FROM {from} LIMIT 0` (a table or a subquery).
+pub async fn probe_columns(
+    conn: &mut Conn,
+    e: &Endpoint,
+    from: &str,
+    doing: &str,
+) -> Result<std::sync::Arc<[mysql_async::Column]>, DataFusionError> {
+    let result = conn
+        .query_iter(format!("SELECT * FROM {from} LIMIT 0"))
+        .await
+        .map_err(|err| my_error(e, doing, &err))?;
+    let columns = result
+        .columns()
+        .unwrap_or_else(|| std::sync::Arc::from(Vec::new()));
+    result
+        .drop_result()
+        .await
+        .map_err(|err| my_error(e, doing, &err))?;
+    Ok(columns)
+}
+
 pub fn external(msg: String) -> DataFusionError {
     DataFusionError::External(msg.into())
 }

@@ -31,7 +31,7 @@ use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, InfileData};
 
-use super::client::{connect, external, my_error};
+use super::client::{connect, external, my_error, probe_columns};
 use super::types::{Enc, ddl_type};
 use crate::database::{CreateTable, DbSinkConfig, DbWriteMode, Endpoint, SqlFlavor};
 
@@ -269,15 +269,7 @@ impl MySink {
     ) -> Result<Vec<Target>> {
         let e = &self.endpoint;
         let doing = format!("reading the columns of {}", self.config.table);
-        let result = conn
-            .query_iter(format!("SELECT * FROM {table} LIMIT 0"))
-            .await
-            .map_err(|err| my_error(e, &doing, &err))?;
-        let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-        result
-            .drop_result()
-            .await
-            .map_err(|err| my_error(e, &doing, &err))?;
+        let columns = probe_columns(conn, e, table, &doing).await?;
         let mut out = Vec::with_capacity(schema.fields().len());
         for f in schema.fields() {
             let Some(col) = columns

@@ -16,7 +16,7 @@ use futures::TryStreamExt;
 use mysql_async::prelude::{Query, Queryable, WithParams};
 use mysql_async::{BinaryProtocol, Conn, QueryResult, Value};
 
-use super::client::{connect, external, my_error};
+use super::client::{connect, external, my_error, probe_columns};
 use super::types::{Decoder, field_for};
 use crate::database::{DbDriver, Endpoint, SqlFlavor};
 
@@ -38,15 +38,7 @@ impl DbDriver for MyDriver {
         let e = &self.endpoint;
         let mut conn = connect(e).await?;
         let doing = format!("reading the columns of {from}");
-        let result = conn
-            .query_iter(format!("SELECT * FROM {from} LIMIT 0"))
-            .await
-            .map_err(|err| my_error(e, &doing, &err))?;
-        let columns = result.columns().unwrap_or_else(|| Arc::from(Vec::new()));
-        result
-            .drop_result()
-            .await
-            .map_err(|err| my_error(e, &doing, &err))?;
+        let columns = probe_columns(&mut conn, e, from, &doing).await?;
         let declared = declared_types(&mut conn, &columns).await;
         let mut fields = Vec::with_capacity(columns.len());
         for c in columns.iter() {
