@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use fust_engine::{CancellationToken, CompiledJob, Error, Registry, RunStats};
 
 use crate::progress::{Progress, human_bytes, human_count, spawn_detached};
+use crate::server::config::{LogFormat, ServerConfig};
 
 /// Fust moves data between files and object stores (more systems to come) and transforms
 /// it on the way with SQL. A YAML job file says `input → pipeline.processors → output`.
@@ -65,6 +66,29 @@ enum Command {
     },
     /// Print the JSON Schema of job files (for editors and validation in CI).
     Schema,
+    /// Start the job service: the HTTP API, the cron scheduler and the worker pool.
+    ///
+    /// Jobs are stored in a metadata store (SQLite by default, created on start), submitted
+    /// with `POST /jobs`, run with `POST /jobs/NAME/runs` or on their `schedule.cron`, and
+    /// watched with `GET /runs/ID/events`. `GET /openapi.json` documents every endpoint.
+    ///
+    /// Example:
+    ///   fust serve --listen 127.0.0.1:8080 --metadata sqlite://.fust/fust.db
+    #[command(verbatim_doc_comment)]
+    Serve {
+        /// Server config file (YAML; see README "Job service" for every key).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// Address to listen on, overriding the config (127.0.0.1:0 picks a free port).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Metadata store URL, overriding the config: sqlite://PATH, postgres://…, mysql://….
+        #[arg(long)]
+        metadata: Option<String>,
+        /// Runs executing at once, overriding the config.
+        #[arg(long)]
+        workers: Option<usize>,
+    },
 }
 
 /// The registry with every built-in plugin.
@@ -77,7 +101,45 @@ pub fn registry() -> Registry {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let server = match &cli.command {
+        Command::Serve {
+            config,
+            listen,
+            metadata,
+            workers,
+        } => {
+            let mut cfg = match config {
+                Some(path) => match ServerConfig::load(path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+                None => ServerConfig::default(),
+            };
+            if let Some(l) = listen {
+                cfg.listen = l.clone();
+            }
+            if let Some(m) = metadata {
+                cfg.metadata_url = fust_config::Secret::new(m.clone());
+            }
+            if let Some(w) = workers {
+                cfg.workers = *w;
+            }
+            let level = match cli.verbose {
+                0 => cfg.log_level.as_str(),
+                1 => "info",
+                _ => "debug",
+            };
+            init_logging_with(level, cfg.log_format == LogFormat::Json);
+            Some(cfg)
+        }
+        _ => {
+            init_logging(cli.verbose);
+            None
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -88,7 +150,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    let result = match server {
+        Some(cfg) => runtime.block_on(crate::server::serve(cfg, registry())),
+        None => runtime.block_on(dispatch(cli.command)),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", message(&e));
@@ -109,18 +175,28 @@ fn message(e: &Error) -> String {
 }
 
 fn init_logging(verbose: u8) {
-    use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
+    init_logging_with(default, false);
+}
+
+/// Logs to stderr at `default` level (FUST_LOG overrides), as text or JSON lines.
+fn init_logging_with(default: &str, json: bool) {
+    use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("FUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
 }
 
 fn load(path: &Path, registry: &Registry) -> Result<CompiledJob, Error> {
@@ -163,6 +239,7 @@ async fn dispatch(command: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Plugins { name, json, .. } => plugins(&registry, name.as_deref(), json),
+        Command::Serve { .. } => unreachable!("`serve` is dispatched before the other commands"),
         Command::Schema => {
             let schema = registry.job_schema();
             print_out(&serde_json::to_string_pretty(&schema).unwrap_or_default());

@@ -1,8 +1,9 @@
 //! The `fust` command line: run, validate, preview and explain job files; list plugins;
-//! print the job file's JSON Schema.
+//! print the job file's JSON Schema; serve the job service.
 
 mod cli;
 mod progress;
+mod server;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostics, Error, Mark, Result, unknown_message};
+use crate::schedule::Schedule;
 use crate::settings::Settings;
 use crate::yaml::{self, Node, Value};
 
@@ -75,9 +76,16 @@ impl PluginSpec {
             .unwrap_or(self.mark)
     }
 
+    /// Position of an option's value, when the option is present.
+    pub fn value_mark(&self, key: &str) -> Option<Mark> {
+        self.marks.get(key).copied()
+    }
+
     fn key_path(&self, key: &str) -> String {
         if key.is_empty() {
             self.path.clone()
+        } else if self.path.is_empty() {
+            key.to_string()
         } else {
             format!("{}.{key}", self.path)
         }
@@ -159,6 +167,8 @@ pub struct JobSpec {
     pub processors: Vec<PluginSpec>,
     pub output: Option<PluginSpec>,
     pub settings: Settings,
+    /// `schedule:` (used by `fust serve`).
+    pub schedule: Option<Schedule>,
 }
 
 /// Top-level keys of a job file.
@@ -170,6 +180,7 @@ pub const TOP_KEYS: &[&str] = &[
     "pipeline",
     "output",
     "settings",
+    "schedule",
 ];
 
 impl JobSpec {
@@ -223,6 +234,7 @@ impl JobSpec {
             processors: Vec::new(),
             output: None,
             settings: Settings::default(),
+            schedule: None,
         }
     }
 
@@ -298,6 +310,7 @@ impl JobSpec {
                         job.settings = s;
                     }
                 }
+                "schedule" => job.schedule = schedule(node, diags),
                 other => diags.push(
                     Some(*key_mark),
                     other,
@@ -345,6 +358,45 @@ fn is_identifier(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parses a whole YAML document (with `${VAR}` interpolation) into `T`, with every
+/// unknown key and type error reported at its line and column (used for `fust serve`'s
+/// config file). `what` names the document in messages, e.g. `server config`.
+pub fn parse_document<T: DeserializeOwned + JsonSchema>(
+    text: &str,
+    file: &str,
+    what: &str,
+) -> Result<T> {
+    let mut diags = Diagnostics::new(file);
+    let value = match yaml::parse(text, &mut diags) {
+        Some(node) if node.entries().is_some() => {
+            let mut spec = section(&node, "");
+            spec.kind = what.to_string();
+            spec.parse_options::<T>(&mut diags)
+        }
+        Some(node) => {
+            diags.push(
+                Some(node.mark),
+                "",
+                format!("expected a mapping, found {}", node.kind()),
+            );
+            None
+        }
+        None => {
+            let empty = PluginSpec::new(what, serde_json::Value::Object(Default::default()));
+            empty.parse_options::<T>(&mut diags)
+        }
+    };
+    match value {
+        Some(v) => diags.into_result(v),
+        None => {
+            if diags.is_empty() {
+                diags.push(None, "", format!("cannot read the {what}"));
+            }
+            Err(Error::Invalid(diags))
+        }
+    }
 }
 
 /// A mapping node as a spec without a `type` (used for `settings`).
@@ -443,10 +495,42 @@ fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
     out
 }
 
+/// Parses `schedule:` and checks its cron expression and time zone at their positions.
+fn schedule(node: &Node, diags: &mut Diagnostics) -> Option<Schedule> {
+    let spec = section(node, "schedule");
+    let s = spec.parse_options::<Schedule>(diags)?;
+    if let Some(Err(e)) = s.cron() {
+        diags.push(Some(spec.mark_of("cron")), "schedule.cron", e);
+    }
+    if let Err(e) = s.tz() {
+        diags.push(Some(spec.mark_of("timezone")), "schedule.timezone", e);
+    }
+    for (i, upstream) in s.after.iter().enumerate() {
+        if upstream.trim().is_empty() {
+            diags.push(
+                Some(spec.mark_of("after")),
+                format!("schedule.after[{i}]"),
+                "expected a job name",
+            );
+        }
+    }
+    Some(s)
+}
+
 /// A value that must not be printed: shown as `***` in Debug, Display and Serialize.
-#[derive(Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
+
+/// A string marked `writeOnly`, which is how tools (and `fust serve`) tell a secret option.
+impl JsonSchema for Secret {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Secret".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "writeOnly": true})
+    }
+}
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {

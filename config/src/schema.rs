@@ -59,6 +59,10 @@ pub fn job_schema(
     if let Some(o) = settings.as_object_mut() {
         o.remove("$schema");
     }
+    let mut schedule = inline_schema::<crate::schedule::Schedule>().to_value();
+    if let Some(o) = schedule.as_object_mut() {
+        o.remove("$schema");
+    }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Fust job",
@@ -80,7 +84,8 @@ pub fn job_schema(
                 "properties": {"processors": {"type": "array", "items": one_of(processors)}}
             },
             "output": one_of(sinks),
-            "settings": settings
+            "settings": settings,
+            "schedule": schedule
         },
         "required": ["output"]
     })

@@ -93,7 +93,7 @@ pub struct RunSummary {
 impl CompiledJob {
     /// The DataFusion session for this job's settings.
     pub fn session(&self) -> Result<SessionContext> {
-        session(&self.spec.settings)
+        session(&self.spec.settings, self.state.clone())
     }
 
     /// Registers the inputs and applies every processor: the job as one logical plan.

@@ -7,11 +7,12 @@ pub mod error;
 pub mod executor;
 pub mod plugin;
 pub mod registry;
+pub mod service;
 pub mod session;
 pub mod types;
 
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
-pub use plugin::{Processor, Sink, SinkSummary, Source};
+pub use plugin::{Processor, SessionState, Sink, SinkSummary, Source, SourceState};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
 pub use tokio_util::sync::CancellationToken;

@@ -121,6 +121,8 @@ pub struct CompiledJob {
     /// Each processor with its path in the job file, for error context.
     pub processors: Vec<(String, Arc<dyn Processor>)>,
     pub sink: Arc<dyn Sink>,
+    /// Where sources keep state between runs; `None`: their own default (a file).
+    pub state: Option<Arc<dyn crate::plugin::SourceState>>,
 }
 
 fn add<T: ?Sized>(map: &mut BTreeMap<&'static str, Arc<dyn Factory<T>>>, f: Arc<dyn Factory<T>>) {
@@ -147,6 +149,14 @@ impl Registry {
 
     pub fn add_sink(&mut self, f: Arc<SinkFactory>) {
         add(&mut self.sinks, f);
+    }
+
+    /// Keeps only the plugins for which `keep(name)` holds (the server's enable/disable
+    /// lists); a job using a removed one fails validation with the remaining choices.
+    pub fn retain(&mut self, keep: impl Fn(&str) -> bool) {
+        self.sources.retain(|n, _| keep(n));
+        self.processors.retain(|n, _| keep(n));
+        self.sinks.retain(|n, _| keep(n));
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &PluginInfo> {
@@ -223,6 +233,7 @@ impl Registry {
                 inputs,
                 processors,
                 sink,
+                state: None,
             }),
             _ => {
                 if diags.is_empty() {

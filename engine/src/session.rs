@@ -10,8 +10,11 @@ use fust_config::Settings;
 
 use crate::error::{Error, Result};
 
-/// A session configured from the job's `settings`.
-pub fn session(settings: &Settings) -> Result<SessionContext> {
+/// A session configured from the job's `settings`, carrying the run's source state store.
+pub fn session(
+    settings: &Settings,
+    state: Option<Arc<dyn crate::plugin::SourceState>>,
+) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_batch_size(settings.batch_size.max(1))
         .with_information_schema(false);
@@ -26,6 +29,9 @@ pub fn session(settings: &Settings) -> Result<SessionContext> {
             .max(1)
     };
     config = config.with_target_partitions(parallelism);
+    if let Some(state) = state {
+        config = config.with_extension(Arc::new(crate::plugin::SessionState(state)));
+    }
     if settings.preserve_order {
         // One scan per file, read front to back.
         config.options_mut().optimizer.repartition_file_scans = false;

@@ -167,6 +167,7 @@ fn job(settings: &str, generator: Arc<Generator>, sink: Arc<SlowSink>, sort: boo
             Vec::new()
         },
         sink,
+        state: None,
     }
 }
 

@@ -2,6 +2,8 @@
 //! outputs back through DataFusion, and a moto (S3) server for object-store tests.
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -50,7 +50,8 @@ pub struct DbSourceConfig {
     /// reads only rows above it (incremental reads).
     #[serde(default)]
     pub cursor_column: Option<String>,
-    /// Where `cursor_column` marks are kept (default `.fust/state.json`).
+    /// Where `cursor_column` marks are kept (default `.fust/state.json`). Jobs run by
+    /// `fust serve` keep them in its metadata store instead.
     #[serde(default)]
     pub state_file: Option<String>,
     /// Give up connecting after this long (default 10s).

@@ -12,7 +12,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
-use fust_engine::Source;
+use fust_engine::{SessionState, Source, SourceState};
 
 use super::config::{DbSourceConfig, Endpoint};
 use super::scan::{
@@ -29,6 +29,9 @@ pub struct DbSource {
     pub endpoint: Endpoint,
     /// The cursor mark this run read up to, saved by `commit`.
     pending_mark: Mutex<Option<String>>,
+    /// The run's state store (the job service's metadata store), when it has one;
+    /// otherwise marks go to `state_file`.
+    store: Mutex<Option<Arc<dyn SourceState>>>,
 }
 
 impl DbSource {
@@ -38,6 +41,7 @@ impl DbSource {
             config,
             endpoint,
             pending_mark: Mutex::new(None),
+            store: Mutex::new(None),
         }
     }
 
@@ -102,10 +106,10 @@ impl DbSource {
         self.column_type(schema, "cursor_column", cursor)?;
         let flavor = self.driver.flavor();
         let c = flavor.ident(cursor);
-        let state = read_state(&self.state_file())?;
-        let low = state
-            .get(&self.state_key(cursor))
-            .map(|v| format!("{c} > {}", self.literal(schema, cursor, v)));
+        let low = self
+            .load_mark(cursor)
+            .await?
+            .map(|v| format!("{c} > {}", self.literal(schema, cursor, &v)));
         let mut sql = format!("SELECT max({c}) FROM {from}");
         if let Some(low) = &low {
             sql.push_str(&format!(" WHERE {low}"));
@@ -181,7 +185,10 @@ impl DbSource {
 
 #[async_trait]
 impl Source for DbSource {
-    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+    async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        if let Ok(mut s) = self.store.lock() {
+            *s = SessionState::of(ctx);
+        }
         let flavor: SqlFlavor = self.driver.flavor();
         let from = match (&self.config.table, &self.config.query) {
             (Some(t), _) => flavor.table(t),
@@ -224,10 +231,28 @@ impl Source for DbSource {
         ) else {
             return Ok(());
         };
+        if let Some(store) = self.run_store() {
+            return store.put(&self.state_key(cursor), &mark).await;
+        }
         let path = self.state_file();
         let mut state = read_state(&path)?;
         state.insert(self.state_key(cursor), mark);
         write_state(&path, &state)
+    }
+}
+
+impl DbSource {
+    fn run_store(&self) -> Option<Arc<dyn SourceState>> {
+        self.store.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// The stored high-water mark of `cursor`, from the run's store or the state file.
+    async fn load_mark(&self, cursor: &str) -> Result<Option<String>> {
+        let key = self.state_key(cursor);
+        match self.run_store() {
+            Some(store) => store.get(&key).await,
+            None => Ok(read_state(&self.state_file())?.get(&key).cloned()),
+        }
     }
 }
 

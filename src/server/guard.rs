@@ -1,0 +1,215 @@
+//! What the server checks in a job before it stores or runs it: file paths stay inside the
+//! data roots (after `..` and symlinks are resolved), and secrets come from the server's
+//! environment (`${VAR}`), so no secret is ever stored or returned in plain text.
+
+use std::path::{Component, Path, PathBuf};
+
+use fust_config::{Diagnostics, JobSpec, PluginSpec};
+use fust_engine::Registry;
+
+/// Canonical data roots; relative job paths resolve against `base`.
+#[derive(Debug, Clone)]
+pub struct DataRoots {
+    base: PathBuf,
+    roots: Vec<PathBuf>,
+}
+
+impl DataRoots {
+    /// `roots` empty means `base` (the server's working directory) alone.
+    pub fn new(base: PathBuf, roots: &[PathBuf]) -> std::io::Result<Self> {
+        let base = base.canonicalize()?;
+        let roots = if roots.is_empty() {
+            vec![base.clone()]
+        } else {
+            roots
+                .iter()
+                .map(|r| base.join(r).canonicalize())
+                .collect::<std::io::Result<Vec<_>>>()?
+        };
+        Ok(DataRoots { base, roots })
+    }
+
+    /// Where `path` really points (symlinks followed as far as the path exists), if that
+    /// is inside a root.
+    pub fn confine(&self, path: &str) -> Result<PathBuf, String> {
+        let raw = path.strip_prefix("file://").unwrap_or(path);
+        // A glob is checked by its fixed prefix.
+        let fixed = raw.find(['*', '?', '[', '{']).map_or(raw, |i| &raw[..i]);
+        let resolved = resolve(&self.base.join(fixed));
+        if self.roots.iter().any(|r| resolved.starts_with(r)) {
+            Ok(resolved)
+        } else {
+            Err(format!(
+                "`{path}` resolves to {} which is outside the data roots ({}); jobs run by the server may only use files under them",
+                resolved.display(),
+                self.roots
+                    .iter()
+                    .map(|r| r.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// Lexically removes `.` and `..`, then follows symlinks through the longest existing
+/// ancestor (a link inside a root that points outside it ends up outside).
+fn resolve(path: &Path) -> PathBuf {
+    let mut clean = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::CurDir => {}
+            other => clean.push(other),
+        }
+    }
+    let mut existing = clean.clone();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            let mut out = real;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        match (
+            existing.file_name().map(|n| n.to_os_string()),
+            existing.parent(),
+        ) {
+            (Some(name), Some(parent)) => {
+                rest.push(name);
+                existing = parent.to_path_buf();
+            }
+            _ => return clean,
+        }
+    }
+}
+
+/// Options that name local files or directories.
+fn is_path_option(key: &str) -> bool {
+    matches!(key, "path" | "paths" | "state_file" | "spill_dir")
+        || key.ends_with("_path")
+        || key.ends_with("_file")
+        || key.ends_with("_dir")
+}
+
+/// A path option's value names a local file (not `s3://…`, `https://…`).
+fn is_local(value: &str) -> bool {
+    !value.contains("://") || value.starts_with("file://")
+}
+
+fn sections(spec: &JobSpec) -> impl Iterator<Item = &PluginSpec> {
+    spec.inputs
+        .iter()
+        .map(|(_, p)| p)
+        .chain(spec.processors.iter())
+        .chain(spec.output.iter())
+}
+
+/// Every local path option outside the data roots, with its position.
+pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
+    for section in sections(spec) {
+        for (key, value) in &section.options {
+            if !is_path_option(key) {
+                continue;
+            }
+            let values: Vec<&str> = match value {
+                serde_json::Value::String(s) => vec![s.as_str()],
+                serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+                _ => Vec::new(),
+            };
+            for v in values.into_iter().filter(|v| is_local(v)) {
+                if let Err(e) = roots.confine(v) {
+                    diags.push(
+                        section.value_mark(key).or(Some(section.mark)),
+                        format!("{}.{key}", section.path),
+                        e,
+                    );
+                }
+            }
+        }
+    }
+    if let Some(dir) = &spec.settings.spill_dir
+        && let Err(e) = roots.confine(dir)
+    {
+        diags.push(None, "settings.spill_dir", e);
+    }
+}
+
+/// Secret options (marked `writeOnly` in the plugin's schema) written as literal values:
+/// over the API they must be `${VAR}` references to the server's environment. A URL
+/// option is a secret only when it carries a password.
+pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mut Diagnostics) {
+    let lines: Vec<&str> = text.lines().collect();
+    let infos: Vec<_> = registry
+        .sources()
+        .chain(registry.processors())
+        .chain(registry.sinks())
+        .collect();
+    for section in sections(spec) {
+        let Some(info) = infos.iter().find(|i| i.name == section.kind) else {
+            continue;
+        };
+        let props = info.options.as_value().get("properties");
+        for (key, value) in &section.options {
+            let Some(s) = value.as_str() else { continue };
+            let secret = props
+                .and_then(|p| p.get(key))
+                .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"));
+            if !secret || (key.ends_with("url") && !url_has_password(s)) {
+                continue;
+            }
+            let mark = section.value_mark(key);
+            let raw = mark
+                .and_then(|m| lines.get(m.line.saturating_sub(1)))
+                .map(|l| *l)
+                .unwrap_or_default();
+            if !raw.contains("${") {
+                diags.push(
+                    mark,
+                    format!("{}.{key}", section.path),
+                    format!(
+                        "a secret sent to the server must be a reference to its environment, e.g. `{key}: ${{{}}}`; literal secrets are not stored",
+                        key.to_ascii_uppercase()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn url_has_password(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| u.password().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotdot_and_symlinks_cannot_escape() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        std::fs::write(dir.path().join("secret.csv"), "x\n1\n").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(dir.path(), root.join("data/link")).unwrap();
+        let roots = DataRoots::new(root.clone(), &[]).unwrap();
+        assert!(roots.confine("data/a.csv").is_ok());
+        assert!(roots.confine("data/new/out.parquet").is_ok());
+        assert!(roots.confine("data/*.csv").is_ok());
+        assert!(roots.confine("../secret.csv").is_err());
+        assert!(roots.confine("data/../../secret.csv").is_err());
+        assert!(roots.confine("/etc/passwd").is_err());
+        assert!(roots.confine("file:///etc/passwd").is_err());
+        #[cfg(unix)]
+        {
+            let e = roots.confine("data/link/secret.csv").unwrap_err();
+            assert!(e.contains("outside the data roots"), "{e}");
+            assert!(roots.confine("data/link/*.csv").is_err());
+        }
+    }
+}

@@ -1,0 +1,614 @@
+//! The job service over real HTTP: `fust serve` on an ephemeral port with a SQLite or
+//! PostgreSQL metadata store; jobs submitted, run, watched, cancelled and checked on disk.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::server::{Server, ServerOptions, sqlite_url};
+use common::{PG_URL, fust, psql, write_file};
+use serde_json::Value;
+
+const CSV: &str = "id,name,amount\n1,ann,10.5\n2,bob,20\n3,cy,30.25\n4,dee,5\n";
+
+fn job(name: &str, out: &str) -> String {
+    format!(
+        "name: {name}
+input:
+  type: csv
+  path: data/orders.csv
+pipeline:
+  processors:
+    - type: filter
+      condition: amount > 6
+    - type: mapping
+      fields:
+        double: amount * 2
+output:
+  type: csv
+  path: {out}
+"
+    )
+}
+
+fn start(dir: &std::path::Path) -> Server {
+    Server::start(ServerOptions {
+        dir,
+        metadata: sqlite_url(dir),
+        config: None,
+        env: vec![],
+        token: None,
+    })
+}
+
+/// Submit → run → output on disk, byte-identical to `fust run` of the same job; logs,
+/// live events and metrics tell the same story.
+async fn submit_run_compare(server: &Server, dir: &std::path::Path) {
+    let (status, created) = server.post("/jobs", &job("orders", "out/http.csv")).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["version"], 1);
+    let (status, run) = server.post("/jobs/orders/runs", "").await;
+    assert_eq!(status, 202, "{run}");
+    assert_eq!(run["state"], "pending");
+    let id = run["id"].as_str().unwrap().to_string();
+    let done = server.wait_run(&id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}\n{}", server.log_text());
+    assert_eq!(done["rows_out"], 3);
+    assert_eq!(done["rows_in"], 4);
+
+    write_file(dir, "cli.yaml", job("orders", "out/cli.csv"));
+    fust(dir, &["run", "cli.yaml"], &[]).success();
+    let http = std::fs::read(dir.join("out/http.csv")).unwrap();
+    let cli = std::fs::read(dir.join("out/cli.csv")).unwrap();
+    assert_eq!(
+        http, cli,
+        "the HTTP run and `fust run` wrote different outputs"
+    );
+    assert!(
+        String::from_utf8_lossy(&http).contains("bob,20.0,40.0"),
+        "{}",
+        String::from_utf8_lossy(&http)
+    );
+
+    let logs = server.get_json(&format!("/runs/{id}/logs")).await;
+    let lines: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
+    assert!(lines[0].starts_with("Run started"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("3 rows out")), "{lines:?}");
+
+    // The event stream of a finished run gives its final state and ends.
+    let (status, events) = server.get(&format!("/runs/{id}/events")).await;
+    assert_eq!(status, 200);
+    assert!(events.contains("event: state"), "{events}");
+    assert!(events.contains("\"state\":\"succeeded\""), "{events}");
+
+    let (status, metrics) = server.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("fust_rows_out_total{job=\"orders\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fust_runs{state=\"succeeded\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("fust_run_duration_seconds_count{job=\"orders\"} 1"),
+        "{metrics}"
+    );
+
+    // A new version; the history keeps both.
+    let (status, v2) = server
+        .put("/jobs/orders", &job("orders", "out/http2.csv"))
+        .await;
+    assert_eq!(status, 200, "{v2}");
+    assert_eq!(v2["version"], 2);
+    let versions = server.get_json("/jobs/orders/versions").await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let (status, dup) = server.post("/jobs", &job("orders", "x.csv")).await;
+    assert_eq!(status, 409, "{dup}");
+}
+
+#[tokio::test]
+async fn submit_run_and_compare_with_cli_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = start(dir.path());
+    submit_run_and_compare(&server, dir.path()).await;
+}
+
+async fn submit_run_and_compare(server: &Server, dir: &std::path::Path) {
+    submit_run_compare(server, dir).await;
+}
+
+#[tokio::test]
+async fn submit_run_and_compare_with_cli_postgres_store() {
+    let db = format!("fust_meta_http_{}", std::process::id());
+    psql(&format!("DROP DATABASE IF EXISTS {db}"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let url = PG_URL.replace("/test", &format!("/{db}"));
+    {
+        let server = Server::start(ServerOptions {
+            dir: dir.path(),
+            metadata: url,
+            config: None,
+            env: vec![],
+            token: None,
+        });
+        submit_run_compare(&server, dir.path()).await;
+    }
+    let _ = common::try_psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+#[tokio::test]
+async fn invalid_jobs_get_422_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = start(dir.path());
+    let bad = job("bad", "out/x.csv").replace("condition: amount > 6", "conditon: amount > 6");
+    for path in ["/jobs", "/validate", "/preview"] {
+        let (status, body) = server.post(path, &bad).await;
+        assert_eq!(status, 422, "{path}: {body}");
+        let p = &body["problems"][0];
+        assert_eq!(p["line"], 8, "{body}");
+        assert_eq!(p["column"], 7, "{body}");
+        assert!(
+            p["message"].as_str().unwrap().contains("condition"),
+            "{body}"
+        );
+        assert!(
+            body["error"].as_str().unwrap().contains("request body:8:7"),
+            "{body}"
+        );
+    }
+    // JSON bodies too (JSON is YAML), with positions.
+    let (status, body) = server
+        .post("/validate", "{\"name\": \"j\", \"input\": {\"type\": \"csvv\", \"path\": \"data/orders.csv\"}, \"output\": {\"type\": \"console\"}}")
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean `csv`"),
+        "{body}"
+    );
+    // A job without a name can't be stored.
+    let (status, body) = server
+        .post(
+            "/jobs",
+            "input: {type: csv, path: data/orders.csv}\noutput: {type: console}\n",
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    // Bad cron and time zone, at their positions.
+    let (status, body) = server
+        .post(
+            "/jobs",
+            &format!(
+                "{}schedule:\n  cron: every day\n  timezone: Mars/Base\n",
+                job("c", "out/c.csv")
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let keys: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["schedule.cron", "schedule.timezone"], "{body}");
+    // Not UTF-8, empty, unknown endpoint, unknown run.
+    let r = server
+        .client
+        .post(server.url("/validate"))
+        .body(vec![0xff, 0xfe, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(server.post("/validate", "").await.0, 422);
+    assert_eq!(server.get("/nope").await.0, 404);
+    assert_eq!(server.get("/runs/does-not-exist").await.0, 404);
+    assert_eq!(server.post("/jobs/nope/runs", "").await.0, 404);
+    assert_eq!(server.get("/runs?limit=-3").await.0, 400);
+    assert_eq!(server.get("/runs?state=done").await.0, 400);
+}
+
+#[tokio::test]
+async fn preview_and_validate_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = start(dir.path());
+    let (status, body) = server
+        .post("/preview?limit=2", &job("p", "out/p.csv"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"].as_array().unwrap().len(), 2, "{body}");
+    assert_eq!(body["rows"][0]["name"], "ann");
+    assert_eq!(body["rows"][0]["double"], 21.0);
+    assert_eq!(body["columns"][3]["name"], "double");
+    let (status, body) = server.post("/validate", &job("p", "out/p.csv")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["output"], "csv");
+    assert!(
+        !dir.path().join("out").exists(),
+        "preview/validate wrote output"
+    );
+    // The preview limit is bounded by the server.
+    assert_eq!(
+        server
+            .post("/preview?limit=100000", &job("p", "o.csv"))
+            .await
+            .0,
+        400
+    );
+    let plugins = server.get_json("/plugins").await;
+    let csv = plugins
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "csv" && p["role"] == "input")
+        .unwrap();
+    assert!(
+        csv["options"]["properties"]["delimiter"].is_object(),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_guard_every_endpoint_but_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![],
+        token: Some("s3cr3t-token".into()),
+    });
+    let anon = reqwest::Client::new();
+    for path in [
+        "/jobs",
+        "/runs",
+        "/metrics",
+        "/plugins",
+        "/openapi.json",
+        "/runs/x",
+    ] {
+        let r = anon.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+        let r = anon
+            .get(server.url(path))
+            .bearer_auth("wrong")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{path}");
+    }
+    let r = anon
+        .post(server.url("/jobs"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = anon.get(server.url("/health")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(server.get("/jobs").await.0, 200);
+    let doc = server.get_json("/openapi.json").await;
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    server.stop();
+    assert!(!server.log_text().contains("s3cr3t-token"));
+}
+
+/// A secret from the server's environment is used by the job but appears in no response,
+/// no log line and nowhere in the metadata store's file; a literal secret is refused.
+#[tokio::test]
+async fn canary_secret_is_never_stored_or_returned() {
+    let canary = format!("canary-{}-pw", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![("FUST_CANARY_PW", canary.clone())],
+        token: None,
+    });
+    let secret_job = "name: secretive
+input:
+  type: postgres
+  host: 127.0.0.1
+  user: postgres
+  password: ${FUST_CANARY_PW}
+  database: test
+  query: SELECT 1 AS one, 'x' AS two
+output:
+  type: csv
+  path: out/secret.csv
+";
+    let mut bodies = Vec::new();
+    let (status, body) = server.post("/jobs", secret_job).await;
+    assert_eq!(status, 201, "{body}");
+    bodies.push(body.to_string());
+    let (_, run) = server.post("/jobs/secretive/runs", "").await;
+    let id = run["id"].as_str().unwrap().to_string();
+    let done = server.wait_run(&id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    // A failing run whose error mentions the connection.
+    let failing = secret_job
+        .replace("secretive", "secretive_fail")
+        .replace("database: test", "database: no_such_db_here");
+    assert_eq!(server.post("/jobs", &failing).await.0, 201);
+    let (_, run) = server.post("/jobs/secretive_fail/runs", "").await;
+    let fid = run["id"].as_str().unwrap().to_string();
+    let failed = server.wait_run(&fid, Duration::from_secs(60)).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    for path in [
+        "/jobs".to_string(),
+        "/jobs/secretive".to_string(),
+        "/jobs/secretive/versions".to_string(),
+        "/runs".to_string(),
+        format!("/runs/{id}"),
+        format!("/runs/{id}/logs"),
+        format!("/runs/{fid}/logs"),
+        format!("/runs/{id}/events"),
+        "/metrics".to_string(),
+    ] {
+        bodies.push(server.get(&path).await.1);
+    }
+    let (status, preview) = server.post("/preview", secret_job).await;
+    assert_eq!(status, 200, "{preview}");
+    bodies.push(preview.to_string());
+    // Literal secrets are refused (and so never stored).
+    let literal = secret_job
+        .replace("secretive", "literal")
+        .replace("${FUST_CANARY_PW}", &canary);
+    let (status, body) = server.post("/jobs", &literal).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["problems"][0]["key"], "input.password", "{body}");
+    assert_eq!(body["problems"][0]["line"], 6, "{body}");
+    let url_literal = format!(
+        "name: literal2\ninput:\n  type: postgres\n  url: postgres://postgres:{canary}@127.0.0.1/test\n  query: SELECT 1\noutput:\n  type: console\n"
+    );
+    assert_eq!(server.post("/jobs", &url_literal).await.0, 422);
+    server.stop();
+    bodies.push(server.log_text());
+    for b in &bodies {
+        assert!(!b.contains(&canary), "the canary leaked: {b}");
+    }
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("meta.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            let needle = canary.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "the canary is in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn paths_cannot_escape_the_data_roots() {
+    let base = tempfile::tempdir().unwrap();
+    let root = base.path().join("root");
+    write_file(&root, "data/orders.csv", CSV);
+    write_file(base.path(), "outside/secret.csv", "a\n1\n");
+    std::os::unix::fs::symlink(base.path().join("outside"), root.join("data/link")).unwrap();
+    let server = start(&root);
+    for (path, key) in [
+        ("../outside/secret.csv", "input.path"),
+        ("data/../../outside/secret.csv", "input.path"),
+        ("data/link/secret.csv", "input.path"),
+        ("/etc/passwd", "input.path"),
+    ] {
+        let body = job("escape", "out/x.csv").replace("data/orders.csv", path);
+        let (status, resp) = server.post("/jobs", &body).await;
+        assert_eq!(status, 422, "{path}: {resp}");
+        assert_eq!(resp["problems"][0]["key"], key, "{resp}");
+        assert!(
+            resp["error"]
+                .as_str()
+                .unwrap()
+                .contains("outside the data roots"),
+            "{resp}"
+        );
+        let (status, _) = server.post("/preview", &body).await;
+        assert_eq!(status, 422, "{path}");
+    }
+    let out_escape = job("escape", "../outside/written.csv");
+    assert_eq!(server.post("/jobs", &out_escape).await.0, 422);
+    assert!(!base.path().join("outside/written.csv").exists());
+}
+
+/// 500 concurrent submissions: every 2xx answer is a run that exists exactly once and
+/// finishes; nothing else appears.
+#[tokio::test]
+async fn five_hundred_concurrent_submissions() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = std::sync::Arc::new(start(dir.path()));
+    let body = format!(
+        "{}schedule:\n  overlap: allow\n",
+        job("burst", "out/burst.csv")
+    );
+    assert_eq!(server.post("/jobs", &body).await.0, 201);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..500 {
+        let s = server.clone();
+        tasks.spawn(async move {
+            let (status, run) = s.post("/jobs/burst/runs", "").await;
+            (status, run["id"].as_str().unwrap_or_default().to_string())
+        });
+    }
+    let mut ids = HashSet::new();
+    while let Some(r) = tasks.join_next().await {
+        let (status, id) = r.unwrap();
+        assert_eq!(status, 202);
+        assert!(ids.insert(id), "duplicate run id");
+    }
+    assert_eq!(ids.len(), 500);
+    let start = std::time::Instant::now();
+    loop {
+        let runs = server.get_json("/runs?job=burst&limit=1000").await;
+        let runs = runs.as_array().unwrap();
+        let listed: HashSet<String> = runs
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(runs.len(), listed.len(), "a run is listed twice");
+        assert_eq!(listed, ids, "lost or extra runs");
+        let done = runs.iter().filter(|r| r["state"] == "succeeded").count();
+        if done == 500 {
+            break;
+        }
+        let failed: Vec<&Value> = runs.iter().filter(|r| r["state"] == "failed").collect();
+        assert!(failed.is_empty(), "{:?}", failed.first());
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "{done}/500 finished"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let metrics = server.get("/metrics").await.1;
+    assert!(
+        metrics.contains("fust_runs{state=\"succeeded\"} 500"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("fust_queue_depth 0"), "{metrics}");
+}
+
+#[tokio::test]
+async fn retries_cancel_cron_and_dependencies() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = start(dir.path());
+
+    // A failing job with two retries: three attempts, each failed, backoff between them.
+    let failing = job("flaky", "out/flaky.csv").replace("data/orders.csv", "data/missing.csv")
+        + "schedule:\n  max_retries: 2\n  retry_backoff: 200ms\n";
+    assert_eq!(server.post("/jobs", &failing).await.0, 201);
+    server.post("/jobs/flaky/runs", "").await;
+    let start = std::time::Instant::now();
+    let runs = loop {
+        let runs = server.get_json("/runs?job=flaky").await;
+        let list = runs.as_array().unwrap().clone();
+        if list.len() == 3 && list.iter().all(|r| r["state"] == "failed") {
+            break list;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{runs}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut attempts: Vec<i64> = runs
+        .iter()
+        .map(|r| r["attempt"].as_i64().unwrap())
+        .collect();
+    attempts.sort();
+    assert_eq!(attempts, [1, 2, 3]);
+    assert!(
+        runs[0]["error"].as_str().unwrap().contains("missing.csv"),
+        "{}",
+        runs[0]
+    );
+
+    // Cancel a slow run (PostgreSQL sleeps): it ends cancelled and publishes nothing.
+    let slow = "name: slow
+input:
+  type: postgres
+  url: postgres://postgres@127.0.0.1:5432/test
+  query: SELECT g FROM generate_series(1, 3) g, pg_sleep(30) s
+output:
+  type: csv
+  path: out/slow.csv
+";
+    assert_eq!(server.post("/jobs", slow).await.0, 201);
+    let (_, run) = server.post("/jobs/slow/runs", "").await;
+    let id = run["id"].as_str().unwrap().to_string();
+    server
+        .wait_state(&id, "running", Duration::from_secs(20))
+        .await;
+    let (status, _) = server.post(&format!("/runs/{id}/cancel"), "").await;
+    assert_eq!(status, 202);
+    let done = server.wait_run(&id, Duration::from_secs(20)).await;
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert!(!dir.path().join("out/slow.csv").exists());
+    assert_eq!(server.post(&format!("/runs/{id}/cancel"), "").await.0, 409);
+
+    // Cron every second (with seconds), overlap skip; and a job that runs after it.
+    let cron = job("ticker", "out/ticker.csv") + "schedule:\n  cron: \"* * * * * *\"\n";
+    let after = job("follower", "out/follower.csv") + "schedule:\n  after: [ticker]\n";
+    assert_eq!(server.post("/jobs", &after).await.0, 201);
+    assert_eq!(server.post("/jobs", &cron).await.0, 201);
+    let start = std::time::Instant::now();
+    loop {
+        let ticks = server.get_json("/runs?job=ticker&state=succeeded").await;
+        let follows = server.get_json("/runs?job=follower&state=succeeded").await;
+        let (t, f) = (ticks.as_array().unwrap(), follows.as_array().unwrap());
+        if t.len() >= 2 && !f.is_empty() {
+            assert!(t.iter().all(|r| r["trigger"] == "cron"), "{ticks}");
+            assert!(f.iter().all(|r| r["trigger"] == "after"), "{follows}");
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{ticks} {follows}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let view = server.get_json("/jobs/ticker").await;
+    assert!(view["next_run_at"].as_i64().unwrap() > 0, "{view}");
+    assert_eq!(server.delete("/jobs/ticker").await, 204);
+    assert_eq!(server.delete("/jobs/ticker").await, 404);
+}
+
+/// An incremental PostgreSQL read run by the service keeps its cursor mark in the
+/// metadata store (not in a state file): each run reads only the rows added since.
+#[tokio::test]
+async fn incremental_cursor_lives_in_the_metadata_store() {
+    let table = format!("http_cursor_{}", std::process::id());
+    psql(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} (id int PRIMARY KEY, v text); INSERT INTO {table} SELECT g, 'v' || g FROM generate_series(1, 5) g"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let body = format!(
+        "name: incr\ninput:\n  type: postgres\n  url: {PG_URL}\n  table: {table}\n  cursor_column: id\noutput:\n  type: csv\n  path: out/incr.csv\n"
+    );
+    assert_eq!(server.post("/jobs", &body).await.0, 201);
+    let mut rows = Vec::new();
+    for insert in [None, Some("6, 7"), None] {
+        if let Some(ids) = insert {
+            for id in ids.split(", ") {
+                psql(&format!("INSERT INTO {table} VALUES ({id}, 'new')"));
+            }
+        }
+        let (_, run) = server.post("/jobs/incr/runs", "").await;
+        let done = server
+            .wait_run(run["id"].as_str().unwrap(), Duration::from_secs(60))
+            .await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+        rows.push(done["rows_out"].as_i64().unwrap());
+    }
+    assert_eq!(rows, [5, 2, 0]);
+    let out = std::fs::read_to_string(dir.path().join("out/incr.csv")).unwrap();
+    assert_eq!(
+        out.lines().count(),
+        1,
+        "the last run wrote only a header: {out}"
+    );
+    assert!(!dir.path().join(".fust/state.json").exists());
+    psql(&format!("DROP TABLE {table}"));
+}

@@ -1,0 +1,109 @@
+//! `kill -9` of the job service mid-run: after a restart no run is left `running`, the
+//! interrupted run is failed with the reason, queued runs are run, and every submission
+//! that was answered with a 2xx is still there.
+
+mod common;
+
+use std::time::Duration;
+
+use common::server::{Server, ServerOptions, sqlite_url};
+use common::write_file;
+
+const SLOW: &str = "name: slow
+input:
+  type: postgres
+  url: postgres://postgres@127.0.0.1:5432/test
+  query: SELECT g FROM generate_series(1, 3) g, pg_sleep(60) s
+output:
+  type: csv
+  path: out/slow.csv
+";
+
+const QUICK: &str = "name: quick
+input:
+  type: csv
+  path: data/in.csv
+output:
+  type: parquet
+  path: out/quick.parquet
+schedule:
+  overlap: allow
+";
+
+fn start(dir: &std::path::Path) -> Server {
+    Server::start(ServerOptions {
+        dir,
+        metadata: sqlite_url(dir),
+        config: None,
+        env: vec![],
+        token: None,
+    })
+}
+
+#[tokio::test]
+async fn kill_9_mid_run_then_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/in.csv", "a,b\n1,x\n2,y\n");
+    let mut server = start(dir.path());
+    assert_eq!(server.post("/jobs", SLOW).await.0, 201);
+    assert_eq!(server.post("/jobs", QUICK).await.0, 201);
+    let mut acknowledged = Vec::new();
+    for _ in 0..20 {
+        let (status, run) = server.post("/jobs/quick/runs", "").await;
+        assert_eq!(status, 202);
+        acknowledged.push(run["id"].as_str().unwrap().to_string());
+    }
+    let (_, slow1) = server.post("/jobs/slow/runs", "").await;
+    let slow1 = slow1["id"].as_str().unwrap().to_string();
+    // Overlap `skip` (the default) queues a second manual run behind the first.
+    let (_, slow2) = server.post("/jobs/slow/runs", "").await;
+    let slow2 = slow2["id"].as_str().unwrap().to_string();
+    acknowledged.push(slow1.clone());
+    acknowledged.push(slow2.clone());
+    server
+        .wait_state(&slow1, "running", Duration::from_secs(30))
+        .await;
+    // More submissions right before the kill.
+    for _ in 0..10 {
+        let (status, run) = server.post("/jobs/quick/runs", "").await;
+        assert_eq!(status, 202);
+        acknowledged.push(run["id"].as_str().unwrap().to_string());
+    }
+    server.kill9();
+
+    let server = start(dir.path());
+    let first = server.get_json(&format!("/runs/{slow1}")).await;
+    assert_eq!(first["state"], "failed", "{first}");
+    assert!(
+        first["error"].as_str().unwrap().contains("interrupted"),
+        "{first}"
+    );
+    assert!(first["finished_at"].as_i64().unwrap() > 0);
+    // Every acknowledged run exists.
+    for id in &acknowledged {
+        let (status, body) = server.get(&format!("/runs/{id}")).await;
+        assert_eq!(status, 200, "run {id} was lost: {body}");
+    }
+    // The queued slow run is picked up again; cancel it rather than wait a minute.
+    let second = server
+        .wait_state(&slow2, "running", Duration::from_secs(30))
+        .await;
+    assert_eq!(second["attempt"], 1);
+    server.post(&format!("/runs/{slow2}/cancel"), "").await;
+    let second = server.wait_run(&slow2, Duration::from_secs(30)).await;
+    assert_eq!(second["state"], "cancelled", "{second}");
+    // Every quick run finishes; none is left running.
+    for id in &acknowledged[..20] {
+        let run = server.wait_run(id, Duration::from_secs(60)).await;
+        assert_eq!(run["state"], "succeeded", "{run}");
+    }
+    for id in &acknowledged[22..] {
+        let run = server.wait_run(id, Duration::from_secs(60)).await;
+        assert_eq!(run["state"], "succeeded", "{run}");
+    }
+    let running = server.get_json("/runs?state=running").await;
+    assert_eq!(running.as_array().unwrap().len(), 0, "{running}");
+    let logs = server.get_json(&format!("/runs/{slow1}/logs")).await;
+    assert!(logs.to_string().contains("server stopped"), "{logs}");
+    assert!(!dir.path().join("out/slow.csv").exists());
+}
