@@ -1,6 +1,8 @@
 //! The job service over real HTTP: `fust serve` on an ephemeral port with a SQLite or
 //! PostgreSQL metadata store; jobs submitted, run, watched, cancelled and checked on disk.
 
+#![allow(clippy::unwrap_used)] // helpers here fail the test they serve
+
 mod common;
 
 use std::collections::HashSet;

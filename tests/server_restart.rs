@@ -2,6 +2,8 @@
 //! interrupted run is failed with the reason, queued runs are run, and every submission
 //! that was answered with a 2xx is still there.
 
+#![allow(clippy::unwrap_used)] // helpers here fail the test they serve
+
 mod common;
 
 use std::time::Duration;
@@ -97,9 +99,16 @@ async fn kill_9_mid_run_then_restart() {
         let run = server.wait_run(id, Duration::from_secs(60)).await;
         assert_eq!(run["state"], "succeeded", "{run}");
     }
+    // Those submitted right before the kill either ran after the restart or were caught
+    // running by the kill.
     for id in &acknowledged[22..] {
         let run = server.wait_run(id, Duration::from_secs(60)).await;
-        assert_eq!(run["state"], "succeeded", "{run}");
+        let interrupted = run["state"] == "failed"
+            && run["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("interrupted");
+        assert!(run["state"] == "succeeded" || interrupted, "{run}");
     }
     let running = server.get_json("/runs?state=running").await;
     assert_eq!(running.as_array().unwrap().len(), 0, "{running}");

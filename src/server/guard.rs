@@ -165,7 +165,7 @@ pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mu
             let mark = section.value_mark(key);
             let raw = mark
                 .and_then(|m| lines.get(m.line.saturating_sub(1)))
-                .map(|l| *l)
+                .copied()
                 .unwrap_or_default();
             if !raw.contains("${") {
                 diags.push(

@@ -1,6 +1,8 @@
 //! A `fust serve` process on an ephemeral port, for the HTTP tests: started with a config,
 //! its stderr captured to a file, stopped (or killed) at the end.
 
+#![allow(clippy::unwrap_used)] // test harness: a failure here is a test failure
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
