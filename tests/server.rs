@@ -614,3 +614,65 @@ async fn incremental_cursor_lives_in_the_metadata_store() {
     assert!(!dir.path().join(".fust/state.json").exists());
     psql(&format!("DROP TABLE {table}"));
 }
+
+/// The server config file: disabled plugins are unknown to jobs, the body limit answers
+/// 413, logs are JSON lines, and a bad key is reported with its line.
+#[tokio::test]
+async fn server_config_file_is_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let mut server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: Some(
+            "workers: 1\nplugins_disabled: [console]\nbody_limit: 4KB\nlog_format: json\npreview_max_rows: 3\n",
+        ),
+        env: vec![],
+        token: None,
+    });
+    let console = "name: c\ninput: {type: csv, path: data/orders.csv}\noutput: {type: console}\n";
+    let (status, body) = server.post("/validate", console).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown output type `console`"),
+        "{body}"
+    );
+    let big = format!("{}# {}\n", job("big", "out/big.csv"), "x".repeat(8 << 10));
+    let (status, body) = server.post("/validate", &big).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("body_limit"),
+        "{body}"
+    );
+    assert_eq!(
+        server.post("/preview?limit=4", &job("p", "o.csv")).await.0,
+        400
+    );
+    assert_eq!(
+        server.post("/preview?limit=3", &job("p", "o.csv")).await.0,
+        200
+    );
+    server.stop();
+    let log = server.log_text();
+    let first = log.lines().next().unwrap_or_default();
+    let parsed: Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}: {log}"));
+    assert!(parsed["fields"]["message"].is_string(), "{parsed}");
+
+    // A wrong key in the config file: exit 2 with the file, line and the valid keys.
+    write_file(
+        dir.path(),
+        "bad.yaml",
+        "workers: 2\nlisten_on: 127.0.0.1:0\n",
+    );
+    let out = fust(dir.path(), &["serve", "--config", "bad.yaml"], &[]);
+    out.code_is(2);
+    assert!(out.stderr.contains("bad.yaml:2:1"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `listen`"),
+        "{}",
+        out.stderr
+    );
+}

@@ -116,3 +116,75 @@ async fn kill_9_mid_run_then_restart() {
     assert!(logs.to_string().contains("server stopped"), "{logs}");
     assert!(!dir.path().join("out/slow.csv").exists());
 }
+
+/// Cron times missed while the server was down: `missed: run_once` starts one run when the
+/// server is back, `missed: skip` starts none.
+#[tokio::test]
+async fn missed_cron_times_follow_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/in.csv", "a,b\n1,x\n");
+    let mut server = start(dir.path());
+    // Once a year, at New Year: never due during the test by itself.
+    for (name, missed) in [("catch_up", "run_once"), ("no_catch_up", "skip")] {
+        let body = QUICK
+            .replace("name: quick", &format!("name: {name}"))
+            .replace(
+                "  overlap: allow\n",
+                &format!("  cron: \"0 0 1 1 *\"\n  missed: {missed}\n"),
+            );
+        let (status, resp) = server.post("/jobs", &body).await;
+        assert_eq!(status, 201, "{resp}");
+    }
+    server.stop();
+    // The server was "down" for two years: move the scheduler's marks back.
+    let two_years_ago = chrono_free_now_ms() - 2 * 366 * 24 * 3600 * 1000;
+    let db = dir.path().join("meta.db");
+    let script = format!(
+        "import sqlite3; c = sqlite3.connect({db:?}); \
+         [c.execute(\"INSERT INTO fust_meta(meta_key, value) VALUES (?, ?) ON CONFLICT(meta_key) DO UPDATE SET value = excluded.value\", (k, '{two_years_ago}')) for k in ('cron:catch_up', 'cron:no_catch_up')]; \
+         c.commit()"
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let server = start(dir.path());
+    let start_wait = std::time::Instant::now();
+    loop {
+        let runs = server.get_json("/runs?job=catch_up").await;
+        if let Some(run) = runs.as_array().unwrap().first() {
+            assert_eq!(run["trigger"], "cron", "{run}");
+            server
+                .wait_run(run["id"].as_str().unwrap(), Duration::from_secs(30))
+                .await;
+            break;
+        }
+        assert!(
+            start_wait.elapsed() < Duration::from_secs(20),
+            "no catch-up run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A few more scheduler ticks: still exactly one catch-up run and none for `skip`.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        server
+            .get_json("/runs?job=catch_up")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let skipped = server.get_json("/runs?job=no_catch_up").await;
+    assert_eq!(skipped.as_array().unwrap().len(), 0, "{skipped}");
+}
+
+fn chrono_free_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}

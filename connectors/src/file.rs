@@ -423,7 +423,14 @@ impl Output {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let temp = dir.join(format!(".{name}.fust-{}-{stamp}.tmp", std::process::id()));
+        // Unique within the process too: the job service runs jobs concurrently, possibly
+        // onto the same target.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!(
+            ".{name}.fust-{}-{seq}-{stamp}.tmp",
+            std::process::id()
+        ));
         let file = File::create(&temp).map_err(|e| io_err("create", &temp, e))?;
         track(&temp, None);
         Ok(Output::Local(LocalOutput {
