@@ -539,11 +539,30 @@ output:
     assert_eq!(server.post("/jobs", slow).await.0, 201);
     let (_, run) = server.post("/jobs/slow/runs", "").await;
     let id = run["id"].as_str().unwrap().to_string();
-    server
-        .wait_state(&id, "running", Duration::from_secs(20))
-        .await;
-    let (status, _) = server.post(&format!("/runs/{id}/cancel"), "").await;
-    assert_eq!(status, 202);
+    // Watch it live: the event stream shows it running, then cancelled, then ends.
+    let mut events = server
+        .client
+        .get(server.url(&format!("/runs/{id}/events")))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let mut cancelled = false;
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(20), events.chunk())
+        .await
+        .expect("an event within 20 s")
+        .unwrap()
+    {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if !cancelled && seen.contains("\"state\":\"running\"") {
+            let (status, _) = server.post(&format!("/runs/{id}/cancel"), "").await;
+            assert_eq!(status, 202);
+            cancelled = true;
+        }
+    }
+    assert!(cancelled, "never saw the run running: {seen}");
+    let last = seen.trim_end().lines().last().unwrap_or_default();
+    assert!(last.contains("\"state\":\"cancelled\""), "{seen}");
     let done = server.wait_run(&id, Duration::from_secs(20)).await;
     assert_eq!(done["state"], "cancelled", "{done}");
     assert!(!dir.path().join("out/slow.csv").exists());
@@ -675,4 +694,115 @@ async fn server_config_file_is_applied() {
         "{}",
         out.stderr
     );
+}
+
+fn slow_job(name: &str, schedule: &str) -> String {
+    format!(
+        "name: {name}
+input:
+  type: postgres
+  url: {PG_URL}
+  query: SELECT g FROM generate_series(1, 2) g, pg_sleep(1.2) s
+output:
+  type: csv
+  path: out/{name}.csv
+schedule:
+{schedule}"
+    )
+}
+
+/// Counts a job's runs by state: (pending, running, succeeded).
+async fn states(server: &Server, job: &str) -> (usize, usize, usize) {
+    let runs = server.get_json(&format!("/runs?job={job}")).await;
+    let count = |s: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["state"] == s)
+            .count()
+    };
+    (count("pending"), count("running"), count("succeeded"))
+}
+
+/// `overlap: skip` drops cron runs while one is active, `queue` lines them up, and the
+/// global worker limit (here 1) holds even for `overlap: allow`.
+#[tokio::test]
+async fn overlap_policies_and_the_worker_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: Some("workers: 1\nscheduler_tick: 200ms\n"),
+        env: vec![],
+        token: None,
+    });
+    // skip: never more than one run pending or running.
+    let body = slow_job("skipper", "  cron: \"* * * * * *\"\n  overlap: skip\n");
+    assert_eq!(server.post("/jobs", &body).await.0, 201);
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(4) {
+        let (pending, running, _) = states(&server, "skipper").await;
+        assert!(
+            pending + running <= 1,
+            "skip let runs pile up: {pending} pending, {running} running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.delete("/jobs/skipper").await, 204);
+    let start = std::time::Instant::now();
+    while states(&server, "skipper").await.1 > 0 {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(states(&server, "skipper").await.2 >= 1);
+
+    // queue: cron runs wait behind the active one.
+    let body = slow_job("queuer", "  cron: \"* * * * * *\"\n  overlap: queue\n");
+    assert_eq!(server.post("/jobs", &body).await.0, 201);
+    let start = std::time::Instant::now();
+    let mut max_pending = 0;
+    while start.elapsed() < Duration::from_secs(4) {
+        let (pending, running, _) = states(&server, "queuer").await;
+        assert!(
+            running <= 1,
+            "{running} runs of one job at once with overlap: queue"
+        );
+        max_pending = max_pending.max(pending);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(max_pending >= 1, "queue never queued");
+    assert_eq!(server.delete("/jobs/queuer").await, 204);
+    // Queued runs of a deleted job still run (their version is kept); cancel them.
+    for run in server
+        .get_json("/runs?job=queuer")
+        .await
+        .as_array()
+        .unwrap()
+    {
+        if run["state"] == "pending" || run["state"] == "running" {
+            let id = run["id"].as_str().unwrap();
+            server.post(&format!("/runs/{id}/cancel"), "").await;
+        }
+    }
+
+    // allow: runs of one job may overlap, but the server runs one at a time (workers: 1).
+    let body = slow_job("parallel", "  overlap: allow\n");
+    assert_eq!(server.post("/jobs", &body).await.0, 201);
+    for _ in 0..3 {
+        assert_eq!(server.post("/jobs/parallel/runs", "").await.0, 202);
+    }
+    let start = std::time::Instant::now();
+    loop {
+        let all_running = server.get_json("/runs?state=running").await;
+        assert!(
+            all_running.as_array().unwrap().len() <= 1,
+            "worker limit exceeded: {all_running}"
+        );
+        let (_, _, done) = states(&server, "parallel").await;
+        if done == 3 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{done}/3 done");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
