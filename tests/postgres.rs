@@ -165,6 +165,55 @@ output: {{type: csv, path: out.csv}}
     assert_eq!(format!("{}|{sum}", got.len()), want);
 }
 
+/// A large table without `partition_column` is read in `ctid` page ranges, one connection
+/// each, and every row arrives exactly once.
+#[test]
+fn big_tables_are_split_by_storage_pages() {
+    let s = schema("fust_ctid");
+    psql(&format!(
+        "CREATE TABLE {s}.big AS SELECT g AS id, repeat('x', 200) AS pad FROM generate_series(1, 330000) g"
+    ));
+    let dir = tempdir();
+    let d = dir.path();
+    let job = write_job(
+        d,
+        &format!(
+            "input: {{type: postgres, url: '{URL}', table: {s}.big, partitions: 3}}
+pipeline:
+  processors:
+    - {{type: sql, query: 'SELECT id FROM input'}}
+output: {{type: csv, path: out.csv}}
+"
+        ),
+    );
+    let plan = fust(d, &["explain", job.to_str().unwrap()], &[]);
+    plan.success();
+    assert!(
+        plan.stdout.contains("DbScanExec: postgres, partitions=3"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("ctid >= '("), "{}", plan.stdout);
+    run_job(d, &job, &[]).success();
+    let got = read_rows(&d.join("out.csv"));
+    let sum: i64 = got.iter().map(|r| r[0].parse::<i64>().unwrap_or(0)).sum();
+    let distinct: std::collections::HashSet<&str> = got.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(
+        (got.len(), distinct.len(), sum),
+        (330_000, 330_000, 330_000 * 330_001 / 2)
+    );
+    // `partitions: 1` reads it over one connection.
+    let one = write_job(
+        d,
+        &std::fs::read_to_string(&job)
+            .unwrap()
+            .replace("partitions: 3", "partitions: 1"),
+    );
+    let plan = fust(d, &["explain", one.to_str().unwrap()], &[]);
+    assert!(!plan.stdout.contains("::tid"), "{}", plan.stdout);
+    psql(&format!("DROP SCHEMA {s} CASCADE"));
+}
+
 #[test]
 fn append_upsert_and_overwrite() {
     let s = schema("fust_modes");

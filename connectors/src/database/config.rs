@@ -43,7 +43,9 @@ pub struct DbSourceConfig {
     /// read over its own connection.
     #[serde(default)]
     pub partition_column: Option<String>,
-    /// Number of ranges (and connections) with `partition_column` (default 2).
+    /// Number of ranges (and connections) with `partition_column` (default 2). Without
+    /// one, a PostgreSQL `table` of 64 MiB or more is split into this many ranges of its
+    /// storage pages (`ctid`); set 1 to read over one connection.
     #[serde(default = "default_partitions")]
     pub partitions: usize,
     /// Column whose highest value read is stored after a successful run; the next run

@@ -85,6 +85,14 @@ pub trait DbDriver: fmt::Debug + Send + Sync + 'static {
     /// The first row of `sql`, each value as text (NULL as `None`).
     async fn query_row(&self, sql: &str) -> Result<Vec<Option<String>>>;
 
+    /// Conditions that split a whole table into `n` parts by where its rows are stored,
+    /// for parallel reads without a `partition_column` (PostgreSQL: `ctid` page ranges,
+    /// each read by a TID range scan). `None`: not supported, or the table is too small
+    /// to be worth it. `table` is the quoted table name.
+    async fn storage_ranges(&self, _table: &str, _n: usize) -> Result<Option<Vec<String>>> {
+        Ok(None)
+    }
+
     /// Streams the rows of `sql` as batches of `schema` (the query's columns, in order).
     /// Lazy: connects when first polled; dropping the stream closes the connection.
     fn read(&self, sql: String, schema: SchemaRef, batch_size: usize) -> SendableRecordBatchStream;

@@ -137,7 +137,14 @@ impl DbSource {
         schema: &Schema,
         window: Option<&str>,
     ) -> Result<Vec<Option<String>>> {
-        let (Some(column), n) = (&self.config.partition_column, self.config.partitions) else {
+        let n = self.config.partitions;
+        let Some(column) = &self.config.partition_column else {
+            // A whole table can still be split by where its rows are stored.
+            if self.config.table.is_some()
+                && let Some(parts) = self.driver.storage_ranges(from, n).await?
+            {
+                return Ok(parts.into_iter().map(Some).collect());
+            }
             return Ok(vec![None]);
         };
         let t = self
