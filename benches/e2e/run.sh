@@ -114,7 +114,7 @@ pguri = os.environ["PGURI"]
 sf_tag = sf.replace(".", "_")
 pgtab = "lineitem" if sf == "1" else f"lineitem_sf{sf_tag}"
 jobs_yaml["w3"] = ("parquet", f"""name: w3_postgres_parquet
-input: {{type: postgres, url: {q(pguri)}, table: {pgtab}, partition_column: l_orderkey, partitions: 2}}
+input: {{type: postgres, url: {q(pguri)}, table: {pgtab}, partitions: 2}}
 output: {{type: parquet, path: {q(f"{out}/w3_fust.parquet")}, compression: snappy}}
 """)
 jobs_yaml["w4"] = ("parquet", f"""name: w4_parquet_postgres
