@@ -35,13 +35,7 @@ output:
 }
 
 fn start(dir: &std::path::Path) -> Server {
-    Server::start(ServerOptions {
-        dir,
-        metadata: sqlite_url(dir),
-        config: None,
-        env: vec![],
-        token: None,
-    })
+    Server::start_in(dir)
 }
 
 /// Submit → run → output on disk, byte-identical to `fust run` of the same job; logs,

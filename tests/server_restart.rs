@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::server::{Server, ServerOptions, sqlite_url};
+use common::server::Server;
 use common::write_file;
 
 const SLOW: &str = "name: slow
@@ -33,13 +33,7 @@ schedule:
 ";
 
 fn start(dir: &std::path::Path) -> Server {
-    Server::start(ServerOptions {
-        dir,
-        metadata: sqlite_url(dir),
-        config: None,
-        env: vec![],
-        token: None,
-    })
+    Server::start_in(dir)
 }
 
 #[tokio::test]

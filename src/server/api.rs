@@ -471,16 +471,7 @@ pub async fn run_events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let rx = s.manager.subscribe();
     let run = find_run(&s, &id).await?;
-    let first = RunEvent {
-        run_id: run.id.clone(),
-        job: run.job.clone(),
-        state: run.state,
-        rows_in: run.rows_in.max(0) as u64,
-        rows_out: run.rows_out.max(0) as u64,
-        bytes_out: run.bytes_out.max(0) as u64,
-        error: run.error.clone(),
-        at: fust_engine::service::manager::now_ms(),
-    };
+    let first = RunEvent::of(&run);
     let manager = s.manager.clone();
     let stream = futures::stream::unfold(
         (Some(first), Some(rx), manager, id),
@@ -504,16 +495,7 @@ pub async fn run_events(
                         if let Ok(Some(run)) = manager.store().get_run(&id).await
                             && run.state.is_terminal()
                         {
-                            let ev = RunEvent {
-                                run_id: run.id.clone(),
-                                job: run.job.clone(),
-                                state: run.state,
-                                rows_in: run.rows_in.max(0) as u64,
-                                rows_out: run.rows_out.max(0) as u64,
-                                bytes_out: run.bytes_out.max(0) as u64,
-                                error: run.error.clone(),
-                                at: fust_engine::service::manager::now_ms(),
-                            };
+                            let ev = RunEvent::of(&run);
                             return Some((Ok(event(&ev)), (None, None, manager, id)));
                         }
                     }

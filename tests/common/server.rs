@@ -31,6 +31,17 @@ pub struct ServerOptions<'a> {
 }
 
 impl Server {
+    /// A server in `dir` with a SQLite store there and the default config.
+    pub fn start_in(dir: &Path) -> Server {
+        Server::start(ServerOptions {
+            dir,
+            metadata: sqlite_url(dir),
+            config: None,
+            env: vec![],
+            token: None,
+        })
+    }
+
     pub fn start(opts: ServerOptions<'_>) -> Server {
         let log = opts.dir.join(format!(
             "server-{}.log",
@@ -118,26 +129,20 @@ impl Server {
         serde_json::from_str(&body).unwrap()
     }
 
-    /// POST a text body (a job as YAML), returning status and parsed JSON (or Null).
+    /// POST a text body (a job as YAML), returning status and parsed JSON (or the text).
     pub async fn post(&self, path: &str, body: &str) -> (u16, Value) {
-        let r = self
-            .auth(self.client.post(self.url(path)))
-            .header("content-type", "application/yaml")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        self.send(self.client.post(self.url(path)), body).await
     }
 
+    /// PUT a text body, like [`post`](Self::post).
     pub async fn put(&self, path: &str, body: &str) -> (u16, Value) {
+        self.send(self.client.put(self.url(path)), body).await
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, body: &str) -> (u16, Value) {
         let r = self
-            .auth(self.client.put(self.url(path)))
+            .auth(req)
+            .header("content-type", "application/yaml")
             .body(body.to_string())
             .send()
             .await

@@ -42,6 +42,22 @@ pub struct RunEvent {
     pub at: i64,
 }
 
+impl RunEvent {
+    /// The event that shows `run` as the store has it, now.
+    pub fn of(run: &RunRecord) -> Self {
+        RunEvent {
+            run_id: run.id.clone(),
+            job: run.job.clone(),
+            state: run.state,
+            rows_in: run.rows_in.max(0) as u64,
+            rows_out: run.rows_out.max(0) as u64,
+            bytes_out: run.bytes_out.max(0) as u64,
+            error: run.error.clone(),
+            at: now_ms(),
+        }
+    }
+}
+
 /// Per-job counters since the server started, for `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct JobMetrics {
@@ -416,8 +432,16 @@ impl JobManager {
             )
             .await;
         let file = format!("job `{}` v{}", run.job, run.job_version);
+        let mut secrets = Vec::new();
         let outcome = self
-            .run_job(&run, &definition, &file, stats.clone(), cancel)
+            .run_job(
+                &run,
+                &definition,
+                &file,
+                stats.clone(),
+                cancel,
+                &mut secrets,
+            )
             .await;
         let finished_at = now_ms();
         let (to, update, log) = match &outcome {
@@ -450,7 +474,7 @@ impl JobManager {
                 } else {
                     RunState::Failed
                 };
-                let message = error_text(e);
+                let message = redact(&error_text(e), &secrets);
                 (
                     state,
                     RunUpdate {
@@ -500,8 +524,10 @@ impl JobManager {
         file: &str,
         stats: Arc<RunStats>,
         cancel: CancellationToken,
+        secrets: &mut Vec<String>,
     ) -> Result<crate::RunSummary, Error> {
         let mut job = self.inner.registry.load_str(definition, file)?;
+        *secrets = secret_values(&job, &self.inner.registry);
         job.state = Some(Arc::new(StoreState {
             store: self.inner.store.clone(),
             job: run.job.clone(),
@@ -643,16 +669,7 @@ impl JobManager {
     }
 
     fn publish(&self, run: &RunRecord) {
-        let _ = self.inner.events.send(RunEvent {
-            run_id: run.id.clone(),
-            job: run.job.clone(),
-            state: run.state,
-            rows_in: run.rows_in.max(0) as u64,
-            rows_out: run.rows_out.max(0) as u64,
-            bytes_out: run.bytes_out.max(0) as u64,
-            error: run.error.clone(),
-            at: now_ms(),
-        });
+        let _ = self.inner.events.send(RunEvent::of(run));
     }
 
     fn record_metrics(&self, run: &RunRecord, seconds: f64) {
@@ -673,6 +690,50 @@ impl JobManager {
         m.duration_sum += seconds;
         m.duration_count += 1;
     }
+}
+
+/// The values of the job's secret options (those its plugin marks `writeOnly`, and the
+/// password inside a URL), so no error text stored or sent can carry them.
+fn secret_values(job: &CompiledJob, registry: &Registry) -> Vec<String> {
+    let infos: Vec<_> = registry.sources().chain(registry.sinks()).collect();
+    let sections = job
+        .spec
+        .inputs
+        .iter()
+        .map(|(_, p)| p)
+        .chain(job.spec.output.iter());
+    let mut out = Vec::new();
+    for section in sections {
+        let Some(info) = infos.iter().find(|i| i.name == section.kind) else {
+            continue;
+        };
+        let props = info.options.as_value().get("properties");
+        for (key, value) in &section.options {
+            let secret = props
+                .and_then(|p| p.get(key))
+                .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"));
+            let Some(text) = value.as_str().filter(|_| secret) else {
+                continue;
+            };
+            out.push(text.to_string());
+            // `scheme://user:password@host`: the password alone may appear too.
+            if let Some((_, rest)) = text.split_once("://")
+                && let Some((userinfo, _)) = rest.split_once('@')
+                && let Some((_, password)) = userinfo.split_once(':')
+            {
+                out.push(password.to_string());
+            }
+        }
+    }
+    out.retain(|s| s.len() >= 4);
+    out
+}
+
+/// `text` with every secret replaced by `***`.
+fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
 }
 
 /// One paragraph for the run record: the message users see in the CLI.
@@ -710,5 +771,19 @@ impl crate::plugin::SourceState for StoreState {
             .put_state(&self.job, key, value)
             .await
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_removes_every_secret() {
+        let secrets = vec!["hunter22".to_string(), "s3cr3t-pw".to_string()];
+        assert_eq!(
+            redact("login hunter22 failed at postgres://u:s3cr3t-pw@h", &secrets),
+            "login *** failed at postgres://u:***@h"
+        );
     }
 }
