@@ -178,12 +178,12 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         .local_addr()
         .map_err(|e| Error::external("listen", e.to_string()))?;
     let auth = if tokens.is_empty() {
-        "no authentication (set auth_tokens or FUST_API_TOKENS)"
+        "no authentication: set auth_tokens or FUST_API_TOKENS to require tokens"
     } else {
         "bearer tokens required"
     };
     // The first line on stdout is the address, for scripts that start the server on port 0.
-    println!("fust serve: listening on http://{addr} ({auth})");
+    println!("fust serve: listening on http://{addr} - {auth}");
     tracing::info!(%addr, workers = cfg.workers, "Job service started");
 
     let stop = CancellationToken::new();

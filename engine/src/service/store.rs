@@ -206,7 +206,7 @@ pub struct RunRecord {
     pub job_version: i64,
     /// Current state.
     pub state: RunState,
-    /// What started it, e.g. `manual`, `schedule`, `retry`.
+    /// What started it: `api` (a POST to /jobs/{name}/runs), `cron`, `after` (the jobs it waits for succeeded) or `retry`.
     pub trigger: String,
     /// Attempt number, 1 for the first try.
     pub attempt: i64,
