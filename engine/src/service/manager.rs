@@ -782,7 +782,10 @@ mod tests {
     fn redaction_removes_every_secret() {
         let secrets = vec!["hunter22".to_string(), "s3cr3t-pw".to_string()];
         assert_eq!(
-            redact("login hunter22 failed at postgres://u:s3cr3t-pw@h", &secrets),
+            redact(
+                "login hunter22 failed at postgres://u:s3cr3t-pw@h",
+                &secrets
+            ),
             "login *** failed at postgres://u:***@h"
         );
     }
