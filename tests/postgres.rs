@@ -19,6 +19,15 @@ fn schema(name: &str) -> String {
     name.to_string()
 }
 
+/// `fust explain` of a job whose scan must run in `partitions` parallel reads.
+fn explain_scan(dir: &Path, job: &Path, partitions: usize) -> String {
+    let plan = fust(dir, &["explain", job.to_str().expect("a UTF-8 path")], &[]);
+    plan.success();
+    let want = format!("DbScanExec: postgres, partitions={partitions}");
+    assert!(plan.stdout.contains(&want), "{}", plan.stdout);
+    plan.stdout
+}
+
 fn run(dir: &Path, yaml: &str) -> Out {
     let job = write_job(dir, yaml);
     run_job(dir, &job, &[])
@@ -128,32 +137,13 @@ output: {{type: csv, path: out.csv}}
 "
         ),
     );
-    let plan = fust(d, &["explain", job.to_str().unwrap()], &[]);
-    plan.success();
+    let plan = explain_scan(d, &job, 3);
+    assert!(plan.contains(r#"WHERE (("qty" > 40)) AND"#), "{plan}");
+    assert!(plan.contains(r#"SELECT "id", "qty" FROM"#), "{plan}");
+    assert!(!plan.contains(r#""note""#), "unused column read: {plan}");
     assert!(
-        plan.stdout.contains("DbScanExec: postgres, partitions=3"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(r#"WHERE (("qty" > 40)) AND"#),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(r#"SELECT "id", "qty" FROM"#),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains(r#""note""#),
-        "unused column read: {}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(r#""id" IS NULL"#),
-        "NULL ids belong to a range: {}",
-        plan.stdout
+        plan.contains(r#""id" IS NULL"#),
+        "NULL ids belong to a range: {plan}"
     );
 
     run_job(d, &job, &[]).success();
@@ -186,14 +176,8 @@ output: {{type: csv, path: out.csv}}
 "
         ),
     );
-    let plan = fust(d, &["explain", job.to_str().unwrap()], &[]);
-    plan.success();
-    assert!(
-        plan.stdout.contains("DbScanExec: postgres, partitions=3"),
-        "{}",
-        plan.stdout
-    );
-    assert!(plan.stdout.contains("ctid >= '("), "{}", plan.stdout);
+    let plan = explain_scan(d, &job, 3);
+    assert!(plan.contains("ctid >= '("), "{plan}");
     run_job(d, &job, &[]).success();
     let got = read_rows(&d.join("out.csv"));
     let sum: i64 = got.iter().map(|r| r[0].parse::<i64>().unwrap_or(0)).sum();
@@ -209,8 +193,8 @@ output: {{type: csv, path: out.csv}}
             .unwrap()
             .replace("partitions: 3", "partitions: 1"),
     );
-    let plan = fust(d, &["explain", one.to_str().unwrap()], &[]);
-    assert!(!plan.stdout.contains("::tid"), "{}", plan.stdout);
+    let plan = explain_scan(d, &one, 1);
+    assert!(!plan.contains("::tid"), "{plan}");
     psql(&format!("DROP SCHEMA {s} CASCADE"));
 }
 
