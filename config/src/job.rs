@@ -343,6 +343,15 @@ impl JobSpec {
         job
     }
 
+    /// Every plugin section: the inputs, the processors, then the output.
+    pub fn sections(&self) -> impl Iterator<Item = &PluginSpec> {
+        self.inputs
+            .iter()
+            .map(|(_, p)| p)
+            .chain(self.processors.iter())
+            .chain(self.output.iter())
+    }
+
     /// The main input (named `input`), if any.
     pub fn main_input(&self) -> Option<&PluginSpec> {
         self.inputs

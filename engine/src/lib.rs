@@ -13,6 +13,6 @@ pub mod types;
 
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
-pub use plugin::{Processor, SessionState, Sink, SinkSummary, Source, SourceState};
+pub use plugin::{Processor, Sink, SinkSummary, Source, SourceState, SourceStateExtension};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
 pub use tokio_util::sync::CancellationToken;

@@ -75,7 +75,7 @@ pub trait Sink: Send + Sync + Debug {
 
 /// Where sources keep state between runs (an incremental cursor's high-water mark): a
 /// file for `fust run`, the metadata store for `fust serve`. A run that has one carries it
-/// on its session ([`SessionState`]); sources look it up in `table` and use it in `commit`.
+/// on its session ([`SourceStateExtension`]); sources look it up in `table` and use it in `commit`.
 #[async_trait]
 pub trait SourceState: Send + Sync + Debug {
     async fn get(&self, key: &str) -> Result<Option<String>>;
@@ -84,14 +84,14 @@ pub trait SourceState: Send + Sync + Debug {
 
 /// The session extension that carries a run's [`SourceState`].
 #[derive(Debug, Clone)]
-pub struct SessionState(pub Arc<dyn SourceState>);
+pub struct SourceStateExtension(pub Arc<dyn SourceState>);
 
-impl SessionState {
+impl SourceStateExtension {
     /// The state store of the run `ctx` belongs to, if it has one.
     pub fn of(ctx: &SessionContext) -> Option<Arc<dyn SourceState>> {
         ctx.state()
             .config()
-            .get_extension::<SessionState>()
+            .get_extension::<SourceStateExtension>()
             .map(|s| s.0.clone())
     }
 }

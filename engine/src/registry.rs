@@ -159,6 +159,31 @@ impl Registry {
         self.sinks.retain(|n, _| keep(n));
     }
 
+    /// The options set in `section` that its plugin marks secret (`writeOnly` in its
+    /// schema, e.g. `password`, `url`), with their string values.
+    pub fn secret_options<'a>(&self, section: &'a PluginSpec) -> Vec<(&'a str, &'a str)> {
+        let infos: Vec<&PluginInfo> = self
+            .sources()
+            .chain(self.processors())
+            .chain(self.sinks())
+            .filter(|i| i.name == section.kind)
+            .collect();
+        let secret = |key: &str| {
+            infos.iter().any(|i| {
+                i.options
+                    .as_value()
+                    .pointer(&format!("/properties/{key}"))
+                    .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"))
+            })
+        };
+        section
+            .options
+            .iter()
+            .filter(|(key, _)| secret(key))
+            .filter_map(|(key, value)| Some((key.as_str(), value.as_str()?)))
+            .collect()
+    }
+
     pub fn sources(&self) -> impl Iterator<Item = &PluginInfo> {
         self.sources.values().map(|f| f.info())
     }
@@ -206,7 +231,9 @@ impl Registry {
         self.compile_partial(&spec, diags)
     }
 
-    fn compile_partial(
+    /// Builds every plugin of `spec`, adding their problems to `diags` (problems found
+    /// earlier, e.g. while parsing); fails when `diags` holds any problem at the end.
+    pub fn compile_partial(
         &self,
         spec: &JobSpec,
         mut diags: Diagnostics,

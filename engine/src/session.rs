@@ -30,7 +30,7 @@ pub fn session(
     };
     config = config.with_target_partitions(parallelism);
     if let Some(state) = state {
-        config = config.with_extension(Arc::new(crate::plugin::SessionState(state)));
+        config = config.with_extension(Arc::new(crate::plugin::SourceStateExtension(state)));
     }
     if settings.preserve_order {
         // One scan per file, read front to back.

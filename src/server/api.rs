@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use fust_config::{Diagnostics, JobSpec};
+use fust_config::JobSpec;
 use fust_engine::service::{
     JobManager, JobRecord, JobVersion, LogLine, RunEvent, RunFilter, RunRecord, RunState,
 };
@@ -175,28 +175,7 @@ fn compile(state: &AppState, text: &str) -> ApiResult<CompiledJob> {
     let (spec, mut diags) = JobSpec::parse_partial(text, BODY);
     check_secrets(text, &spec, &state.registry, &mut diags);
     check_paths(&spec, &state.roots, &mut diags);
-    let compiled = state.registry.compile(&spec);
-    match compiled {
-        Ok(job) if diags.is_empty() => Ok(job),
-        Ok(_) => Err(ApiError::invalid(&sorted(diags))),
-        Err(e) => {
-            if let Some(d) = e.diagnostics() {
-                for item in &d.items {
-                    if !diags.items.contains(item) {
-                        diags.items.push(item.clone());
-                    }
-                }
-                Err(ApiError::invalid(&sorted(diags)))
-            } else {
-                Err(e.into())
-            }
-        }
-    }
-}
-
-fn sorted(mut d: Diagnostics) -> Diagnostics {
-    d.items.sort_by_key(|i| i.mark.map(|m| (m.line, m.column)));
-    d
+    Ok(state.registry.compile_partial(&spec, diags)?)
 }
 
 fn valid_name(name: &str) -> bool {

@@ -4,7 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use fust_config::{Diagnostics, JobSpec, PluginSpec};
+use fust_config::{Diagnostics, JobSpec};
 use fust_engine::Registry;
 
 /// Canonical data roots; relative job paths resolve against `base`.
@@ -101,17 +101,9 @@ fn is_local(value: &str) -> bool {
     !value.contains("://") || value.starts_with("file://")
 }
 
-fn sections(spec: &JobSpec) -> impl Iterator<Item = &PluginSpec> {
-    spec.inputs
-        .iter()
-        .map(|(_, p)| p)
-        .chain(spec.processors.iter())
-        .chain(spec.output.iter())
-}
-
 /// Every local path option outside the data roots, with its position.
 pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
-    for section in sections(spec) {
+    for section in spec.sections() {
         for (key, value) in &section.options {
             if !is_path_option(key) {
                 continue;
@@ -144,22 +136,9 @@ pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
 /// option is a secret only when it carries a password.
 pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mut Diagnostics) {
     let lines: Vec<&str> = text.lines().collect();
-    let infos: Vec<_> = registry
-        .sources()
-        .chain(registry.processors())
-        .chain(registry.sinks())
-        .collect();
-    for section in sections(spec) {
-        let Some(info) = infos.iter().find(|i| i.name == section.kind) else {
-            continue;
-        };
-        let props = info.options.as_value().get("properties");
-        for (key, value) in &section.options {
-            let Some(s) = value.as_str() else { continue };
-            let secret = props
-                .and_then(|p| p.get(key))
-                .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"));
-            if !secret || (key.ends_with("url") && !url_has_password(s)) {
+    for section in spec.sections() {
+        for (key, value) in registry.secret_options(section) {
+            if key.ends_with("url") && !url_has_password(value) {
                 continue;
             }
             let mark = section.value_mark(key);

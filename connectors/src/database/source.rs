@@ -12,7 +12,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
-use fust_engine::{SessionState, Source, SourceState};
+use fust_engine::{Source, SourceState, SourceStateExtension};
 
 use super::config::{DbSourceConfig, Endpoint};
 use super::scan::{
@@ -194,7 +194,7 @@ impl DbSource {
 impl Source for DbSource {
     async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
         if let Ok(mut s) = self.store.lock() {
-            *s = SessionState::of(ctx);
+            *s = SourceStateExtension::of(ctx);
         }
         let flavor: SqlFlavor = self.driver.flavor();
         let from = match (&self.config.table, &self.config.query) {

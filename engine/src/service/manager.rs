@@ -3,7 +3,6 @@
 //! publishes progress to whoever listens (the HTTP API's live events, metrics).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -105,7 +104,6 @@ struct Inner {
     metrics: Mutex<BTreeMap<String, JobMetrics>>,
     tasks: Mutex<JoinSet<()>>,
     shutdown: CancellationToken,
-    waiting: AtomicI64,
 }
 
 /// Runs jobs for the service. Cheap to clone.
@@ -149,7 +147,6 @@ impl JobManager {
                 metrics: Mutex::default(),
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: CancellationToken::new(),
-                waiting: AtomicI64::new(0),
             }),
         }
     }
@@ -229,13 +226,15 @@ impl JobManager {
             .count()
     }
 
-    /// Runs in this server waiting for a worker, and runs executing.
-    pub fn queue_depth(&self) -> (i64, usize) {
-        let running = lock(&self.inner.active)
+    /// Runs in this server waiting (for their time, their job's turn or a worker), and
+    /// runs executing.
+    pub fn queue_depth(&self) -> (usize, usize) {
+        let active = lock(&self.inner.active);
+        let running = active
             .values()
             .filter(|a| a.state == RunState::Running)
             .count();
-        (self.inner.waiting.load(Ordering::Relaxed).max(0), running)
+        (active.len() - running, running)
     }
 
     pub fn workers(&self) -> usize {
@@ -339,22 +338,18 @@ impl JobManager {
                 state: RunState::Pending,
             },
         );
-        self.inner.waiting.fetch_add(1, Ordering::Relaxed);
         let this = self.clone();
         let mut tasks = lock(&self.inner.tasks);
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
             let id = run.id.clone();
-            let started = this.execute(run, cancel).await;
-            if !started {
-                this.inner.waiting.fetch_sub(1, Ordering::Relaxed);
-            }
+            this.execute(run, cancel).await;
             lock(&this.inner.active).remove(&id);
         });
     }
 
-    /// Takes a queued run to its end. Returns whether it got a worker.
-    async fn execute(&self, run: RunRecord, cancel: CancellationToken) -> bool {
+    /// Takes a queued run to its end.
+    async fn execute(&self, run: RunRecord, cancel: CancellationToken) {
         let inner = &self.inner;
         let store = &inner.store;
         let definition = match store.job_version(&run.job, run.job_version).await {
@@ -362,11 +357,11 @@ impl JobManager {
             Ok(None) => {
                 self.fail_pending(&run, "the job's definition was not found")
                     .await;
-                return false;
+                return;
             }
             Err(e) => {
                 self.fail_pending(&run, &e.to_string()).await;
-                return false;
+                return;
             }
         };
         let schedule = schedule_of(&definition);
@@ -374,7 +369,7 @@ impl JobManager {
             let wait = Duration::from_millis((at - now_ms()).max(0) as u64);
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
-                _ = cancel.cancelled() => return false,
+                _ = cancel.cancelled() => return,
             }
         }
         // Runs of one job go one at a time, in order, unless the job allows overlap.
@@ -387,17 +382,16 @@ impl JobManager {
                 .clone();
             tokio::select! {
                 g = l.lock_owned() => Some(g),
-                _ = cancel.cancelled() => return false,
+                _ = cancel.cancelled() => return,
             }
         };
         let _permit = tokio::select! {
             p = inner.workers.clone().acquire_owned() => match p {
                 Ok(p) => p,
-                Err(_) => return false,
+                Err(_) => return,
             },
-            _ = cancel.cancelled() => return false,
+            _ = cancel.cancelled() => return,
         };
-        inner.waiting.fetch_sub(1, Ordering::Relaxed);
         let started_at = now_ms();
         let running = match store
             .transition(
@@ -413,7 +407,7 @@ impl JobManager {
         {
             Ok(r) => r,
             // Cancelled while it waited.
-            Err(_) => return true,
+            Err(_) => return,
         };
         let stats = RunStats::new();
         if let Some(a) = lock(&inner.active).get_mut(&run.id) {
@@ -504,7 +498,7 @@ impl JobManager {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(run = %run.id, error = %e, "Cannot record the end of a run");
-                return true;
+                return;
             }
         };
         self.record_metrics(&done, (finished_at - started_at) as f64 / 1000.0);
@@ -514,7 +508,6 @@ impl JobManager {
             RunState::Succeeded => self.start_dependents(&done.job).await,
             _ => {}
         }
-        true
     }
 
     async fn run_job(
@@ -695,26 +688,9 @@ impl JobManager {
 /// The values of the job's secret options (those its plugin marks `writeOnly`, and the
 /// password inside a URL), so no error text stored or sent can carry them.
 fn secret_values(job: &CompiledJob, registry: &Registry) -> Vec<String> {
-    let infos: Vec<_> = registry.sources().chain(registry.sinks()).collect();
-    let sections = job
-        .spec
-        .inputs
-        .iter()
-        .map(|(_, p)| p)
-        .chain(job.spec.output.iter());
     let mut out = Vec::new();
-    for section in sections {
-        let Some(info) = infos.iter().find(|i| i.name == section.kind) else {
-            continue;
-        };
-        let props = info.options.as_value().get("properties");
-        for (key, value) in &section.options {
-            let secret = props
-                .and_then(|p| p.get(key))
-                .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"));
-            let Some(text) = value.as_str().filter(|_| secret) else {
-                continue;
-            };
+    for section in job.spec.sections() {
+        for (_, text) in registry.secret_options(section) {
             out.push(text.to_string());
             // `scheme://user:password@host`: the password alone may appear too.
             if let Some((_, rest)) = text.split_once("://")
