@@ -7,5 +7,5 @@ pub mod scan;
 pub mod source;
 
 pub use config::{CreateTable, DbSinkConfig, DbSourceConfig, DbWriteMode, Endpoint};
-pub use scan::{DbDriver, DbScanExec, DbTable, SqlFlavor};
+pub use scan::{DbDriver, DbScanExec, DbTable, Snapshot, SqlFlavor};
 pub use source::DbSource;

@@ -24,7 +24,7 @@ use datafusion::physical_plan::{
 };
 use datafusion::sql::unparser::Unparser;
 use datafusion::sql::unparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 /// The SQL flavour of a server: quoting, literals and the unparser dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,9 +93,36 @@ pub trait DbDriver: fmt::Debug + Send + Sync + 'static {
         Ok(None)
     }
 
-    /// Streams the rows of `sql` as batches of `schema` (the query's columns, in order).
-    /// Lazy: connects when first polled; dropping the stream closes the connection.
-    fn read(&self, sql: String, schema: SchemaRef, batch_size: usize) -> SendableRecordBatchStream;
+    /// Starts a snapshot that every partition of one parallel scan then reads, so the
+    /// ranges together show the table as of one moment even while others write to it.
+    /// `None`: the server cannot share one; each range reads its own.
+    async fn snapshot(&self) -> Result<Option<Snapshot>> {
+        Ok(None)
+    }
+
+    /// Streams the rows of `sql` as batches of `schema` (the query's columns, in order),
+    /// inside `snapshot` when given. Lazy: connects when first polled; dropping the stream
+    /// closes the connection.
+    fn read(
+        &self,
+        sql: String,
+        schema: SchemaRef,
+        batch_size: usize,
+        snapshot: Option<Arc<Snapshot>>,
+    ) -> SendableRecordBatchStream;
+}
+
+/// A snapshot the partitions of one scan share: its server-side name, and what keeps it
+/// alive (PostgreSQL: the open transaction that exported it) until the scan is dropped.
+pub struct Snapshot {
+    pub id: String,
+    pub hold: Box<dyn std::any::Any + Send + Sync>,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Snapshot({})", self.id)
+    }
 }
 
 /// A table (or query) on a server, as DataFusion sees it.
@@ -279,6 +306,8 @@ pub struct DbScanExec {
     schema: SchemaRef,
     read_schema: SchemaRef,
     batch_size: usize,
+    /// Taken by the first partition to start, when there are several.
+    snapshot: Arc<tokio::sync::OnceCell<Option<Arc<Snapshot>>>>,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
 }
@@ -303,6 +332,7 @@ impl DbScanExec {
             schema,
             read_schema,
             batch_size,
+            snapshot: Arc::default(),
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -366,9 +396,22 @@ impl ExecutionPlan for DbScanExec {
         let sql = self.queries.get(partition).cloned().ok_or_else(|| {
             DataFusionError::Internal(format!("DbScanExec has no partition {partition}"))
         })?;
-        let stream = self
-            .driver
-            .read(sql, self.read_schema.clone(), self.batch_size);
+        let (driver, snapshot) = (self.driver.clone(), self.snapshot.clone());
+        let (read_schema, batch_size) = (self.read_schema.clone(), self.batch_size);
+        let shared = self.queries.len() > 1;
+        let stream = futures::stream::once(async move {
+            let snapshot = match shared {
+                true => snapshot
+                    .get_or_try_init(|| async {
+                        Ok::<_, DataFusionError>(driver.snapshot().await?.map(Arc::new))
+                    })
+                    .await?
+                    .clone(),
+                false => None,
+            };
+            Ok::<_, DataFusionError>(driver.read(sql, read_schema, batch_size, snapshot))
+        })
+        .try_flatten();
         let keep_none = self.schema.fields().is_empty();
         let stream = stream.map(move |b| {
             let b = b?;

@@ -18,7 +18,7 @@ use mysql_async::{BinaryProtocol, Conn, QueryResult, Value};
 
 use super::client::{connect, external, my_error, probe_columns};
 use super::types::{Decoder, field_for};
-use crate::database::{DbDriver, Endpoint, SqlFlavor};
+use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
 
 const MY: SqlFlavor = SqlFlavor::MySql;
 
@@ -84,7 +84,15 @@ impl DbDriver for MyDriver {
             .unwrap_or_default())
     }
 
-    fn read(&self, sql: String, schema: SchemaRef, batch_size: usize) -> SendableRecordBatchStream {
+    /// MySQL cannot hand one transaction's snapshot to another connection, so each range
+    /// reads its own (taken when its query starts).
+    fn read(
+        &self,
+        sql: String,
+        schema: SchemaRef,
+        batch_size: usize,
+        _snapshot: Option<Arc<Snapshot>>,
+    ) -> SendableRecordBatchStream {
         let endpoint = self.endpoint.clone();
         let out = schema.clone();
         let start = async move {

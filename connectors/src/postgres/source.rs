@@ -15,7 +15,7 @@ use tokio_postgres::SimpleQueryMessage;
 
 use super::client::{PgConn, connect, external, pg_error};
 use super::types::{CopyDecoder, PgType};
-use crate::database::{DbDriver, Endpoint, SqlFlavor};
+use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
 use fust_engine::ReadError;
 
 #[derive(Debug)]
@@ -83,11 +83,52 @@ impl DbDriver for PgDriver {
             .unwrap_or_default())
     }
 
-    fn read(&self, sql: String, schema: SchemaRef, batch_size: usize) -> SendableRecordBatchStream {
+    /// A read-only REPEATABLE READ transaction that exports its snapshot; it stays open
+    /// (idle) until the scan ends, since a snapshot can only be imported while it lives.
+    async fn snapshot(&self) -> Result<Option<Snapshot>> {
+        let e = &self.endpoint;
+        let conn = connect(e).await?;
+        let export = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot()";
+        let messages = match conn.client.simple_query(export).await {
+            Ok(messages) => messages,
+            Err(err) => {
+                // A server that cannot export one (e.g. an old standby) still reads, each
+                // range at its own moment, as before PostgreSQL 9.2.
+                let err = pg_error(e, "exporting a snapshot for the parallel ranges", &err);
+                tracing::warn!("{err}; each range reads its own snapshot");
+                return Ok(None);
+            }
+        };
+        let id = messages.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        });
+        Ok(id.map(|id| Snapshot {
+            id,
+            hold: Box::new(conn),
+        }))
+    }
+
+    fn read(
+        &self,
+        sql: String,
+        schema: SchemaRef,
+        batch_size: usize,
+        snapshot: Option<Arc<Snapshot>>,
+    ) -> SendableRecordBatchStream {
         let endpoint = self.endpoint.clone();
         let out = schema.clone();
         let start = async move {
             let conn = connect(&endpoint).await?;
+            if let Some(s) = &snapshot {
+                let begin = format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
+                    SqlFlavor::Postgres.string(&s.id)
+                );
+                conn.client.batch_execute(&begin).await.map_err(|err| {
+                    pg_error(&endpoint, &format!("importing snapshot {}", s.id), &err)
+                })?;
+            }
             let copy = format!("COPY ({sql}) TO STDOUT (FORMAT binary)");
             let rows = conn
                 .client
@@ -97,6 +138,7 @@ impl DbDriver for PgDriver {
             let decoder = CopyDecoder::new(schema.fields()).map_err(external)?;
             let state = Reader {
                 _conn: conn,
+                _snapshot: snapshot,
                 rows: Box::pin(rows),
                 decoder,
                 schema,
@@ -116,6 +158,7 @@ impl DbDriver for PgDriver {
 /// One partition's COPY in progress.
 struct Reader {
     _conn: PgConn,
+    _snapshot: Option<Arc<Snapshot>>,
     rows: std::pin::Pin<Box<tokio_postgres::CopyOutStream>>,
     decoder: CopyDecoder,
     schema: SchemaRef,
@@ -201,5 +244,79 @@ mod ctid_tests {
                 "ctid >= '(66666,0)'::tid",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod snapshot_tests {
+    //! Against the PostgreSQL on 127.0.0.1:5432 (database `test`), as the rest of the suite.
+    use super::*;
+    use crate::database::DbTable;
+    use datafusion::catalog::TableProvider;
+    use datafusion::physical_plan::ExecutionPlan;
+    use datafusion::prelude::SessionContext;
+
+    async fn rows(plan: &Arc<dyn ExecutionPlan>, partition: usize, ctx: &SessionContext) -> usize {
+        let batches: Vec<RecordBatch> = plan
+            .execute(partition, ctx.task_ctx())
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        batches.iter().map(RecordBatch::num_rows).sum()
+    }
+
+    #[tokio::test]
+    async fn every_range_reads_the_snapshot_taken_when_the_scan_began() {
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            user: "postgres".into(),
+            password: None,
+            database: "test".into(),
+            connect_timeout: std::time::Duration::from_secs(10),
+            statement_timeout: None,
+        };
+        let table = format!("fust_snapshot_probe_{}", std::process::id());
+        let admin = connect(&endpoint).await.unwrap();
+        let setup = format!(
+            "DROP TABLE IF EXISTS {table}; CREATE TABLE {table} AS SELECT generate_series(1, 100) AS id"
+        );
+        admin.client.batch_execute(&setup).await.unwrap();
+        let driver = Arc::new(PgDriver { endpoint });
+        let scan = DbTable {
+            schema: driver.schema(&table).await.unwrap(),
+            driver,
+            from: table.clone(),
+            ranges: vec![Some("id <= 150".into()), Some("id > 150".into())],
+            window: None,
+        };
+        let ctx = SessionContext::new();
+        let plan = scan.scan(&ctx.state(), None, &[], None).await.unwrap();
+        assert_eq!(
+            rows(&plan, 0, &ctx).await,
+            100,
+            "the first range, read whole"
+        );
+
+        // Committed after the first range was read, touching both ranges.
+        let change = format!(
+            "INSERT INTO {table} SELECT generate_series(101, 200); DELETE FROM {table} WHERE id <= 10"
+        );
+        admin.client.batch_execute(&change).await.unwrap();
+        assert_eq!(
+            rows(&plan, 1, &ctx).await,
+            0,
+            "the second range sees the table as the first did, not ids 151..200"
+        );
+        assert_eq!(rows(&plan, 0, &ctx).await, 100, "not the 10 deleted rows");
+        // A new scan sees the change.
+        let plan = scan.scan(&ctx.state(), None, &[], None).await.unwrap();
+        assert_eq!(rows(&plan, 0, &ctx).await + rows(&plan, 1, &ctx).await, 190);
+        admin
+            .client
+            .batch_execute(&format!("DROP TABLE {table}"))
+            .await
+            .unwrap();
     }
 }
