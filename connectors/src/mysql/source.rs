@@ -96,7 +96,7 @@ impl DbDriver for MyDriver {
         let endpoint = self.endpoint.clone();
         let out = schema.clone();
         let start = async move {
-            let decoder = Decoder::new(schema.fields()).map_err(external)?;
+            let decoder = Decoder::new(schema.fields(), batch_size.max(1)).map_err(external)?;
             let conn = connect(&endpoint).await?;
             let rows = sql
                 .clone()

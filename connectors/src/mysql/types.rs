@@ -202,33 +202,36 @@ enum Col {
 }
 
 impl Col {
-    fn new(field: &Field) -> Result<Col, String> {
+    fn new(field: &Field, n: usize) -> Result<Col, String> {
         let bits = field
             .metadata()
             .get(MYSQL_TYPE)
             .is_some_and(|t| t.starts_with("bit"));
         Ok(match field.data_type() {
-            DataType::Boolean => Col::Bool(BooleanBuilder::new()),
-            DataType::Int8 => Col::I8(Int8Builder::new()),
-            DataType::Int16 => Col::I16(Int16Builder::new()),
-            DataType::Int32 => Col::I32(Int32Builder::new()),
-            DataType::Int64 => Col::I64(Int64Builder::new()),
-            DataType::UInt8 => Col::U8(UInt8Builder::new()),
-            DataType::UInt16 => Col::U16(UInt16Builder::new()),
-            DataType::UInt32 => Col::U32(UInt32Builder::new()),
-            DataType::UInt64 if bits => Col::Bits(UInt64Builder::new()),
-            DataType::UInt64 => Col::U64(UInt64Builder::new()),
-            DataType::Float32 => Col::F32(Float32Builder::new()),
-            DataType::Float64 => Col::F64(Float64Builder::new()),
-            t @ DataType::Decimal128(_, s) => {
-                Col::Dec(Decimal128Builder::new().with_data_type(t.clone()), *s)
+            DataType::Boolean => Col::Bool(BooleanBuilder::with_capacity(n)),
+            DataType::Int8 => Col::I8(Int8Builder::with_capacity(n)),
+            DataType::Int16 => Col::I16(Int16Builder::with_capacity(n)),
+            DataType::Int32 => Col::I32(Int32Builder::with_capacity(n)),
+            DataType::Int64 => Col::I64(Int64Builder::with_capacity(n)),
+            DataType::UInt8 => Col::U8(UInt8Builder::with_capacity(n)),
+            DataType::UInt16 => Col::U16(UInt16Builder::with_capacity(n)),
+            DataType::UInt32 => Col::U32(UInt32Builder::with_capacity(n)),
+            DataType::UInt64 if bits => Col::Bits(UInt64Builder::with_capacity(n)),
+            DataType::UInt64 => Col::U64(UInt64Builder::with_capacity(n)),
+            DataType::Float32 => Col::F32(Float32Builder::with_capacity(n)),
+            DataType::Float64 => Col::F64(Float64Builder::with_capacity(n)),
+            t @ DataType::Decimal128(_, s) => Col::Dec(
+                Decimal128Builder::with_capacity(n).with_data_type(t.clone()),
+                *s,
+            ),
+            DataType::Utf8 => Col::Text(StringBuilder::with_capacity(n, n * 16)),
+            DataType::Binary => Col::Bytes(BinaryBuilder::with_capacity(n, n * 16)),
+            DataType::Date32 => Col::Date(Date32Builder::with_capacity(n)),
+            DataType::Time64(TimeUnit::Microsecond) => {
+                Col::Time(Time64MicrosecondBuilder::with_capacity(n))
             }
-            DataType::Utf8 => Col::Text(StringBuilder::new()),
-            DataType::Binary => Col::Bytes(BinaryBuilder::new()),
-            DataType::Date32 => Col::Date(Date32Builder::new()),
-            DataType::Time64(TimeUnit::Microsecond) => Col::Time(Time64MicrosecondBuilder::new()),
             t @ DataType::Timestamp(TimeUnit::Microsecond, _) => {
-                Col::Ts(TimestampMicrosecondBuilder::new().with_data_type(t.clone()))
+                Col::Ts(TimestampMicrosecondBuilder::with_capacity(n).with_data_type(t.clone()))
             }
             other => {
                 return Err(format!(
@@ -310,7 +313,13 @@ impl Col {
                     .parse()
                     .map_err(|_| format!("`{}` is not a number", text_lossy(v)))?,
             }),
-            Col::Dec(b, s) => b.append_value(parse_decimal(text(v)?, *s)?),
+            Col::Dec(b, s) => b.append_value(match v {
+                Value::Bytes(bytes) => match decimal_fast(bytes, *s) {
+                    Some(d) => d,
+                    None => parse_decimal(text(v)?, *s)?,
+                },
+                _ => parse_decimal(text(v)?, *s)?,
+            }),
             Col::Text(b) => match v {
                 Value::Bytes(bytes) => {
                     b.append_value(std::str::from_utf8(bytes).map_err(|_| {
@@ -400,6 +409,30 @@ fn text_lossy(v: &Value) -> String {
             format!("{sign}{hours:02}:{mi:02}:{s:02}.{us:06}")
         }
     }
+}
+
+/// The common case of a DECIMAL as the server sends it: `-?\d+(\.\d{scale})?` with at most
+/// 18 digits. `None` for anything else, which [`parse_decimal`] then decides.
+fn decimal_fast(b: &[u8], scale: i8) -> Option<i128> {
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let (mut v, mut frac) = (0i64, None);
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => v = v * 10 + i64::from(c - b'0'),
+            b'.' if frac.is_none() && i > 0 => frac = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if frac.unwrap_or(0) != usize::try_from(scale).ok()? {
+        return None;
+    }
+    Some(i128::from(if neg { -v } else { v }))
 }
 
 /// `12.50` at scale 2 → 1250. Exact: no floating point.
@@ -510,18 +543,23 @@ fn time_of_day(v: &Value) -> Result<i64, String> {
 /// Rows of the binary protocol decoded into Arrow columns.
 pub struct Decoder {
     cols: Vec<Col>,
+    fields: Vec<Arc<Field>>,
+    /// Rows per batch: the builders start with room for them.
+    capacity: usize,
     names: Vec<String>,
     rows: usize,
     rows_before: u64,
 }
 
 impl Decoder {
-    pub fn new(fields: &[Arc<Field>]) -> Result<Decoder, String> {
+    pub fn new(fields: &[Arc<Field>], capacity: usize) -> Result<Decoder, String> {
         Ok(Decoder {
             cols: fields
                 .iter()
-                .map(|f| Col::new(f))
+                .map(|f| Col::new(f, capacity))
                 .collect::<Result<_, _>>()?,
+            fields: fields.to_vec(),
+            capacity,
             names: fields.iter().map(|f| f.name().clone()).collect(),
             rows: 0,
             rows_before: 0,
@@ -559,7 +597,13 @@ impl Decoder {
     pub fn take(&mut self) -> Vec<ArrayRef> {
         self.rows_before += self.rows as u64;
         self.rows = 0;
-        self.cols.iter_mut().map(Col::finish).collect()
+        let capacity = self.capacity;
+        (self.cols.iter_mut().zip(&self.fields))
+            .map(|(col, field)| match Col::new(field, capacity) {
+                Ok(fresh) => std::mem::replace(col, fresh).finish(),
+                Err(_) => col.finish(),
+            })
+            .collect()
     }
 }
 
@@ -873,6 +917,26 @@ fn put_time(micros: i64, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_decimal_fast_path_agrees_with_the_exact_parser() {
+        for (text, scale) in [
+            ("12.50", 2),
+            ("-0.07", 2),
+            ("0.00", 2),
+            ("999999999999999999", 0),
+            ("-9999999999999999.99", 2),
+            ("12", 0),
+        ] {
+            let fast = decimal_fast(text.as_bytes(), scale).expect(text);
+            assert_eq!(Ok(fast), parse_decimal(text, scale), "{text}");
+        }
+        // Not the server's form: left to the exact parser.
+        for (text, scale) in [("12.5", 2), ("1e3", 0), (".5", 1), ("12", 2), ("1.2.3", 1)] {
+            assert_eq!(decimal_fast(text.as_bytes(), scale), None, "{text}");
+        }
+        assert_eq!(decimal_fast(b"99999999999999999999", 0), None, "20 digits");
+    }
 
     #[test]
     fn decimals_parse_and_print_exactly() {
