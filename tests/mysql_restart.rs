@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -73,26 +73,15 @@ output: {{type: mysql, url: '{MY_URL}', table: fust_restart_t}}
 "
         ),
     );
-    let child = command(d, &["run", job.to_str().unwrap()], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     let restart = Restart;
-    sleep(Duration::from_millis(1500));
-    let status = Command::new("mariadb-admin")
-        .args(["-h127.0.0.1", "-P3306", "-uroot", "shutdown"])
-        .status()
-        .unwrap();
-    assert!(status.success(), "mariadb-admin shutdown failed");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        stderr.contains("mysql root@127.0.0.1:3306/test"),
-        "names the server: {stderr}"
-    );
+    let stop = || {
+        let status = Command::new("mariadb-admin")
+            .args(["-h127.0.0.1", "-P3306", "-uroot", "shutdown"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "mariadb-admin shutdown failed");
+    };
+    run_while_server_stops(d, &job, stop, "mysql root@127.0.0.1:3306/test");
     drop(restart);
     assert_eq!(
         mariadb("SELECT g, s FROM fust_restart_t ORDER BY g"),

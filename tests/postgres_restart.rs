@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -68,23 +68,14 @@ output: {{type: postgres, url: '{URL}', table: fust_restart.t}}
 "
         ),
     );
-    let child = command(d, &["run", job.to_str().unwrap()], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _restart = Restart;
-    sleep(Duration::from_millis(1500));
-    cluster("stop");
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        stderr.contains("postgres postgres@127.0.0.1:5432/test"),
-        "names the server: {stderr}"
+    let restart = Restart;
+    run_while_server_stops(
+        d,
+        &job,
+        || cluster("stop"),
+        "postgres postgres@127.0.0.1:5432/test",
     );
-    drop(_restart);
+    drop(restart);
     assert_eq!(
         try_psql("SELECT g, s FROM fust_restart.t ORDER BY g").unwrap(),
         "-2|kept\n-1|kept",

@@ -131,6 +131,24 @@ pub fn run_job(cwd: &Path, job: &Path, env: &[(&str, &str)]) -> Out {
     )
 }
 
+/// Starts `fust run JOB` in `cwd`, calls `stop` (which stops the database the job uses)
+/// 1.5 s in, and checks the run then fails cleanly: a non-zero exit, no panic, and a
+/// message naming `server`.
+pub fn run_while_server_stops(cwd: &Path, job: &Path, stop: impl FnOnce(), server: &str) {
+    let child = command(cwd, &["run", job.to_str().expect("utf-8 path")], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start fust");
+    std::thread::sleep(Duration::from_millis(1500));
+    stop();
+    let out = child.wait_with_output().expect("wait for fust");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains(server), "names the server: {stderr}");
+}
+
 /// Writes `text` to `dir/name` (creating parent directories) and returns the path.
 pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);

@@ -546,7 +546,6 @@ pub struct Decoder {
     fields: Vec<Arc<Field>>,
     /// Rows per batch: the builders start with room for them.
     capacity: usize,
-    names: Vec<String>,
     rows: usize,
     rows_before: u64,
 }
@@ -560,7 +559,6 @@ impl Decoder {
                 .collect::<Result<_, _>>()?,
             fields: fields.to_vec(),
             capacity,
-            names: fields.iter().map(|f| f.name().clone()).collect(),
             rows: 0,
             rows_before: 0,
         })
@@ -585,7 +583,7 @@ impl Decoder {
                 format!(
                     "row {}, column `{}`: {e}",
                     self.rows_before + self.rows as u64 + 1,
-                    self.names[i]
+                    self.fields[i].name()
                 )
             })?;
         }
