@@ -383,9 +383,8 @@ fn csv_value_not_matching_the_schema_override() {
         dir.path(),
         "input: {type: csv, path: typed.csv, schema: {amount: int}}\noutput: {type: csv, path: out/x.csv}\n",
         1,
-        // Arrow counts data rows, not file lines, so the file's line 3 is reported as
-        // "line 2"; the file, the value and the column are named.
-        &["typed.csv", "'x'", "line 2", "Int32"],
+        // The file, its line, the value, the column and the type are named.
+        &["typed.csv", "'x'", "line 3", "amount", "Int32"],
     );
 }
 

@@ -19,6 +19,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use crate::csv_scan::CsvDialect;
 use crate::file::{
     BatchEncoder, ListingSource, SchemaFix, WriteMode, all_strings, single_byte,
     write_file_parallel,
@@ -192,6 +193,15 @@ fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
             Ok(Arc::new(Schema::new(fields)))
         }) as SchemaFix
     });
+    // Fust's own reader takes plain files without escape or comment characters.
+    let fast_csv =
+        (compression == FileCompressionType::UNCOMPRESSED && escape.is_none() && comment.is_none())
+            .then_some(CsvDialect {
+                delimiter,
+                quote,
+                has_header: c.has_header,
+                newlines_in_values: c.newlines_in_values,
+            });
     let extension = match compression {
         FileCompressionType::UNCOMPRESSED => ".csv",
         _ => "",
@@ -205,6 +215,7 @@ fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         null_value: c.null_value.clone(),
         schema: None,
         listed_bytes: Default::default(),
+        fast_csv,
     }))
 }
 

@@ -16,7 +16,9 @@ use datafusion::catalog::view::ViewTable;
 use datafusion::common::Column;
 use datafusion::common::{DataFusionError, exec_err, plan_err};
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::datasource::provider_as_source;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
@@ -25,14 +27,15 @@ use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
 use fust_engine::SinkSummary;
 use futures::StreamExt;
-use object_store::ObjectStoreExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as StorePath;
+use object_store::{ObjectMeta, ObjectStoreExt};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::csv_scan::CsvTable;
 use crate::storage::{StorageOptions, input_url, register_store};
 
 /// Turns an inferred schema into the one to read with (e.g. "all strings", overrides).
@@ -54,6 +57,9 @@ pub struct ListingSource {
     pub schema: Option<SchemaRef>,
     /// Total size of the files found the last time the table was listed (for the summary).
     pub listed_bytes: std::sync::atomic::AtomicU64,
+    /// Plain CSV that Fust's own reader can read when the files are local
+    /// ([`crate::csv_scan`]); other files go through DataFusion's reader.
+    pub fast_csv: Option<crate::csv_scan::CsvDialect>,
 }
 
 impl std::fmt::Debug for ListingSource {
@@ -100,18 +106,24 @@ impl fust_engine::Source for ListingSource {
         if let Some(fix) = &self.fix_schema {
             schema = fix(schema)?;
         }
-        let Some(null_value) = &self.null_value else {
-            let config = ListingTableConfig::new(url)
-                .with_listing_options(options)
+        let local_files = self.fast_csv.and_then(|_| local_paths(&url, &files));
+        let table = |schema: SchemaRef| -> Result<Arc<dyn TableProvider>> {
+            if let (Some(dialect), Some(paths)) = (self.fast_csv, &local_files)
+                && let Some(t) = CsvTable::try_new(paths.clone(), schema.clone(), dialect)
+            {
+                return Ok(Arc::new(t));
+            }
+            let config = ListingTableConfig::new(url.clone())
+                .with_listing_options(options.clone())
                 .with_schema(schema);
-            return Ok(Arc::new(ListingTable::try_new(config)?));
+            Ok(Arc::new(ListingTable::try_new(config)?))
+        };
+        let Some(null_value) = &self.null_value else {
+            return table(schema);
         };
         // Read every column as text, then turn `null_value` into NULL and cast to the
         // inferred types, as a view (projections and filters still reach the scan).
-        let config = ListingTableConfig::new(url)
-            .with_listing_options(options)
-            .with_schema(all_strings(&schema));
-        let raw: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+        let raw = table(all_strings(&schema))?;
         let exprs: Vec<Expr> = schema
             .fields()
             .iter()
@@ -139,6 +151,25 @@ impl fust_engine::Source for ListingSource {
     async fn input_bytes(&self, _ctx: &SessionContext) -> Option<u64> {
         Some(self.listed_bytes.load(std::sync::atomic::Ordering::Relaxed))
     }
+}
+
+/// The files as local paths with their sizes, sorted, when all of them are on local disk.
+fn local_paths(url: &ListingTableUrl, files: &[ObjectMeta]) -> Option<Vec<(PathBuf, u64)>> {
+    if url.scheme() != "file" {
+        return None;
+    }
+    let mut paths = Vec::with_capacity(files.len());
+    for meta in files {
+        let path = PathBuf::from(format!("/{}", meta.location));
+        // A name object_store had to encode would not be found: let DataFusion read it.
+        let size = std::fs::metadata(&path).ok()?.len();
+        if size != meta.size {
+            return None;
+        }
+        paths.push((path, size));
+    }
+    paths.sort();
+    Some(paths)
 }
 
 /// What to do when the output exists.

@@ -161,6 +161,7 @@ fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
         null_value: None,
         schema,
         listed_bytes: Default::default(),
+        fast_csv: None,
     }))
 }
 

@@ -3,6 +3,7 @@
 pub mod console;
 pub mod csv;
 pub mod csv_encode;
+pub mod csv_scan;
 pub mod database;
 pub mod file;
 pub mod json;

@@ -50,6 +50,7 @@ fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, OptionError> 
         null_value: None,
         schema: None,
         listed_bytes: Default::default(),
+        fast_csv: None,
     }))
 }
 

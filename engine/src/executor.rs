@@ -53,10 +53,20 @@ impl RunStats {
     }
 }
 
+/// The metric a scan reports when it reads more rows than it outputs (a filter applied
+/// inside the scan): the rows it read, which the summary counts as rows in.
+pub const ROWS_READ: &str = "rows_read";
+
 fn leaf_rows(plan: &dyn ExecutionPlan) -> u64 {
     let children = plan.children();
     if children.is_empty() {
-        plan.metrics().and_then(|m| m.output_rows()).unwrap_or(0) as u64
+        plan.metrics()
+            .and_then(|m| {
+                m.sum_by_name(ROWS_READ)
+                    .map(|v| v.as_usize())
+                    .or_else(|| m.output_rows())
+            })
+            .unwrap_or(0) as u64
     } else {
         children.iter().map(|c| leaf_rows(c.as_ref())).sum()
     }
