@@ -389,6 +389,29 @@ fn csv_value_not_matching_the_schema_override() {
 }
 
 #[test]
+fn csv_error_in_one_of_several_files_names_that_file_and_line() {
+    let dir = workdir();
+    write_file(dir.path(), "parts/a.csv", "id,amount\n1,5\n2,6\n");
+    write_file(
+        dir.path(),
+        "parts/b.csv",
+        "id,amount\n3,7\n4,8\n\n5,seven\n",
+    );
+    fails(
+        dir.path(),
+        // Past the rows read for type inference, so the error comes from the reader.
+        "input: {type: csv, path: parts/, infer_rows: 2}\noutput: {type: csv, path: out/x.csv}\n",
+        1,
+        // Line 5 of b.csv: the blank line 4 is counted as a line of the file.
+        &["b.csv", "line 5", "'seven'", "amount", "Int64"],
+    );
+    assert!(
+        !dir.path().join("out/x.csv").exists(),
+        "no output on failure"
+    );
+}
+
+#[test]
 fn truncated_parquet() {
     let dir = workdir();
     let full =
