@@ -755,7 +755,8 @@ impl RangeReader {
                 }
             }
             fields.clear();
-            if split.done {
+            // Stop when the run is cancelled, even while the filter keeps no rows.
+            if split.done || tx.is_closed() {
                 return Ok(sent);
             }
             if taken == want {
