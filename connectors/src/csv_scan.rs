@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, NullArray, PrimitiveBuilder, RecordBatch,
-    RecordBatchOptions, StringBuilder,
+    Array, ArrayRef, AsArray, BooleanBuilder, NullArray, PrimitiveArray, PrimitiveBuilder,
+    RecordBatch, RecordBatchOptions, StringBuilder,
 };
 use datafusion::arrow::compute::kernels::cast_utils::{Parser, parse_decimal};
 use datafusion::arrow::compute::{filter as filter_array, prep_null_mask_filter};
@@ -404,7 +404,12 @@ impl<'a> ColumnText<'a> {
         }
     }
 
-    fn primitive<T: ArrowPrimitiveType + Parser>(&self) -> Result<ArrayRef, BadValue> {
+    /// Parses every value with `parse`; an empty field is NULL.
+    fn parsed<T: ArrowPrimitiveType>(
+        &self,
+        expected: &DataType,
+        parse: impl Fn(&str) -> Option<T::Native>,
+    ) -> Result<PrimitiveArray<T>, BadValue> {
         let mut b = PrimitiveBuilder::<T>::with_capacity(self.rows());
         for i in 0..self.rows() {
             let row = self.row(i);
@@ -412,54 +417,36 @@ impl<'a> ColumnText<'a> {
             if s.is_empty() {
                 b.append_null();
             } else {
-                match T::parse(s) {
+                match parse(s) {
                     Some(v) => b.append_value(v),
-                    None => return Err(self.bad(row, &T::DATA_TYPE)),
+                    None => return Err(self.bad(row, expected)),
                 }
             }
         }
-        Ok(Arc::new(b.finish()))
+        Ok(b.finish())
+    }
+
+    fn primitive<T: ArrowPrimitiveType + Parser>(&self) -> Result<ArrayRef, BadValue> {
+        Ok(Arc::new(self.parsed::<T>(&T::DATA_TYPE, T::parse)?))
     }
 
     /// Dates written `YYYY-MM-DD` are computed directly; any other form goes to arrow's
     /// parser, so the results are the same (a test compares them).
     fn date32(&self) -> Result<ArrayRef, BadValue> {
-        let mut b = PrimitiveBuilder::<Date32Type>::with_capacity(self.rows());
-        for i in 0..self.rows() {
-            let row = self.row(i);
-            let s = self.get(row);
-            if s.is_empty() {
-                b.append_null();
-            } else {
-                match ymd_days(s.as_bytes()).or_else(|| Date32Type::parse(s)) {
-                    Some(v) => b.append_value(v),
-                    None => return Err(self.bad(row, &DataType::Date32)),
-                }
-            }
-        }
-        Ok(Arc::new(b.finish()))
+        let array = self.parsed::<Date32Type>(&DataType::Date32, |s| {
+            ymd_days(s.as_bytes()).or_else(|| Date32Type::parse(s))
+        })?;
+        Ok(Arc::new(array))
     }
 
     fn decimal(&self, precision: u8, scale: i8) -> Result<ArrayRef, BadValue> {
-        let mut b = PrimitiveBuilder::<Decimal128Type>::with_capacity(self.rows());
-        for i in 0..self.rows() {
-            let row = self.row(i);
-            let s = self.get(row);
-            if s.is_empty() {
-                b.append_null();
-            } else {
-                match parse_decimal::<Decimal128Type>(s, precision, scale) {
-                    Ok(v) => b.append_value(v),
-                    Err(_) => {
-                        return Err(self.bad(row, &DataType::Decimal128(precision, scale)));
-                    }
-                }
-            }
-        }
-        let array = b
-            .finish()
+        let t = DataType::Decimal128(precision, scale);
+        let array = self
+            .parsed::<Decimal128Type>(&t, |s| {
+                parse_decimal::<Decimal128Type>(s, precision, scale).ok()
+            })?
             .with_precision_and_scale(precision, scale)
-            .map_err(|_| self.bad(0, &DataType::Decimal128(precision, scale)))?;
+            .map_err(|_| self.bad(0, &t))?;
         Ok(Arc::new(array))
     }
 
@@ -613,7 +600,7 @@ fn row_wise(e: &Expr) -> bool {
 /// What one partition reads and how.
 struct RangeReader {
     splitter: Splitter,
-    dialect: CsvDialect,
+    has_header: bool,
     file_schema: SchemaRef,
     projection: Vec<usize>,
     schema: SchemaRef,
@@ -626,11 +613,13 @@ struct RangeReader {
     read: Count,
 }
 
+/// An error of this source, reported against the input that read it.
+fn read_error(message: String) -> DataFusionError {
+    ReadError::wrap(DataFusionError::Execution(message))
+}
+
 fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
-    ReadError::wrap(DataFusionError::Execution(format!(
-        "cannot read {}: {e}",
-        path.display()
-    )))
+    read_error(format!("cannot read {}: {e}", path.display()))
 }
 
 /// The 1-based line of the byte at `offset` (counting line feeds before it).
@@ -654,7 +643,7 @@ impl RangeReader {
             true => format!("{}, ", path.display()),
             false => String::new(),
         };
-        ReadError::wrap(DataFusionError::Execution(format!("{file}{line}{what}")))
+        read_error(format!("{file}{line}{what}"))
     }
 
     /// Reads `range`, sending batches to `tx`; stops early when the receiver is gone or
@@ -683,10 +672,10 @@ impl RangeReader {
                 .map_err(|e| io_error(path, e))?;
             *eof = got < block;
             if buf.len() >= u32::MAX as usize {
-                return Err(ReadError::wrap(DataFusionError::Execution(format!(
+                return Err(read_error(format!(
                     "{}: a record longer than 4 GiB",
                     path.display()
-                ))));
+                )));
             }
             Ok(())
         };
@@ -710,7 +699,7 @@ impl RangeReader {
             fill(&mut buf, &mut file, &mut eof)?;
         }
         let mut fields = Fields::default();
-        let mut header = self.dialect.has_header && range.start == 0;
+        let mut header = self.has_header && range.start == 0;
         let mut sent = 0usize;
         loop {
             // Records starting at or after the range's end belong to the next range.
@@ -788,8 +777,7 @@ impl RangeReader {
             self.fail(
                 path,
                 offset + (base + e.valid_up_to()) as u64,
-                "the text is not valid UTF-8 (invalid utf-8); convert the file to UTF-8"
-                    .to_string(),
+                "the text is not valid UTF-8; convert the file to UTF-8".to_string(),
             )
         })?;
         let parse = |c: usize, selection: Option<&[u32]>| -> Result<ArrayRef> {
@@ -1160,7 +1148,7 @@ impl ExecutionPlan for CsvScanExec {
                 self.dialect.quote,
                 self.file_schema.fields().len(),
             ),
-            dialect: self.dialect,
+            has_header: self.dialect.has_header,
             file_schema: self.file_schema.clone(),
             projection: self.projection.clone(),
             schema: self.schema.clone(),
