@@ -4,6 +4,8 @@
 use datafusion::common::DataFusionError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _};
 
 use crate::database::Endpoint;
 
@@ -41,15 +43,67 @@ pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
             .await
             .map_err(|err| my_error(e, "setting up the session", &err))?;
     }
-    if let Some(t) = e.statement_timeout {
-        // MariaDB: max_statement_time (seconds, any statement); MySQL: max_execution_time
-        // (milliseconds, SELECT only).
-        let maria = format!("SET SESSION max_statement_time = {}", t.as_secs_f64());
+    if let Some([maria, mysql]) = timeout_statements(e) {
         if let Err(err) = conn.query_drop(maria).await {
-            let mysql = format!("SET SESSION max_execution_time = {}", t.as_millis().max(1));
             conn.query_drop(mysql)
                 .await
                 .map_err(|_| my_error(e, "setting statement_timeout", &err))?;
+        }
+    }
+    Ok(conn)
+}
+
+/// The statements that set `statement_timeout`: MariaDB's max_statement_time (seconds, any
+/// statement), else MySQL's max_execution_time (milliseconds, SELECT only).
+fn timeout_statements(e: &Endpoint) -> Option<[String; 2]> {
+    let t = e.statement_timeout?;
+    Some([
+        format!("SET SESSION max_statement_time = {}", t.as_secs_f64()),
+        format!("SET SESSION max_execution_time = {}", t.as_millis().max(1)),
+    ])
+}
+
+/// [`connect`] through sqlx, which the reads use: it hands over each row as its packet's
+/// bytes, where mysql_async builds a `Value` (one allocation per string) for every cell.
+/// No TLS, like [`connect`]; the same session.
+pub async fn connect_reader(e: &Endpoint) -> Result<MySqlConnection, DataFusionError> {
+    let mut opts = MySqlConnectOptions::new()
+        .host(&e.host)
+        .port(e.port)
+        .username(&e.user)
+        .database(&e.database)
+        .ssl_mode(MySqlSslMode::Disabled)
+        .charset("utf8mb4")
+        .statement_cache_capacity(0)
+        .pipes_as_concat(false)
+        .no_engine_substitution(false)
+        .timezone(None)
+        .set_names(false)
+        .disable_statement_logging();
+    if let Some(p) = &e.password {
+        opts = opts.password(p.expose());
+    }
+    let mut conn = tokio::time::timeout(e.connect_timeout, MySqlConnection::connect_with(&opts))
+        .await
+        .map_err(|_| {
+            external(format!(
+                "mysql {e}: cannot connect: no answer within {:?}",
+                e.connect_timeout
+            ))
+        })?
+        .map_err(|err| sqlx_error(e, "cannot connect", &err))?;
+    for s in SESSION {
+        sqlx::raw_sql(*s)
+            .execute(&mut conn)
+            .await
+            .map_err(|err| sqlx_error(e, "setting up the session", &err))?;
+    }
+    if let Some([maria, mysql]) = timeout_statements(e) {
+        if let Err(err) = sqlx::raw_sql(AssertSqlSafe(maria)).execute(&mut conn).await {
+            sqlx::raw_sql(AssertSqlSafe(mysql))
+                .execute(&mut conn)
+                .await
+                .map_err(|_| sqlx_error(e, "setting statement_timeout", &err))?;
         }
     }
     Ok(conn)
@@ -84,28 +138,45 @@ pub fn external(msg: String) -> DataFusionError {
 /// the errors users meet most.
 pub fn my_error(e: &Endpoint, doing: &str, err: &mysql_async::Error) -> DataFusionError {
     let detail = match err {
-        mysql_async::Error::Server(s) => {
-            let hint = match s.code {
-                1045 => "; check `user` and `password`",
-                1049 => "; check `database`",
-                1146 => "; check `table` (and `database`)",
-                1969 | 3024 => "; raise `statement_timeout` or narrow the query",
-                _ => "",
-            };
-            format!("{} (error {}){hint}", s.message, s.code)
-        }
-        other => {
-            let mut s = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(inner) = source {
-                let text = inner.to_string();
-                if !s.contains(&text) {
-                    s.push_str(&format!(": {text}"));
-                }
-                source = inner.source();
-            }
-            s
-        }
+        mysql_async::Error::Server(s) => server_detail(&s.message, s.code),
+        other => with_sources(other),
     };
     external(format!("mysql {e}: {doing}: {detail}"))
+}
+
+/// [`my_error`] for the reads, which go through sqlx.
+pub fn sqlx_error(e: &Endpoint, doing: &str, err: &sqlx::Error) -> DataFusionError {
+    let detail = match err {
+        sqlx::Error::Database(db) => match db.try_downcast_ref::<MySqlDatabaseError>() {
+            Some(my) => server_detail(my.message(), my.number()),
+            None => db.message().to_string(),
+        },
+        other => with_sources(other),
+    };
+    external(format!("mysql {e}: {doing}: {detail}"))
+}
+
+fn server_detail(message: &str, code: u16) -> String {
+    let hint = match code {
+        1045 => "; check `user` and `password`",
+        1049 => "; check `database`",
+        1146 => "; check `table` (and `database`)",
+        1969 | 3024 => "; raise `statement_timeout` or narrow the query",
+        _ => "",
+    };
+    format!("{message} (error {code}){hint}")
+}
+
+/// The error and each of its sources not already in its text.
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(&format!(": {text}"));
+        }
+        source = inner.source();
+    }
+    s
 }

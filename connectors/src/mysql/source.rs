@@ -1,6 +1,6 @@
 //! Reading MySQL/MariaDB: the schema from the result-set metadata (refined by
-//! `information_schema`), rows streamed with the binary protocol and decoded straight into
-//! Arrow arrays.
+//! `information_schema`, through mysql_async), rows streamed with the binary protocol
+//! through sqlx and decoded from the packet bytes straight into Arrow arrays.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -8,15 +8,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use futures::TryStreamExt;
-use mysql_async::prelude::{Query, Queryable, WithParams};
-use mysql_async::{BinaryProtocol, Conn, QueryResult, Value};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
+use sqlx::mysql::MySqlArguments;
+use sqlx::{AssertSqlSafe, Either, Executor as _};
+use tokio::sync::mpsc::Sender;
 
-use super::client::{connect, external, my_error, probe_columns};
+use super::client::{connect, connect_reader, external, my_error, probe_columns, sqlx_error};
 use super::types::{Decoder, field_for};
 use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
 
@@ -85,7 +87,8 @@ impl DbDriver for MyDriver {
     }
 
     /// MySQL cannot hand one transaction's snapshot to another connection, so each range
-    /// reads its own (taken when its query starts).
+    /// reads its own (taken when its query starts). A task reads and decodes the rows and
+    /// hands on batches through a channel of 2; it stops when the stream is dropped.
     fn read(
         &self,
         sql: String,
@@ -94,31 +97,56 @@ impl DbDriver for MyDriver {
         _snapshot: Option<Arc<Snapshot>>,
     ) -> SendableRecordBatchStream {
         let endpoint = self.endpoint.clone();
-        let out = schema.clone();
-        let start = async move {
-            let decoder = Decoder::new(schema.fields(), batch_size.max(1)).map_err(external)?;
-            let conn = connect(&endpoint).await?;
-            let rows = sql
-                .clone()
-                .with(())
-                .run(conn)
-                .await
-                .map_err(|err| my_error(&endpoint, &format!("running `{sql}`"), &err))?;
-            let state = Reader {
-                rows,
-                decoder,
-                schema,
-                batch_size: batch_size.max(1),
-                done: false,
-                endpoint,
-                sql,
-            };
-            Ok::<_, DataFusionError>(futures::stream::try_unfold(state, Reader::next))
+        let mut builder = RecordBatchReceiverStreamBuilder::new(schema.clone(), 2);
+        let tx = builder.tx();
+        builder
+            .spawn(async move { read_rows(&endpoint, &sql, schema, batch_size.max(1), &tx).await });
+        builder.build()
+    }
+}
+
+/// Runs `sql` as a prepared statement (so rows come in the binary protocol) and sends its
+/// rows as batches of `batch_size`. Rows are decoded as they arrive, in the task that reads
+/// the socket: handing chunks of rows to a second task for decoding was measured slower
+/// (W3m: 5.6–5.8 s and 5.9 s of CPU against 5.5–5.6 s and 5.3 s).
+async fn read_rows(
+    endpoint: &Endpoint,
+    sql: &str,
+    schema: SchemaRef,
+    batch_size: usize,
+    tx: &Sender<Result<RecordBatch>>,
+) -> Result<()> {
+    let mut decoder = Decoder::new(schema.fields(), batch_size).map_err(external)?;
+    let mut conn = connect_reader(endpoint).await?;
+    let reading = || format!("reading `{sql}`");
+    let failed = |m: String| external(format!("mysql {endpoint}: {}: {m}", reading()));
+    let query = sqlx::query_with(AssertSqlSafe(sql), MySqlArguments::default());
+    let mut steps = conn.fetch_many(query.persistent(false));
+    loop {
+        // Rows come as Right; the result's summary (Left) comes last.
+        let row = match steps.try_next().await {
+            Ok(Some(Either::Right(row))) => Some(row),
+            Ok(Some(Either::Left(_))) => continue,
+            Ok(None) => None,
+            Err(err) => return Err(sqlx_error(endpoint, &reading(), &err)),
         };
-        Box::pin(RecordBatchStreamAdapter::new(
-            out,
-            futures::stream::once(start).try_flatten(),
-        ))
+        if let Some(row) = &row {
+            decoder.push(row).map_err(failed)?;
+        }
+        let n = decoder.rows();
+        if n > 0 && (n == batch_size || row.is_none()) {
+            let batch = RecordBatch::try_new_with_options(
+                schema.clone(),
+                decoder.take().map_err(failed)?,
+                &RecordBatchOptions::new().with_row_count(Some(n)),
+            )?;
+            if tx.send(Ok(batch)).await.is_err() {
+                return Ok(());
+            }
+        }
+        if row.is_none() {
+            return Ok(());
+        }
     }
 }
 
@@ -178,49 +206,4 @@ async fn declared_types(
             (key, (ty, is_json))
         })
         .collect()
-}
-
-/// One partition's query in progress.
-struct Reader {
-    rows: QueryResult<'static, 'static, BinaryProtocol>,
-    decoder: Decoder,
-    schema: SchemaRef,
-    batch_size: usize,
-    done: bool,
-    endpoint: Endpoint,
-    sql: String,
-}
-
-impl Reader {
-    /// Decodes rows until a batch is full or the result ends.
-    async fn next(mut self) -> Result<Option<(RecordBatch, Self)>> {
-        while !self.done && self.decoder.rows() < self.batch_size {
-            match self.rows.next().await {
-                Ok(Some(row)) => self.decoder.push(&row).map_err(|m| {
-                    external(format!(
-                        "mysql {}: reading `{}`: {m}",
-                        self.endpoint, self.sql
-                    ))
-                })?,
-                Ok(None) => self.done = true,
-                Err(err) => {
-                    return Err(my_error(
-                        &self.endpoint,
-                        &format!("reading `{}`", self.sql),
-                        &err,
-                    ));
-                }
-            }
-        }
-        if self.decoder.rows() == 0 {
-            return Ok(None);
-        }
-        let rows = self.decoder.rows();
-        let batch = RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            self.decoder.take(),
-            &RecordBatchOptions::new().with_row_count(Some(rows)),
-        )?;
-        Ok(Some((batch, self)))
-    }
 }

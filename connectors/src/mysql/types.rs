@@ -10,15 +10,17 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
     Date32Array, Date32Builder, Decimal128Array, Decimal128Builder, Float32Array, Float32Builder,
     Float64Array, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Array,
-    Int64Builder, StringArray, StringBuilder, Time64MicrosecondArray, Time64MicrosecondBuilder,
+    Int64Builder, StringArray, Time64MicrosecondArray, Time64MicrosecondBuilder,
     TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt8Builder, UInt16Builder,
     UInt32Builder, UInt64Array, UInt64Builder,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::arrow::util::display::FormatOptions;
+use mysql_async::Column;
 use mysql_async::consts::{ColumnFlags, ColumnType};
-use mysql_async::{Column, Value};
+use sqlx::mysql::MySqlRow;
+use sqlx::{Column as _, Decode, Row as _, TypeInfo as _};
 
 use crate::database::scan::{civil_from_days, days_from_civil};
 
@@ -178,6 +180,110 @@ fn normalize(declared: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Decoding: binary-protocol values → Arrow builders.
 
+/// One value of a binary-protocol row, borrowed from the row's packet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Wire<'a> {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    /// Strings, decimals, bits, enums, sets, JSON and blobs.
+    Bytes(&'a [u8]),
+    /// Year, month, day, hour, minute, second, microsecond (DATE, DATETIME, TIMESTAMP).
+    Date(u16, u8, u8, u8, u8, u8, u32),
+    /// Negative, days, hours, minutes, seconds, microseconds.
+    Time(bool, u32, u8, u8, u8, u32),
+}
+
+/// How one result column's values are laid out in a binary-protocol row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WireKind {
+    /// A little-endian integer of this many bytes, unsigned or not.
+    Int(usize, bool),
+    Float,
+    Double,
+    /// A length byte, then as many of year (2 bytes), month, day, hour, minute, second and
+    /// microsecond (4 bytes) as are not zero.
+    Date,
+    /// A length byte, then sign, days (4 bytes), hour, minute, second, microsecond.
+    Time,
+    /// Length-prefixed bytes (the prefix is already stripped).
+    Bytes,
+}
+
+impl WireKind {
+    /// The layout of a column of the type sqlx names (`BIGINT UNSIGNED`, `DATE`, …).
+    /// `BOOLEAN` is a `tinyint(1)` whose sign the name does not tell: it is read unsigned
+    /// when the Arrow column is (Fust maps `tinyint(1) unsigned` to UInt8).
+    pub fn from_type_name(name: &str, target: &DataType) -> WireKind {
+        let unsigned = name.ends_with("UNSIGNED");
+        match name.split(' ').next().unwrap_or_default() {
+            "BIGINT" => WireKind::Int(8, unsigned),
+            "INT" | "MEDIUMINT" => WireKind::Int(4, unsigned),
+            "SMALLINT" | "YEAR" => WireKind::Int(2, unsigned),
+            "TINYINT" => WireKind::Int(1, unsigned),
+            "BOOLEAN" => WireKind::Int(1, target.is_unsigned_integer()),
+            "FLOAT" => WireKind::Float,
+            "DOUBLE" => WireKind::Double,
+            "DATE" | "DATETIME" | "TIMESTAMP" => WireKind::Date,
+            "TIME" => WireKind::Time,
+            _ => WireKind::Bytes,
+        }
+    }
+
+    /// The value in `raw` (a column's bytes in the row packet).
+    pub fn decode(self, raw: &[u8]) -> Result<Wire<'_>, String> {
+        let short = || format!("the server sent {} bytes for a {self:?} value", raw.len());
+        let le = |n: usize| -> Result<u64, String> {
+            let b = raw.get(..n).filter(|_| raw.len() == n).ok_or_else(short)?;
+            Ok(b.iter().rev().fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
+        };
+        Ok(match self {
+            WireKind::Int(n, true) => Wire::UInt(le(n)?),
+            WireKind::Int(n, false) => {
+                // Sign-extend the n-byte value.
+                let shift = 64 - 8 * n as u32;
+                Wire::Int(((le(n)? << shift) as i64) >> shift)
+            }
+            WireKind::Float => Wire::Float(f32::from_bits(le(4)? as u32)),
+            WireKind::Double => Wire::Double(f64::from_bits(le(8)?)),
+            WireKind::Date => {
+                let b = temporal_body(raw, &[0, 4, 7, 11]).ok_or_else(short)?;
+                let at = |i: usize| b.get(i).copied().unwrap_or(0);
+                let us = b
+                    .get(7..11)
+                    .map_or(0, |u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]));
+                Wire::Date(
+                    u16::from_le_bytes([at(0), at(1)]),
+                    at(2),
+                    at(3),
+                    at(4),
+                    at(5),
+                    at(6),
+                    us,
+                )
+            }
+            WireKind::Time => {
+                let b = temporal_body(raw, &[0, 8, 12]).ok_or_else(short)?;
+                let at = |i: usize| b.get(i).copied().unwrap_or(0);
+                let days = u32::from_le_bytes([at(1), at(2), at(3), at(4)]);
+                let us = u32::from_le_bytes([at(8), at(9), at(10), at(11)]);
+                Wire::Time(at(0) == 1, days, at(5), at(6), at(7), us)
+            }
+            WireKind::Bytes => Wire::Bytes(raw),
+        })
+    }
+}
+
+/// The bytes after a temporal value's length byte, when that length is one of `lengths`
+/// and matches what follows.
+fn temporal_body<'a>(raw: &'a [u8], lengths: &[usize]) -> Option<&'a [u8]> {
+    let (len, body) = raw.split_first()?;
+    let len = usize::from(*len);
+    (lengths.contains(&len) && body.len() == len).then_some(body)
+}
+
 /// One column being built from wire values.
 enum Col {
     Bool(BooleanBuilder),
@@ -194,7 +300,8 @@ enum Col {
     F32(Float32Builder),
     F64(Float64Builder),
     Dec(Decimal128Builder, i8),
-    Text(StringBuilder),
+    /// Bytes until `finish` checks them.
+    Text(BinaryBuilder),
     Bytes(BinaryBuilder),
     Date(Date32Builder),
     Time(Time64MicrosecondBuilder),
@@ -224,7 +331,7 @@ impl Col {
                 Decimal128Builder::with_capacity(n).with_data_type(t.clone()),
                 *s,
             ),
-            DataType::Utf8 => Col::Text(StringBuilder::with_capacity(n, n * 16)),
+            DataType::Utf8 => Col::Text(BinaryBuilder::with_capacity(n, n * 16)),
             DataType::Binary => Col::Bytes(BinaryBuilder::with_capacity(n, n * 16)),
             DataType::Date32 => Col::Date(Date32Builder::with_capacity(n)),
             DataType::Time64(TimeUnit::Microsecond) => {
@@ -265,8 +372,8 @@ impl Col {
     }
 
     /// Appends one value; the error says what was wrong with it.
-    fn push(&mut self, v: &Value) -> Result<(), String> {
-        if matches!(v, Value::NULL) {
+    fn push(&mut self, v: &Wire) -> Result<(), String> {
+        if matches!(v, Wire::Null) {
             self.push_null();
             return Ok(());
         }
@@ -281,8 +388,8 @@ impl Col {
         }
         match self {
             Col::Bool(b) => b.append_value(match v {
-                Value::Bytes(bytes) if bytes.len() == 1 && bytes[0] <= 1 => bytes[0] == 1,
-                Value::Bytes(bytes) if bytes == b"0" || bytes == b"1" => bytes == b"1",
+                Wire::Bytes(bytes) if bytes.len() == 1 && bytes[0] <= 1 => bytes[0] == 1,
+                Wire::Bytes(bytes) if bytes == b"0" || bytes == b"1" => bytes == b"1",
                 _ => integer(v)? != 0,
             }),
             Col::I8(b) => int!(b, i8),
@@ -294,43 +401,35 @@ impl Col {
             Col::U32(b) => int!(b, u32),
             Col::U64(b) => int!(b, u64),
             Col::Bits(b) => match v {
-                Value::Bytes(bytes) if bytes.len() <= 8 => {
+                Wire::Bytes(bytes) if bytes.len() <= 8 => {
                     b.append_value(bytes.iter().fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
                 }
                 _ => int!(b, u64),
             },
             Col::F32(b) => b.append_value(match v {
-                Value::Float(f) => *f,
-                Value::Double(f) => *f as f32,
+                Wire::Float(f) => *f,
+                Wire::Double(f) => *f as f32,
                 _ => text(v)?
                     .parse()
                     .map_err(|_| format!("`{}` is not a number", text_lossy(v)))?,
             }),
             Col::F64(b) => b.append_value(match v {
-                Value::Double(f) => *f,
-                Value::Float(f) => f64::from(*f),
+                Wire::Double(f) => *f,
+                Wire::Float(f) => f64::from(*f),
                 _ => text(v)?
                     .parse()
                     .map_err(|_| format!("`{}` is not a number", text_lossy(v)))?,
             }),
             Col::Dec(b, s) => b.append_value(match v {
-                Value::Bytes(bytes) => match decimal_fast(bytes, *s) {
+                Wire::Bytes(bytes) => match decimal_fast(bytes, *s) {
                     Some(d) => d,
                     None => parse_decimal(text(v)?, *s)?,
                 },
                 _ => parse_decimal(text(v)?, *s)?,
             }),
-            Col::Text(b) => match v {
-                Value::Bytes(bytes) => {
-                    b.append_value(std::str::from_utf8(bytes).map_err(|_| {
-                        "not valid UTF-8; select it as binary (`CAST(col AS BINARY)`) in a `query:`"
-                            .to_string()
-                    })?)
-                }
-                other => b.append_value(text_lossy(other)),
-            },
-            Col::Bytes(b) => match v {
-                Value::Bytes(bytes) => b.append_value(bytes),
+            // UTF-8 is checked once per batch, in `finish`.
+            Col::Text(b) | Col::Bytes(b) => match v {
+                Wire::Bytes(bytes) => b.append_value(bytes),
                 other => b.append_value(text_lossy(other)),
             },
             Col::Date(b) => {
@@ -349,8 +448,54 @@ impl Col {
         Ok(())
     }
 
-    fn finish(&mut self) -> ArrayRef {
-        match self {
+    /// Appends one value given as its bytes in the row packet: the common pairs of column
+    /// and wire layout directly, anything else through [`Wire`].
+    #[inline]
+    fn push_raw(&mut self, kind: WireKind, raw: &[u8]) -> Result<(), String> {
+        match (&mut *self, kind) {
+            (Col::I64(b), WireKind::Int(8, false)) => {
+                if let Ok(a) = <[u8; 8]>::try_from(raw) {
+                    b.append_value(i64::from_le_bytes(a));
+                    return Ok(());
+                }
+            }
+            (Col::I32(b), WireKind::Int(4, false)) => {
+                if let Ok(a) = <[u8; 4]>::try_from(raw) {
+                    b.append_value(i32::from_le_bytes(a));
+                    return Ok(());
+                }
+            }
+            (Col::Dec(b, s), WireKind::Bytes) => {
+                if let Some(d) = decimal_fast(raw, *s) {
+                    b.append_value(d);
+                    return Ok(());
+                }
+            }
+            (Col::Text(b), WireKind::Bytes) => {
+                b.append_value(raw);
+                return Ok(());
+            }
+            // DATE: a length byte of 4, then year (2 bytes), month, day.
+            (Col::Date(b), WireKind::Date) => {
+                if let [4, y0, y1, m @ 1..=12, d @ 1..=31] = *raw {
+                    let days = days_from_civil(
+                        i64::from(u16::from_le_bytes([y0, y1])),
+                        i64::from(m),
+                        i64::from(d),
+                    );
+                    b.append_value(days as i32);
+                    return Ok(());
+                }
+            }
+            _ => {}
+        }
+        self.push(&kind.decode(raw)?)
+    }
+
+    /// The column's array; for text, the error is the first row (of this batch) that is
+    /// not valid UTF-8.
+    fn finish(&mut self) -> Result<ArrayRef, usize> {
+        Ok(match self {
             Col::Bool(b) => Arc::new(b.finish()),
             Col::I8(b) => Arc::new(b.finish()),
             Col::I16(b) => Arc::new(b.finish()),
@@ -363,20 +508,31 @@ impl Col {
             Col::F32(b) => Arc::new(b.finish()),
             Col::F64(b) => Arc::new(b.finish()),
             Col::Dec(b, _) => Arc::new(b.finish()),
-            Col::Text(b) => Arc::new(b.finish()),
+            Col::Text(b) => {
+                let bytes = b.finish();
+                match StringArray::try_from_binary(bytes.clone()) {
+                    Ok(text) => Arc::new(text),
+                    Err(_) => {
+                        let bad = bytes
+                            .iter()
+                            .position(|v| v.is_some_and(|v| std::str::from_utf8(v).is_err()));
+                        return Err(bad.unwrap_or(0));
+                    }
+                }
+            }
             Col::Bytes(b) => Arc::new(b.finish()),
             Col::Date(b) => Arc::new(b.finish()),
             Col::Time(b) => Arc::new(b.finish()),
             Col::Ts(b) => Arc::new(b.finish()),
-        }
+        })
     }
 }
 
 /// An integer from a binary-protocol integer or a text value.
-fn integer(v: &Value) -> Result<i128, String> {
+fn integer(v: &Wire) -> Result<i128, String> {
     match v {
-        Value::Int(i) => Ok(i128::from(*i)),
-        Value::UInt(u) => Ok(i128::from(*u)),
+        Wire::Int(i) => Ok(i128::from(*i)),
+        Wire::UInt(u) => Ok(i128::from(*u)),
         _ => text(v)?
             .trim()
             .parse()
@@ -384,26 +540,26 @@ fn integer(v: &Value) -> Result<i128, String> {
     }
 }
 
-fn text(v: &Value) -> Result<&str, String> {
+fn text<'a>(v: &Wire<'a>) -> Result<&'a str, String> {
     match v {
-        Value::Bytes(b) => std::str::from_utf8(b).map_err(|_| "not valid UTF-8".to_string()),
+        Wire::Bytes(b) => std::str::from_utf8(b).map_err(|_| "not valid UTF-8".to_string()),
         other => Err(format!("unexpected value {other:?}")),
     }
 }
 
 /// Any value as text, for messages and for text columns fed a non-text value.
-fn text_lossy(v: &Value) -> String {
+fn text_lossy(v: &Wire) -> String {
     match v {
-        Value::NULL => "NULL".into(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Value::Int(i) => i.to_string(),
-        Value::UInt(u) => u.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Double(f) => f.to_string(),
-        Value::Date(y, mo, d, h, mi, s, us) => {
+        Wire::Null => "NULL".into(),
+        Wire::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Wire::Int(i) => i.to_string(),
+        Wire::UInt(u) => u.to_string(),
+        Wire::Float(f) => f.to_string(),
+        Wire::Double(f) => f.to_string(),
+        Wire::Date(y, mo, d, h, mi, s, us) => {
             format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}")
         }
-        Value::Time(neg, days, h, mi, s, us) => {
+        Wire::Time(neg, days, h, mi, s, us) => {
             let hours = u64::from(*days) * 24 + u64::from(*h);
             let sign = if *neg { "-" } else { "" };
             format!("{sign}{hours:02}:{mi:02}:{s:02}.{us:06}")
@@ -469,9 +625,9 @@ pub fn parse_decimal(s: &str, scale: i8) -> Result<i128, String> {
 }
 
 /// Days since 1970-01-01 and microseconds into the day of a DATE, DATETIME or TIMESTAMP.
-fn datetime(v: &Value) -> Result<(i64, i64), String> {
+fn datetime(v: &Wire) -> Result<(i64, i64), String> {
     let (y, mo, d, h, mi, s, us) = match v {
-        Value::Date(y, mo, d, h, mi, s, us) => (*y, *mo, *d, *h, *mi, *s, *us),
+        Wire::Date(y, mo, d, h, mi, s, us) => (*y, *mo, *d, *h, *mi, *s, *us),
         _ => {
             let t = text(v)?;
             parse_datetime(t).ok_or_else(|| format!("`{t}` is not a date or date-time"))?
@@ -515,13 +671,13 @@ fn parse_datetime(t: &str) -> Option<(u16, u8, u8, u8, u8, u8, u32)> {
 }
 
 /// Microseconds since midnight of a TIME value; TIME values outside a day are refused.
-fn time_of_day(v: &Value) -> Result<i64, String> {
+fn time_of_day(v: &Wire) -> Result<i64, String> {
     match v {
-        Value::Time(false, 0, h, mi, s, us) => Ok(((i64::from(*h) * 60 + i64::from(*mi)) * 60
+        Wire::Time(false, 0, h, mi, s, us) => Ok(((i64::from(*h) * 60 + i64::from(*mi)) * 60
             + i64::from(*s))
             * 1_000_000
             + i64::from(*us)),
-        Value::Time(..) => Err(format!(
+        Wire::Time(..) => Err(format!(
             "TIME value `{}` is not a time of day (00:00:00 to 23:59:59.999999), which is what \
              Arrow's time type holds; select it as text (`CAST(col AS CHAR)`) or seconds \
              (`TIME_TO_SEC(col)`) in a `query:`",
@@ -544,6 +700,8 @@ fn time_of_day(v: &Value) -> Result<i64, String> {
 pub struct Decoder {
     cols: Vec<Col>,
     fields: Vec<Arc<Field>>,
+    /// The wire layout of each column, from the first row's result-set metadata.
+    kinds: Vec<WireKind>,
     /// Rows per batch: the builders start with room for them.
     capacity: usize,
     rows: usize,
@@ -558,6 +716,7 @@ impl Decoder {
                 .map(|f| Col::new(f, capacity))
                 .collect::<Result<_, _>>()?,
             fields: fields.to_vec(),
+            kinds: Vec::new(),
             capacity,
             rows: 0,
             rows_before: 0,
@@ -569,17 +728,53 @@ impl Decoder {
     }
 
     /// Appends one row; the error names the row (counted over the whole read) and column.
-    pub fn push(&mut self, row: &mysql_async::Row) -> Result<(), String> {
-        if row.len() != self.cols.len() {
+    pub fn push(&mut self, row: &MySqlRow) -> Result<(), String> {
+        if self.kinds.is_empty() {
+            self.set_kinds(row.columns().iter().map(|c| c.type_info().name()))?;
+        }
+        // `as_bytes` fails only for NULL. (sqlx's `is_null` also calls a zero date NULL;
+        // the decoder refuses those with a message instead.)
+        self.push_cells(|i| {
+            row.try_get_raw(i)
+                .map(|v| <&[u8] as Decode<sqlx::MySql>>::decode(v).ok())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    /// The wire layout of each column, from the type names of the result set's columns.
+    fn set_kinds<'n>(
+        &mut self,
+        names: impl ExactSizeIterator<Item = &'n str>,
+    ) -> Result<(), String> {
+        if names.len() != self.cols.len() {
             return Err(format!(
                 "the server sent {} columns, expected {}",
-                row.len(),
+                names.len(),
                 self.cols.len()
             ));
         }
-        for (i, col) in self.cols.iter_mut().enumerate() {
-            let v = row.as_ref(i).unwrap_or(&Value::NULL);
-            col.push(v).map_err(|e| {
+        self.kinds = (names.zip(&self.fields))
+            .map(|(name, f)| WireKind::from_type_name(name, f.data_type()))
+            .collect();
+        Ok(())
+    }
+
+    /// Appends one row cell by cell: `cell(i)` is column i's bytes, `None` for NULL.
+    #[inline]
+    fn push_cells<'r>(
+        &mut self,
+        cell: impl Fn(usize) -> Result<Option<&'r [u8]>, String>,
+    ) -> Result<(), String> {
+        for (i, (col, kind)) in self.cols.iter_mut().zip(&self.kinds).enumerate() {
+            let pushed = match cell(i) {
+                Ok(Some(raw)) => col.push_raw(*kind, raw),
+                Ok(None) => {
+                    col.push_null();
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            };
+            pushed.map_err(|e| {
                 format!(
                     "row {}, column `{}`: {e}",
                     self.rows_before + self.rows as u64 + 1,
@@ -591,15 +786,27 @@ impl Decoder {
         Ok(())
     }
 
-    /// The rows decoded so far as arrays, in column order.
-    pub fn take(&mut self) -> Vec<ArrayRef> {
+    /// The rows decoded so far as arrays, in column order. The error names the first row
+    /// and column whose text is not valid UTF-8.
+    pub fn take(&mut self) -> Result<Vec<ArrayRef>, String> {
+        let first = self.rows_before;
         self.rows_before += self.rows as u64;
         self.rows = 0;
         let capacity = self.capacity;
         (self.cols.iter_mut().zip(&self.fields))
-            .map(|(col, field)| match Col::new(field, capacity) {
-                Ok(fresh) => std::mem::replace(col, fresh).finish(),
-                Err(_) => col.finish(),
+            .map(|(col, field)| {
+                let done = match Col::new(field, capacity) {
+                    Ok(fresh) => std::mem::replace(col, fresh).finish(),
+                    Err(_) => col.finish(),
+                };
+                done.map_err(|row| {
+                    format!(
+                        "row {}, column `{}`: not valid UTF-8; select it as binary \
+                         (`CAST(col AS BINARY)`) in a `query:`",
+                        first + row as u64 + 1,
+                        field.name()
+                    )
+                })
             })
             .collect()
     }
@@ -915,6 +1122,7 @@ fn put_time(micros: i64, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::datatypes::{Date32Type, Decimal128Type, Int64Type};
 
     #[test]
     fn the_decimal_fast_path_agrees_with_the_exact_parser() {
@@ -960,14 +1168,14 @@ mod tests {
             let (y, m, dd) = civil_from_days(d);
             assert_eq!(days_from_civil(y, m, dd), d);
         }
-        let v = Value::Date(1000, 1, 1, 0, 0, 0, 0);
+        let v = Wire::Date(1000, 1, 1, 0, 0, 0, 0);
         assert_eq!(datetime(&v).unwrap(), (-354_285, 0));
-        assert!(datetime(&Value::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
+        assert!(datetime(&Wire::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
         assert_eq!(
-            time_of_day(&Value::Time(false, 0, 23, 59, 59, 999_999)).unwrap(),
+            time_of_day(&Wire::Time(false, 0, 23, 59, 59, 999_999)).unwrap(),
             MICROS_PER_DAY - 1
         );
-        let err = time_of_day(&Value::Time(true, 34, 22, 59, 59, 0)).unwrap_err();
+        let err = time_of_day(&Wire::Time(true, 34, 22, 59, 59, 0)).unwrap_err();
         assert!(err.contains("-838:59:59"), "{err}");
         let mut out = Vec::new();
         put_date(-354_285, &mut out);
@@ -976,6 +1184,157 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "1000-01-01 23:59:59.999999"
+        );
+    }
+
+    #[test]
+    fn binary_protocol_values_decode() {
+        use WireKind as K;
+        let i64_ = DataType::Int64;
+        assert_eq!(K::from_type_name("BIGINT UNSIGNED", &i64_), K::Int(8, true));
+        assert_eq!(K::from_type_name("MEDIUMINT", &i64_), K::Int(4, false));
+        assert_eq!(K::from_type_name("YEAR", &i64_), K::Int(2, false));
+        assert_eq!(
+            K::from_type_name("BOOLEAN", &DataType::Int8),
+            K::Int(1, false)
+        );
+        assert_eq!(
+            K::from_type_name("BOOLEAN", &DataType::UInt8),
+            K::Int(1, true)
+        );
+        assert_eq!(K::from_type_name("DECIMAL", &i64_), K::Bytes);
+        assert_eq!(K::from_type_name("TIMESTAMP", &i64_), K::Date);
+        assert_eq!(K::Int(1, false).decode(&[0xff]), Ok(Wire::Int(-1)));
+        assert_eq!(K::Int(1, true).decode(&[0xff]), Ok(Wire::UInt(255)));
+        assert_eq!(
+            K::Int(2, false).decode(&[0x00, 0x80]),
+            Ok(Wire::Int(-32768))
+        );
+        assert_eq!(
+            K::Int(4, false).decode(&(-5i32).to_le_bytes()),
+            Ok(Wire::Int(-5))
+        );
+        assert_eq!(
+            K::Int(8, false).decode(&i64::MIN.to_le_bytes()),
+            Ok(Wire::Int(i64::MIN))
+        );
+        assert_eq!(
+            K::Int(8, true).decode(&u64::MAX.to_le_bytes()),
+            Ok(Wire::UInt(u64::MAX))
+        );
+        assert_eq!(
+            K::Double.decode(&1.5f64.to_le_bytes()),
+            Ok(Wire::Double(1.5))
+        );
+        assert_eq!(
+            K::Float.decode(&(-2.25f32).to_le_bytes()),
+            Ok(Wire::Float(-2.25))
+        );
+        assert_eq!(K::Date.decode(&[0]), Ok(Wire::Date(0, 0, 0, 0, 0, 0, 0)));
+        assert_eq!(
+            K::Date.decode(&[4, 0xe8, 0x07, 2, 29]),
+            Ok(Wire::Date(2024, 2, 29, 0, 0, 0, 0))
+        );
+        assert_eq!(
+            K::Date.decode(&[7, 0xe8, 0x07, 2, 29, 23, 59, 58]),
+            Ok(Wire::Date(2024, 2, 29, 23, 59, 58, 0))
+        );
+        let mut dt = vec![11, 0xe8, 0x07, 2, 29, 23, 59, 58];
+        dt.extend(999_999u32.to_le_bytes());
+        assert_eq!(
+            K::Date.decode(&dt),
+            Ok(Wire::Date(2024, 2, 29, 23, 59, 58, 999_999))
+        );
+        let mut t = vec![12, 1];
+        t.extend(34u32.to_le_bytes());
+        t.extend([22, 59, 59]);
+        t.extend(5u32.to_le_bytes());
+        assert_eq!(K::Time.decode(&t), Ok(Wire::Time(true, 34, 22, 59, 59, 5)));
+        assert_eq!(
+            K::Time.decode(&t[..9]).map_err(|_| ()),
+            Err(()),
+            "length byte says 12"
+        );
+        assert_eq!(K::Time.decode(&[0]), Ok(Wire::Time(false, 0, 0, 0, 0, 0)));
+        // Cut or overlong values are errors, not panics.
+        for (kind, raw) in [
+            (K::Int(8, false), &[1u8, 2][..]),
+            (K::Int(2, true), &[1, 2, 3][..]),
+            (K::Double, &[][..]),
+            (K::Date, &[][..]),
+            (K::Date, &[4, 1, 2][..]),
+            (K::Date, &[5, 1, 2, 3, 4, 5][..]),
+            (K::Time, &[8, 1][..]),
+        ] {
+            let err = kind.decode(raw).unwrap_err();
+            assert!(err.contains("the server sent"), "{kind:?} {raw:?}: {err}");
+        }
+        assert_eq!(K::Bytes.decode(b"12.50"), Ok(Wire::Bytes(b"12.50")));
+    }
+
+    #[test]
+    fn rows_decode_into_arrays_and_bad_text_names_its_row() {
+        let fields: Vec<Arc<Field>> = [
+            ("id", DataType::Int64),
+            ("price", DataType::Decimal128(15, 2)),
+            ("day", DataType::Date32),
+            ("note", DataType::Utf8),
+        ]
+        .into_iter()
+        .map(|(n, t)| Arc::new(Field::new(n, t, true)))
+        .collect();
+        let mut d = Decoder::new(&fields, 4).unwrap();
+        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
+            .unwrap();
+        let day = [4, 0xe8, 0x07, 2, 29];
+        let (seven, minus_one) = (7i64.to_le_bytes(), (-1i64).to_le_bytes());
+        let rows: [[Option<&[u8]>; 4]; 3] = [
+            [
+                Some(&seven),
+                Some(b"-12.50"),
+                Some(&day),
+                Some("née".as_bytes()),
+            ],
+            [None, Some(b"3"), None, None],
+            [Some(&minus_one), Some(b"0.07"), Some(&[0]), Some(b"x")],
+        ];
+        for row in &rows[..2] {
+            d.push_cells(|i| Ok(row[i])).unwrap();
+        }
+        let cols = d.take().unwrap();
+        assert_eq!(cols[0].as_primitive::<Int64Type>().value(0), 7);
+        assert!(cols[0].is_null(1));
+        let prices = cols[1].as_primitive::<Decimal128Type>();
+        assert_eq!((prices.value(0), prices.value(1)), (-1250, 300));
+        assert_eq!(
+            cols[2].as_primitive::<Date32Type>().value(0),
+            days_from_civil(2024, 2, 29) as i32
+        );
+        assert_eq!(cols[3].as_string::<i32>().value(0), "née");
+        assert!(cols[3].is_null(1));
+
+        // Text is checked once per batch; the message names the row over the whole read.
+        for note in [&b"ok"[..], b"a\xffb"] {
+            d.push_cells(|i| Ok([None, None, None, Some(note)][i]))
+                .unwrap();
+        }
+        let err = d.take().unwrap_err();
+        assert!(
+            err.starts_with("row 4, column `note`: not valid UTF-8"),
+            "{err}"
+        );
+
+        // A zero date (length 0) is refused with the row and column named.
+        let mut d = Decoder::new(&fields, 4).unwrap();
+        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
+            .unwrap();
+        let err = d.push_cells(|i| Ok(rows[2][i])).unwrap_err();
+        assert!(err.starts_with("row 1, column `day`: "), "{err}");
+        assert!(err.contains("zero date"), "{err}");
+        assert!(
+            d.set_kinds(["BIGINT"].into_iter())
+                .unwrap_err()
+                .contains("sent 1 columns, expected 4")
         );
     }
 
