@@ -43,12 +43,12 @@ pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
             .await
             .map_err(|err| my_error(e, "setting up the session", &err))?;
     }
-    if let Some([maria, mysql]) = timeout_statements(e) {
-        if let Err(err) = conn.query_drop(maria).await {
-            conn.query_drop(mysql)
-                .await
-                .map_err(|_| my_error(e, "setting statement_timeout", &err))?;
-        }
+    if let Some([maria, mysql]) = timeout_statements(e)
+        && let Err(err) = conn.query_drop(maria).await
+    {
+        conn.query_drop(mysql)
+            .await
+            .map_err(|_| my_error(e, "setting statement_timeout", &err))?;
     }
     Ok(conn)
 }
@@ -98,13 +98,13 @@ pub async fn connect_reader(e: &Endpoint) -> Result<MySqlConnection, DataFusionE
             .await
             .map_err(|err| sqlx_error(e, "setting up the session", &err))?;
     }
-    if let Some([maria, mysql]) = timeout_statements(e) {
-        if let Err(err) = sqlx::raw_sql(AssertSqlSafe(maria)).execute(&mut conn).await {
-            sqlx::raw_sql(AssertSqlSafe(mysql))
-                .execute(&mut conn)
-                .await
-                .map_err(|_| sqlx_error(e, "setting statement_timeout", &err))?;
-        }
+    if let Some([maria, mysql]) = timeout_statements(e)
+        && let Err(err) = sqlx::raw_sql(AssertSqlSafe(maria)).execute(&mut conn).await
+    {
+        sqlx::raw_sql(AssertSqlSafe(mysql))
+            .execute(&mut conn)
+            .await
+            .map_err(|_| sqlx_error(e, "setting statement_timeout", &err))?;
     }
     Ok(conn)
 }
