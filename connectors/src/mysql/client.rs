@@ -29,14 +29,8 @@ pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
         .db_name(Some(e.database.clone()))
         .prefer_socket(false)
         .stmt_cache_size(8);
-    let mut conn = tokio::time::timeout(e.connect_timeout, Conn::new(opts))
-        .await
-        .map_err(|_| {
-            external(format!(
-                "mysql {e}: cannot connect: no answer within {:?}",
-                e.connect_timeout
-            ))
-        })?
+    let mut conn = in_time(e, Conn::new(opts))
+        .await?
         .map_err(|err| my_error(e, "cannot connect", &err))?;
     for s in SESSION {
         conn.query_drop(*s)
@@ -51,6 +45,21 @@ pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
             .map_err(|_| my_error(e, "setting statement_timeout", &err))?;
     }
     Ok(conn)
+}
+
+/// `connecting`, unless the server gives no answer within `connect_timeout`.
+async fn in_time<T>(
+    e: &Endpoint,
+    connecting: impl Future<Output = T>,
+) -> Result<T, DataFusionError> {
+    tokio::time::timeout(e.connect_timeout, connecting)
+        .await
+        .map_err(|_| {
+            external(format!(
+                "mysql {e}: cannot connect: no answer within {:?}",
+                e.connect_timeout
+            ))
+        })
 }
 
 /// The statements that set `statement_timeout`: MariaDB's max_statement_time (seconds, any
@@ -83,14 +92,8 @@ pub async fn connect_reader(e: &Endpoint) -> Result<MySqlConnection, DataFusionE
     if let Some(p) = &e.password {
         opts = opts.password(p.expose());
     }
-    let mut conn = tokio::time::timeout(e.connect_timeout, MySqlConnection::connect_with(&opts))
-        .await
-        .map_err(|_| {
-            external(format!(
-                "mysql {e}: cannot connect: no answer within {:?}",
-                e.connect_timeout
-            ))
-        })?
+    let mut conn = in_time(e, MySqlConnection::connect_with(&opts))
+        .await?
         .map_err(|err| sqlx_error(e, "cannot connect", &err))?;
     for s in SESSION {
         sqlx::raw_sql(*s)

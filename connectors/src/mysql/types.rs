@@ -236,8 +236,13 @@ impl WireKind {
     pub fn decode(self, raw: &[u8]) -> Result<Wire<'_>, String> {
         let short = || format!("the server sent {} bytes for a {self:?} value", raw.len());
         let le = |n: usize| -> Result<u64, String> {
-            let b = raw.get(..n).filter(|_| raw.len() == n).ok_or_else(short)?;
-            Ok(b.iter().rev().fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
+            if raw.len() != n {
+                return Err(short());
+            }
+            Ok(raw
+                .iter()
+                .rev()
+                .fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
         };
         Ok(match self {
             WireKind::Int(n, true) => Wire::UInt(le(n)?),
