@@ -7,6 +7,9 @@ use mysql_async::{Conn, OptsBuilder};
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _};
 
+use tokio::net::TcpStream;
+
+use super::wire::{self, WireError};
 use crate::database::Endpoint;
 
 /// The session every connection gets: UTC (so TIMESTAMP values and pushed-down literals
@@ -112,6 +115,43 @@ pub async fn connect_reader(e: &Endpoint) -> Result<MySqlConnection, DataFusionE
     Ok(conn)
 }
 
+/// [`connect`] through Fust's own client ([`wire`]), which the reads use. `None` when the
+/// login needs what that client does not do (TLS, RSA, other plugins): read through sqlx.
+pub async fn connect_wire(e: &Endpoint) -> Result<Option<wire::Conn<TcpStream>>, DataFusionError> {
+    let login = wire::Login {
+        user: &e.user,
+        password: e.password.as_ref().map_or("", |p| p.expose()),
+        database: &e.database,
+    };
+    let opened = in_time(e, async {
+        let stream = TcpStream::connect((e.host.as_str(), e.port)).await?;
+        stream.set_nodelay(true)?;
+        wire::Conn::login(stream, &login).await
+    })
+    .await?;
+    let mut conn = match opened {
+        Ok(conn) => conn,
+        Err(WireError::Unsupported(what)) => {
+            tracing::debug!(server = %e, "Reading through sqlx: the login needs {what}");
+            return Ok(None);
+        }
+        Err(err) => return Err(wire_error(e, "cannot connect", &err)),
+    };
+    for s in SESSION {
+        conn.execute(s)
+            .await
+            .map_err(|err| wire_error(e, "setting up the session", &err))?;
+    }
+    if let Some([maria, mysql]) = timeout_statements(e)
+        && let Err(err) = conn.execute(&maria).await
+    {
+        conn.execute(&mysql)
+            .await
+            .map_err(|_| wire_error(e, "setting statement_timeout", &err))?;
+    }
+    Ok(Some(conn))
+}
+
 /// The result columns of `SELECT * FROM {from} LIMIT 0` (a table or a subquery).
 pub async fn probe_columns(
     conn: &mut Conn,
@@ -155,6 +195,15 @@ pub fn sqlx_error(e: &Endpoint, doing: &str, err: &sqlx::Error) -> DataFusionErr
             None => db.message().to_string(),
         },
         other => with_sources(other),
+    };
+    external(format!("mysql {e}: {doing}: {detail}"))
+}
+
+/// [`my_error`] for the reads through [`wire`].
+pub fn wire_error(e: &Endpoint, doing: &str, err: &WireError) -> DataFusionError {
+    let detail = match err {
+        WireError::Server(code, message) => server_detail(message, *code),
+        other => other.to_string(),
     };
     external(format!("mysql {e}: {doing}: {detail}"))
 }

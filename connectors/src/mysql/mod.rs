@@ -6,6 +6,7 @@ mod client;
 mod sink;
 mod source;
 pub mod types;
+mod wire;
 
 use std::sync::Arc;
 

@@ -22,6 +22,7 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use sqlx::mysql::MySqlRow;
 use sqlx::{Column as _, Decode, Row as _, TypeInfo as _};
 
+use super::wire::Reader;
 use crate::database::scan::{civil_from_days, days_from_civil};
 
 /// Field metadata key holding the MySQL column type a column came from (`json`,
@@ -230,6 +231,39 @@ impl WireKind {
             "TIME" => WireKind::Time,
             _ => WireKind::Bytes,
         }
+    }
+
+    /// The layout of a column of protocol type `ty` (a `MYSQL_TYPE_*` number).
+    pub fn from_column(ty: u8, unsigned: bool) -> WireKind {
+        match ty {
+            8 => WireKind::Int(8, unsigned),      // LONGLONG
+            3 | 9 => WireKind::Int(4, unsigned),  // LONG, INT24
+            2 | 13 => WireKind::Int(2, unsigned), // SHORT, YEAR
+            1 => WireKind::Int(1, unsigned),      // TINY
+            4 => WireKind::Float,
+            5 => WireKind::Double,
+            7 | 10 | 12 | 14 | 17 | 18 => WireKind::Date, // TIMESTAMP, DATE, DATETIME (and v2)
+            11 | 19 => WireKind::Time,
+            _ => WireKind::Bytes,
+        }
+    }
+
+    /// Splits the first value off `b` (the rest of a binary row): the value as
+    /// [`WireKind::decode`] takes it, and what follows. `None` when `b` ends inside it.
+    #[inline]
+    pub fn split_value(self, b: &[u8]) -> Option<(&[u8], &[u8])> {
+        let n = match self {
+            WireKind::Int(n, _) => n,
+            WireKind::Float => 4,
+            WireKind::Double => 8,
+            WireKind::Date | WireKind::Time => 1 + usize::from(*b.first()?),
+            WireKind::Bytes => {
+                let mut r = Reader::new(b);
+                let len = usize::try_from(r.lenenc().ok()?).ok()?;
+                return r.rest().split_at_checked(len);
+            }
+        };
+        b.split_at_checked(n)
     }
 
     /// The value in `raw` (a column's bytes in the row packet).
@@ -739,7 +773,7 @@ impl Decoder {
         }
         // `as_bytes` fails only for NULL. (sqlx's `is_null` also calls a zero date NULL;
         // the decoder refuses those with a message instead.)
-        self.push_cells(|i| {
+        self.push_cells(|i, _| {
             row.try_get_raw(i)
                 .map(|v| <&[u8] as Decode<sqlx::MySql>>::decode(v).ok())
                 .map_err(|e| e.to_string())
@@ -747,31 +781,60 @@ impl Decoder {
     }
 
     /// The wire layout of each column, from the type names of the result set's columns.
-    fn set_kinds<'n>(
-        &mut self,
-        names: impl ExactSizeIterator<Item = &'n str>,
-    ) -> Result<(), String> {
-        if names.len() != self.cols.len() {
+    fn set_kinds<'n>(&mut self, names: impl Iterator<Item = &'n str>) -> Result<(), String> {
+        let kinds = names
+            .enumerate()
+            .map(|(i, name)| {
+                let target = self.fields.get(i).map(|f| f.data_type());
+                WireKind::from_type_name(name, target.unwrap_or(&DataType::Null))
+            })
+            .collect();
+        self.set_wire_kinds(kinds)
+    }
+
+    /// The wire layout of each column of the result set.
+    pub fn set_wire_kinds(&mut self, kinds: Vec<WireKind>) -> Result<(), String> {
+        if kinds.len() != self.cols.len() {
             return Err(format!(
                 "the server sent {} columns, expected {}",
-                names.len(),
+                kinds.len(),
                 self.cols.len()
             ));
         }
-        self.kinds = (names.zip(&self.fields))
-            .map(|(name, f)| WireKind::from_type_name(name, f.data_type()))
-            .collect();
+        self.kinds = kinds;
         Ok(())
     }
 
-    /// Appends one row cell by cell: `cell(i)` is column i's bytes, `None` for NULL.
+    /// Appends one binary-protocol row packet: 0x00, a NULL bitmap (offset by two bits),
+    /// then the values that are not NULL.
+    pub fn push_packet(&mut self, row: &[u8]) -> Result<(), String> {
+        let bitmap_len = (self.cols.len() + 9) / 8;
+        let Some((bitmap, mut values)) = row.get(1..).and_then(|r| r.split_at_checked(bitmap_len))
+        else {
+            let row = self.rows_before + self.rows as u64 + 1;
+            return Err(format!("row {row}: the server sent a cut row packet"));
+        };
+        self.push_cells(|i, kind| {
+            let bit = i + 2;
+            if bitmap[bit / 8] >> (bit % 8) & 1 == 1 {
+                return Ok(None);
+            }
+            let (raw, rest) = kind
+                .split_value(values)
+                .ok_or("the row packet ends inside this value")?;
+            values = rest;
+            Ok(Some(raw))
+        })
+    }
+
+    /// Appends one row cell by cell: `cell(i, kind)` is column i's bytes, `None` for NULL.
     #[inline]
     fn push_cells<'r>(
         &mut self,
-        cell: impl Fn(usize) -> Result<Option<&'r [u8]>, String>,
+        mut cell: impl FnMut(usize, WireKind) -> Result<Option<&'r [u8]>, String>,
     ) -> Result<(), String> {
         for (i, (col, kind)) in self.cols.iter_mut().zip(&self.kinds).enumerate() {
-            let pushed = match cell(i) {
+            let pushed = match cell(i, *kind) {
                 Ok(Some(raw)) => col.push_raw(*kind, raw),
                 Ok(None) => {
                     col.push_null();
@@ -1288,9 +1351,14 @@ mod tests {
         .into_iter()
         .map(|(n, t)| Arc::new(Field::new(n, t, true)))
         .collect();
+        // BIGINT, DECIMAL, DATE, VARCHAR as protocol types.
+        let kinds = || {
+            [8, 246, 10, 253]
+                .map(|t| WireKind::from_column(t, false))
+                .to_vec()
+        };
         let mut d = Decoder::new(&fields, 4).unwrap();
-        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
-            .unwrap();
+        d.set_wire_kinds(kinds()).unwrap();
         let day = [4, 0xe8, 0x07, 2, 29];
         let (seven, minus_one) = (7i64.to_le_bytes(), (-1i64).to_le_bytes());
         let rows: [[Option<&[u8]>; 4]; 3] = [
@@ -1304,7 +1372,7 @@ mod tests {
             [Some(&minus_one), Some(b"0.07"), Some(&[0]), Some(b"x")],
         ];
         for row in &rows[..2] {
-            d.push_cells(|i| Ok(row[i])).unwrap();
+            d.push_packet(&packet(row)).unwrap();
         }
         let cols = d.take().unwrap();
         assert_eq!(cols[0].as_primitive::<Int64Type>().value(0), 7);
@@ -1320,7 +1388,7 @@ mod tests {
 
         // Text is checked once per batch; the message names the row over the whole read.
         for note in [&b"ok"[..], b"a\xffb"] {
-            d.push_cells(|i| Ok([None, None, None, Some(note)][i]))
+            d.push_packet(&packet(&[None, None, None, Some(note)]))
                 .unwrap();
         }
         let err = d.take().unwrap_err();
@@ -1331,16 +1399,42 @@ mod tests {
 
         // A zero date (length 0) is refused with the row and column named.
         let mut d = Decoder::new(&fields, 4).unwrap();
-        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
-            .unwrap();
-        let err = d.push_cells(|i| Ok(rows[2][i])).unwrap_err();
+        d.set_wire_kinds(kinds()).unwrap();
+        let err = d.push_packet(&packet(&rows[2])).unwrap_err();
         assert!(err.starts_with("row 1, column `day`: "), "{err}");
         assert!(err.contains("zero date"), "{err}");
+
+        // Cut packets are errors naming the row (and column), never panics.
+        let whole = packet(&rows[0]);
+        for cut in [1, 2, 5, 12, whole.len() - 1] {
+            let err = d.push_packet(&whole[..cut]).unwrap_err();
+            assert!(err.starts_with("row 1"), "{cut}: {err}");
+        }
         assert!(
-            d.set_kinds(["BIGINT"].into_iter())
+            d.set_wire_kinds(kinds()[..1].to_vec())
                 .unwrap_err()
                 .contains("sent 1 columns, expected 4")
         );
+        // sqlx's type names give the same layouts.
+        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
+            .unwrap();
+        assert_eq!(d.kinds, kinds());
+    }
+
+    /// A binary-protocol row packet of `cells` (text cells get their length prefix).
+    fn packet(cells: &[Option<&[u8]>]) -> Vec<u8> {
+        let mut p = vec![0u8; 1 + (cells.len() + 9) / 8];
+        for (i, cell) in cells.iter().enumerate() {
+            match cell {
+                None => p[1 + (i + 2) / 8] |= 1 << ((i + 2) % 8),
+                Some(v) if i == 1 || i == 3 => {
+                    p.push(v.len() as u8);
+                    p.extend_from_slice(v);
+                }
+                Some(v) => p.extend_from_slice(v),
+            }
+        }
+        p
     }
 
     #[test]
