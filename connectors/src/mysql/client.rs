@@ -4,8 +4,6 @@
 use datafusion::common::DataFusionError;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
-use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError, MySqlSslMode};
-use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection as _};
 
 use tokio::net::TcpStream;
 
@@ -75,68 +73,21 @@ fn timeout_statements(e: &Endpoint) -> Option<[String; 2]> {
     ])
 }
 
-/// [`connect`] through sqlx, which the reads use: it hands over each row as its packet's
-/// bytes, where mysql_async builds a `Value` (one allocation per string) for every cell.
-/// No TLS, like [`connect`]; the same session.
-pub async fn connect_reader(e: &Endpoint) -> Result<MySqlConnection, DataFusionError> {
-    let mut opts = MySqlConnectOptions::new()
-        .host(&e.host)
-        .port(e.port)
-        .username(&e.user)
-        .database(&e.database)
-        .ssl_mode(MySqlSslMode::Disabled)
-        .charset("utf8mb4")
-        .statement_cache_capacity(0)
-        .pipes_as_concat(false)
-        .no_engine_substitution(false)
-        .timezone(None)
-        .set_names(false)
-        .disable_statement_logging();
-    if let Some(p) = &e.password {
-        opts = opts.password(p.expose());
-    }
-    let mut conn = in_time(e, MySqlConnection::connect_with(&opts))
-        .await?
-        .map_err(|err| sqlx_error(e, "cannot connect", &err))?;
-    for s in SESSION {
-        sqlx::raw_sql(*s)
-            .execute(&mut conn)
-            .await
-            .map_err(|err| sqlx_error(e, "setting up the session", &err))?;
-    }
-    if let Some([maria, mysql]) = timeout_statements(e)
-        && let Err(err) = sqlx::raw_sql(AssertSqlSafe(maria)).execute(&mut conn).await
-    {
-        sqlx::raw_sql(AssertSqlSafe(mysql))
-            .execute(&mut conn)
-            .await
-            .map_err(|_| sqlx_error(e, "setting statement_timeout", &err))?;
-    }
-    Ok(conn)
-}
-
-/// [`connect`] through Fust's own client ([`wire`]), which the reads use. `None` when the
-/// login needs what that client does not do (TLS, RSA, other plugins): read through sqlx.
-pub async fn connect_wire(e: &Endpoint) -> Result<Option<wire::Conn<TcpStream>>, DataFusionError> {
+/// [`connect`] through Fust's own client ([`wire`]), which the reads use: it hands over
+/// each row as its bytes in the read buffer.
+pub async fn connect_wire(e: &Endpoint) -> Result<wire::Conn<TcpStream>, DataFusionError> {
     let login = wire::Login {
         user: &e.user,
         password: e.password.as_ref().map_or("", |p| p.expose()),
         database: &e.database,
     };
-    let opened = in_time(e, async {
+    let mut conn = in_time(e, async {
         let stream = TcpStream::connect((e.host.as_str(), e.port)).await?;
         stream.set_nodelay(true)?;
         wire::Conn::login(stream, &login).await
     })
-    .await?;
-    let mut conn = match opened {
-        Ok(conn) => conn,
-        Err(WireError::Unsupported(what)) => {
-            tracing::debug!(server = %e, "Reading through sqlx: the login needs {what}");
-            return Ok(None);
-        }
-        Err(err) => return Err(wire_error(e, "cannot connect", &err)),
-    };
+    .await?
+    .map_err(|err| wire_error(e, "cannot connect", &err))?;
     for s in SESSION {
         conn.execute(s)
             .await
@@ -149,7 +100,7 @@ pub async fn connect_wire(e: &Endpoint) -> Result<Option<wire::Conn<TcpStream>>,
             .await
             .map_err(|_| wire_error(e, "setting statement_timeout", &err))?;
     }
-    Ok(Some(conn))
+    Ok(conn)
 }
 
 /// The result columns of `SELECT * FROM {from} LIMIT 0` (a table or a subquery).
@@ -182,18 +133,6 @@ pub fn external(msg: String) -> DataFusionError {
 pub fn my_error(e: &Endpoint, doing: &str, err: &mysql_async::Error) -> DataFusionError {
     let detail = match err {
         mysql_async::Error::Server(s) => server_detail(&s.message, s.code),
-        other => with_sources(other),
-    };
-    external(format!("mysql {e}: {doing}: {detail}"))
-}
-
-/// [`my_error`] for the reads, which go through sqlx.
-pub fn sqlx_error(e: &Endpoint, doing: &str, err: &sqlx::Error) -> DataFusionError {
-    let detail = match err {
-        sqlx::Error::Database(db) => match db.try_downcast_ref::<MySqlDatabaseError>() {
-            Some(my) => server_detail(my.message(), my.number()),
-            None => db.message().to_string(),
-        },
         other => with_sources(other),
     };
     external(format!("mysql {e}: {doing}: {detail}"))

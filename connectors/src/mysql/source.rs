@@ -1,7 +1,7 @@
 //! Reading MySQL/MariaDB: the schema from the result-set metadata (refined by
 //! `information_schema`, through mysql_async), rows streamed with the binary protocol
-//! (through Fust's own client, [`super::wire`], or sqlx when that cannot log in) and
-//! decoded from the packet bytes straight into Arrow arrays.
+//! through Fust's own client ([`super::wire`]) and decoded from the packet bytes straight
+//! into Arrow arrays.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -12,18 +12,12 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
-use futures::TryStreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
-use sqlx::mysql::MySqlArguments;
-use sqlx::{AssertSqlSafe, Either, Executor as _};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::Sender;
 
-use super::client::{
-    connect, connect_reader, connect_wire, external, my_error, probe_columns, sqlx_error,
-    wire_error,
-};
+use super::client::{connect, connect_wire, external, my_error, probe_columns, wire_error};
 use super::types::{Decoder, field_for};
 use super::wire;
 use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
@@ -112,10 +106,10 @@ impl DbDriver for MyDriver {
 }
 
 /// Runs `sql` as a prepared statement (so rows come in the binary protocol) and sends its
-/// rows as batches of `batch_size`, through Fust's own client when it can log in, else
-/// through sqlx. Rows are decoded as they arrive, in the task that reads the socket:
-/// handing chunks of rows to a second task for decoding was measured slower (W3m, sqlx:
-/// 5.6–5.8 s and 5.9 s of CPU against 5.5–5.6 s and 5.3 s).
+/// rows as batches of `batch_size`. Rows are decoded as they arrive, in the task that reads
+/// the socket: handing chunks of rows to a second task for decoding was measured slower
+/// (W3m, when reads went through sqlx: 5.6–5.8 s and 5.9 s of CPU against 5.5–5.6 s and
+/// 5.3 s).
 async fn read_rows(
     endpoint: &Endpoint,
     sql: &str,
@@ -124,10 +118,8 @@ async fn read_rows(
     tx: &Sender<Result<RecordBatch>>,
 ) -> Result<()> {
     let mut out = Batches::new(endpoint, sql, schema, batch_size)?;
-    match connect_wire(endpoint).await? {
-        Some(conn) => read_wire(conn, &mut out, tx).await,
-        None => read_sqlx(&mut out, tx).await,
-    }
+    let conn = connect_wire(endpoint).await?;
+    read_wire(conn, &mut out, tx).await
 }
 
 /// The rows of one read, decoded and sent on in batches.
@@ -200,26 +192,6 @@ async fn read_wire(
     Ok(())
 }
 
-async fn read_sqlx(out: &mut Batches<'_>, tx: &Sender<Result<RecordBatch>>) -> Result<()> {
-    let mut conn = connect_reader(out.endpoint).await?;
-    let query = sqlx::query_with(AssertSqlSafe(out.sql), MySqlArguments::default());
-    let mut steps = conn.fetch_many(query.persistent(false));
-    loop {
-        // Rows come as Right; the result's summary (Left) comes last.
-        match steps.try_next().await {
-            Ok(Some(Either::Right(row))) => out.decoder.push(&row).map_err(|m| out.failed(m))?,
-            Ok(Some(Either::Left(_))) => continue,
-            Ok(None) => break,
-            Err(err) => return Err(sqlx_error(out.endpoint, &out.reading(), &err)),
-        }
-        if out.decoder.rows() == out.batch_size && !out.send(tx, false).await? {
-            return Ok(());
-        }
-    }
-    out.send(tx, true).await?;
-    Ok(())
-}
-
 /// The declared type of every column that comes straight from a table, keyed by (schema,
 /// table, column), and whether MariaDB's JSON check is on it. Best effort: a server that
 /// refuses the lookup gets types from the protocol metadata alone.
@@ -281,83 +253,149 @@ async fn declared_types(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use datafusion::arrow::array::AsArray;
     use datafusion::arrow::compute::concat_batches;
+    use datafusion::arrow::datatypes::{Decimal128Type, Int64Type, UInt64Type};
+    use datafusion::arrow::util::display::array_value_to_string;
 
-    fn endpoint() -> Endpoint {
+    fn endpoint(user: &str, password: Option<&str>) -> Endpoint {
         Endpoint {
             host: "127.0.0.1".into(),
             port: 3306,
-            user: "root".into(),
-            password: None,
+            user: user.into(),
+            password: password.map(|p| fust_config::Secret::new(p.to_string())),
             database: "test".into(),
             connect_timeout: std::time::Duration::from_secs(10),
             statement_timeout: None,
         }
     }
 
-    /// All rows of `sql` read with Fust's own client, or with sqlx, as one batch.
-    async fn read_all(sql: &str, own_client: bool) -> RecordBatch {
-        let e = endpoint();
-        let driver = MyDriver {
-            endpoint: e.clone(),
-        };
-        let schema = driver.schema(&format!("({sql}) AS q")).await.unwrap();
-        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-        let mut out = Batches::new(&e, sql, schema.clone(), 3).unwrap();
-        if own_client {
-            let conn = connect_wire(&e).await.unwrap().expect("logs in");
-            read_wire(conn, &mut out, &tx).await.unwrap();
-        } else {
-            read_sqlx(&mut out, &tx).await.unwrap();
+    async fn admin() -> Conn {
+        connect(&endpoint("root", None)).await.unwrap()
+    }
+
+    /// All rows of `sql`, read as `e`, in batches of 3, as one batch.
+    async fn read_all(e: &Endpoint, sql: &str) -> Result<RecordBatch> {
+        let schema = MyDriver {
+            endpoint: endpoint("root", None),
         }
+        .schema(&format!("({sql}) AS q"))
+        .await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+        read_rows(e, sql, schema.clone(), 3, &tx).await?;
         drop(tx);
         let mut batches = Vec::new();
         while let Some(b) = rx.recv().await {
-            batches.push(b.unwrap());
+            batches.push(b?);
         }
         assert!(batches.iter().all(|b| b.num_rows() <= 3));
-        concat_batches(&schema, &batches).unwrap()
+        Ok(concat_batches(&schema, &batches)?)
     }
 
-    /// Both read paths give the same arrays for every wire layout, NULLs included.
+    /// A user with a password logs in (the scramble is right), every wire layout decodes,
+    /// NULLs included; a wrong password and an unsupported plugin are clear errors.
     #[tokio::test]
-    async fn own_client_and_sqlx_read_the_same_values() {
-        let table = format!("fust_wire_probe_{}", std::process::id());
-        let mut admin = connect(&endpoint()).await.unwrap();
+    async fn own_client_logs_in_and_reads_every_wire_layout() {
+        let pid = std::process::id();
+        let (table, user, pw) = (
+            format!("fust_wire_probe_{pid}"),
+            format!("fust_wire_{pid}"),
+            "Wire-pw-4417",
+        );
+        let mut admin = admin().await;
         admin
             .query_drop(format!(
                 "DROP TABLE IF EXISTS {table};
                  CREATE TABLE {table} (id int, b bigint, bu bigint unsigned, t tinyint(1),
                    tu tinyint unsigned, s smallint, y year, m mediumint unsigned, f float, d double,
-                   n decimal(30,10), v varchar(10), bl blob, j json, e enum('a','b'),
-                   st set('x','y'), bt bit(5), dt date, ts timestamp(6) NULL, dtm datetime(3),
-                   tm time(6));
+                   n decimal(30,10), v varchar(10), bl blob, e enum('a','b'), st set('x','y'),
+                   bt bit(5), dt date, ts timestamp(6) NULL, dtm datetime(3), tm time(6));
                  INSERT INTO {table} VALUES
                    (1, -9223372036854775808, 18446744073709551615, 1, 255, -32768, 2155,
                     16777215, 1.5, -2.25e300, -12345678901234567890.0123456789, 'née', x'00ff',
-                    '{{\"a\": 1}}', 'b', 'x,y', b'10101', '9999-12-31', '2038-01-19 03:14:07.999999',
+                    'b', 'x,y', b'10101', '9999-12-31', '2038-01-19 03:14:07.999999',
                     '1000-01-01 00:00:00.001', '23:59:59.999999'),
                    (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-                   (3, 0, 0, 0, 0, 0, 1901, 0, 0, 0, 0, '', '', '[]', 'a', '', b'0',
-                    '1000-01-01', '1970-01-01 00:00:01', '2024-02-29 12:00:00', '00:00:00'),
-                   (4, 1, 1, NULL, 1, 1, NULL, 1, -0.0, 1e-300, 0.0000000001, 'x', NULL, NULL, NULL,
-                    NULL, NULL, '2024-02-29', NULL, NULL, '12:34:56')"
+                    NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                 DROP USER IF EXISTS {user};
+                 CREATE USER {user} IDENTIFIED BY '{pw}';
+                 GRANT SELECT ON test.* TO {user}"
             ))
             .await
             .unwrap();
         let sql = format!("SELECT * FROM {table} ORDER BY id");
-        let own = read_all(&sql, true).await;
-        let via_sqlx = read_all(&sql, false).await;
-        assert_eq!(own.num_rows(), 4);
-        assert_eq!(own, via_sqlx);
-        let v = own.column_by_name("v").unwrap();
+        let got = read_all(&endpoint(&user, Some(pw)), &sql).await.unwrap();
+        assert_eq!(got.num_rows(), 2);
+        let row: Vec<String> = got
+            .columns()
+            .iter()
+            .map(|c| array_value_to_string(c, 0).unwrap())
+            .collect();
         assert_eq!(
-            datafusion::arrow::array::AsArray::as_string::<i32>(v).value(0),
-            "née"
+            row,
+            [
+                "1",
+                "-9223372036854775808",
+                "18446744073709551615",
+                "1",
+                "255",
+                "-32768",
+                "2155",
+                "16777215",
+                "1.5",
+                "-2.25e300",
+                "-12345678901234567890.0123456789",
+                "née",
+                "00ff",
+                "b",
+                "x,y",
+                "21",
+                "9999-12-31",
+                "2038-01-19T03:14:07.999999Z",
+                "1000-01-01T00:00:00.001",
+                "23:59:59.999999",
+            ]
         );
+        assert_eq!(got.column(1).as_primitive::<Int64Type>().value(0), i64::MIN);
+        assert_eq!(
+            got.column(2).as_primitive::<UInt64Type>().value(0),
+            u64::MAX
+        );
+        assert_eq!(
+            got.column(10).as_primitive::<Decimal128Type>().value(0),
+            -123456789012345678900123456789
+        );
+        assert!(got.columns()[1..].iter().all(|c| c.is_null(1)));
+
+        let wrong = read_all(&endpoint(&user, Some("not-it-9911")), &sql)
+            .await
+            .unwrap_err()
+            .to_string();
+        for e in [
+            &format!("mysql {user}@127.0.0.1:3306/test: cannot connect"),
+            "Access denied",
+            "(error 1045); check `user` and `password`",
+        ] {
+            assert!(wrong.contains(e), "expected `{e}` in {wrong}");
+        }
+        assert!(!wrong.contains("not-it-9911"), "password leaked: {wrong}");
+
+        // MariaDB's ed25519 plugin: the login switches to a plugin Fust does not speak.
         admin
-            .query_drop(format!("DROP TABLE {table}"))
+            .query_drop(format!(
+                "INSTALL PLUGIN IF NOT EXISTS ed25519 SONAME 'auth_ed25519'; ALTER USER {user} IDENTIFIED VIA ed25519 USING PASSWORD('{pw}')"
+            ))
+            .await
+            .unwrap();
+        let ed = read_all(&endpoint(&user, Some(pw)), &sql)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(ed.contains("cannot connect"), "{ed}");
+        assert!(ed.contains("`client_ed25519`"), "{ed}");
+        assert!(!ed.contains(pw), "password leaked: {ed}");
+        admin
+            .query_drop(format!("DROP TABLE {table}; DROP USER {user}"))
             .await
             .unwrap();
     }
@@ -366,17 +404,17 @@ mod tests {
     /// exactly 16 MiB - 1, which an empty packet closes.
     #[tokio::test]
     async fn rows_longer_than_one_packet_are_joined() {
-        let mut admin = connect(&endpoint()).await.unwrap();
-        admin
+        admin()
+            .await
             .query_drop("SET GLOBAL max_allowed_packet = 67108864")
             .await
             .unwrap();
-        // One text column: header, a bitmap byte and a 4-byte length before the text.
+        // One text column: the header, a bitmap byte and a 4-byte length before the text.
         let exact = 0xFF_FFFF - 6;
         for len in [exact, exact + 1, 20_000_000] {
             let sql = format!("SELECT REPEAT('x', {len}) AS big UNION ALL SELECT 'y'");
-            let got = read_all(&sql, true).await;
-            let big = datafusion::arrow::array::AsArray::as_string::<i32>(got.column(0));
+            let got = read_all(&endpoint("root", None), &sql).await.unwrap();
+            let big = got.column(0).as_string::<i32>();
             assert_eq!(big.value(0).len(), len);
             assert!(big.value(0).bytes().all(|b| b == b'x'));
             assert_eq!(big.value(1), "y", "the packet after a joined one");

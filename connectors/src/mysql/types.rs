@@ -19,8 +19,6 @@ use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::arrow::util::display::FormatOptions;
 use mysql_async::Column;
 use mysql_async::consts::{ColumnFlags, ColumnType};
-use sqlx::mysql::MySqlRow;
-use sqlx::{Column as _, Decode, Row as _, TypeInfo as _};
 
 use super::wire::Reader;
 use crate::database::scan::{civil_from_days, days_from_civil};
@@ -214,25 +212,6 @@ pub enum WireKind {
 }
 
 impl WireKind {
-    /// The layout of a column of the type sqlx names (`BIGINT UNSIGNED`, `DATE`, …).
-    /// `BOOLEAN` is a `tinyint(1)` whose sign the name does not tell: it is read unsigned
-    /// when the Arrow column is (Fust maps `tinyint(1) unsigned` to UInt8).
-    pub fn from_type_name(name: &str, target: &DataType) -> WireKind {
-        let unsigned = name.ends_with("UNSIGNED");
-        match name.split(' ').next().unwrap_or_default() {
-            "BIGINT" => WireKind::Int(8, unsigned),
-            "INT" | "MEDIUMINT" => WireKind::Int(4, unsigned),
-            "SMALLINT" | "YEAR" => WireKind::Int(2, unsigned),
-            "TINYINT" => WireKind::Int(1, unsigned),
-            "BOOLEAN" => WireKind::Int(1, target.is_unsigned_integer()),
-            "FLOAT" => WireKind::Float,
-            "DOUBLE" => WireKind::Double,
-            "DATE" | "DATETIME" | "TIMESTAMP" => WireKind::Date,
-            "TIME" => WireKind::Time,
-            _ => WireKind::Bytes,
-        }
-    }
-
     /// The layout of a column of protocol type `ty` (a `MYSQL_TYPE_*` number).
     pub fn from_column(ty: u8, unsigned: bool) -> WireKind {
         match ty {
@@ -766,32 +745,6 @@ impl Decoder {
         self.rows
     }
 
-    /// Appends one row; the error names the row (counted over the whole read) and column.
-    pub fn push(&mut self, row: &MySqlRow) -> Result<(), String> {
-        if self.kinds.is_empty() {
-            self.set_kinds(row.columns().iter().map(|c| c.type_info().name()))?;
-        }
-        // `as_bytes` fails only for NULL. (sqlx's `is_null` also calls a zero date NULL;
-        // the decoder refuses those with a message instead.)
-        self.push_cells(|i, _| {
-            row.try_get_raw(i)
-                .map(|v| <&[u8] as Decode<sqlx::MySql>>::decode(v).ok())
-                .map_err(|e| e.to_string())
-        })
-    }
-
-    /// The wire layout of each column, from the type names of the result set's columns.
-    fn set_kinds<'n>(&mut self, names: impl Iterator<Item = &'n str>) -> Result<(), String> {
-        let kinds = names
-            .enumerate()
-            .map(|(i, name)| {
-                let target = self.fields.get(i).map(|f| f.data_type());
-                WireKind::from_type_name(name, target.unwrap_or(&DataType::Null))
-            })
-            .collect();
-        self.set_wire_kinds(kinds)
-    }
-
     /// The wire layout of each column of the result set.
     pub fn set_wire_kinds(&mut self, kinds: Vec<WireKind>) -> Result<(), String> {
         if kinds.len() != self.cols.len() {
@@ -814,33 +767,19 @@ impl Decoder {
             let row = self.rows_before + self.rows as u64 + 1;
             return Err(format!("row {row}: the server sent a cut row packet"));
         };
-        self.push_cells(|i, kind| {
-            let bit = i + 2;
-            if bitmap[bit / 8] >> (bit % 8) & 1 == 1 {
-                return Ok(None);
-            }
-            let (raw, rest) = kind
-                .split_value(values)
-                .ok_or("the row packet ends inside this value")?;
-            values = rest;
-            Ok(Some(raw))
-        })
-    }
-
-    /// Appends one row cell by cell: `cell(i, kind)` is column i's bytes, `None` for NULL.
-    #[inline]
-    fn push_cells<'r>(
-        &mut self,
-        mut cell: impl FnMut(usize, WireKind) -> Result<Option<&'r [u8]>, String>,
-    ) -> Result<(), String> {
         for (i, (col, kind)) in self.cols.iter_mut().zip(&self.kinds).enumerate() {
-            let pushed = match cell(i, *kind) {
-                Ok(Some(raw)) => col.push_raw(*kind, raw),
-                Ok(None) => {
-                    col.push_null();
-                    Ok(())
+            let bit = i + 2;
+            let pushed = if bitmap[bit / 8] >> (bit % 8) & 1 == 1 {
+                col.push_null();
+                Ok(())
+            } else {
+                match kind.split_value(values) {
+                    Some((raw, rest)) => {
+                        values = rest;
+                        col.push_raw(*kind, raw)
+                    }
+                    None => Err("the row packet ends inside this value".to_string()),
                 }
-                Err(e) => Err(e),
             };
             pushed.map_err(|e| {
                 format!(
@@ -1258,20 +1197,14 @@ mod tests {
     #[test]
     fn binary_protocol_values_decode() {
         use WireKind as K;
-        let i64_ = DataType::Int64;
-        assert_eq!(K::from_type_name("BIGINT UNSIGNED", &i64_), K::Int(8, true));
-        assert_eq!(K::from_type_name("MEDIUMINT", &i64_), K::Int(4, false));
-        assert_eq!(K::from_type_name("YEAR", &i64_), K::Int(2, false));
-        assert_eq!(
-            K::from_type_name("BOOLEAN", &DataType::Int8),
-            K::Int(1, false)
-        );
-        assert_eq!(
-            K::from_type_name("BOOLEAN", &DataType::UInt8),
-            K::Int(1, true)
-        );
-        assert_eq!(K::from_type_name("DECIMAL", &i64_), K::Bytes);
-        assert_eq!(K::from_type_name("TIMESTAMP", &i64_), K::Date);
+        // MYSQL_TYPE_* numbers and the UNSIGNED flag.
+        assert_eq!(K::from_column(8, true), K::Int(8, true));
+        assert_eq!(K::from_column(9, false), K::Int(4, false));
+        assert_eq!(K::from_column(13, false), K::Int(2, false));
+        assert_eq!(K::from_column(1, true), K::Int(1, true));
+        assert_eq!(K::from_column(246, false), K::Bytes);
+        assert_eq!(K::from_column(7, false), K::Date);
+        assert_eq!(K::from_column(19, false), K::Time);
         assert_eq!(K::Int(1, false).decode(&[0xff]), Ok(Wire::Int(-1)));
         assert_eq!(K::Int(1, true).decode(&[0xff]), Ok(Wire::UInt(255)));
         assert_eq!(
@@ -1415,10 +1348,6 @@ mod tests {
                 .unwrap_err()
                 .contains("sent 1 columns, expected 4")
         );
-        // sqlx's type names give the same layouts.
-        d.set_kinds(["BIGINT", "DECIMAL", "DATE", "VARCHAR"].into_iter())
-            .unwrap();
-        assert_eq!(d.kinds, kinds());
     }
 
     /// A binary-protocol row packet of `cells` (text cells get their length prefix).

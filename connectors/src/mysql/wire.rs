@@ -1,13 +1,13 @@
 //! A MySQL/MariaDB client for one job: running one SELECT as a prepared statement and
 //! handing over each binary-protocol row as its bytes in the read buffer. It speaks the
-//! handshake, `mysql_native_password` and the fast path of `caching_sha2_password`,
-//! `COM_QUERY` for the session's `SET`s, and `COM_STMT_PREPARE`/`COM_STMT_EXECUTE`.
+//! handshake, `mysql_native_password` and the fast path of `caching_sha2_password` (the
+//! same logins sqlx supports as Fust builds it: no TLS, no RSA), `COM_QUERY` for the
+//! session's `SET`s, and `COM_STMT_PREPARE`/`COM_STMT_EXECUTE`.
 //!
-//! Anything else it would need at login (TLS, `caching_sha2_password`'s full
-//! authentication, other plugins) is [`WireError::Unsupported`], and the caller reads
-//! through sqlx instead. Why have it at all: sqlx spends about a quarter of W3m's client CPU
-//! on per-row machinery (a `Bytes` per row, nested streams); here a row costs a header, a
-//! NULL bitmap and the values.
+//! Why not a client library: mysql_async builds a `Value` per cell (an allocation per
+//! string or decimal), and sqlx spent about a quarter of W3m's client CPU on per-row
+//! machinery (a `Bytes` per row, nested streams); here a row costs a header, a NULL bitmap
+//! and the values.
 
 use std::fmt;
 use std::io;
@@ -51,7 +51,7 @@ pub enum WireError {
     Server(u16, String),
     /// The server sent something this client does not understand.
     Protocol(String),
-    /// Login needs something this client does not do; read through sqlx instead.
+    /// Login needs something this client does not do.
     Unsupported(String),
 }
 
@@ -64,7 +64,12 @@ impl fmt::Display for WireError {
             WireError::Io(e) => write!(f, "connection failed: {e}"),
             WireError::Server(code, message) => write!(f, "{message} (error {code})"),
             WireError::Protocol(m) => write!(f, "unexpected reply from the server: {m}"),
-            WireError::Unsupported(m) => write!(f, "login needs {m}"),
+            WireError::Unsupported(m) => write!(
+                f,
+                "{m} is not supported: Fust logs in with mysql_native_password, or with \
+                 caching_sha2_password once the server has cached the password (after one \
+                 login with the mysql client), without TLS"
+            ),
         }
     }
 }
@@ -173,7 +178,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                     Some(3) => {}
                     Some(4) => {
                         return Err(WireError::Unsupported(
-                            "caching_sha2_password's full authentication".into(),
+                            "caching_sha2_password's full authentication (over TLS or RSA)".into(),
                         ));
                     }
                     other => {
@@ -436,7 +441,11 @@ fn scramble(plugin: &str, password: &str, nonce: &[u8]) -> Result<Vec<u8>> {
                 .finalize();
             h1.iter().zip(h3.iter()).map(|(a, b)| a ^ b).collect()
         }
-        other => return Err(WireError::Unsupported(format!("the `{other}` plugin"))),
+        other => {
+            return Err(WireError::Unsupported(format!(
+                "the `{other}` authentication plugin"
+            )));
+        }
     })
 }
 
