@@ -9,17 +9,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc::Sender;
 
 use super::client::{connect, connect_wire, external, my_error, probe_columns, wire_error};
 use super::types::{Decoder, field_for};
-use super::wire;
+use super::wire::WireError;
 use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
 
 const MY: SqlFlavor = SqlFlavor::MySql;
@@ -117,79 +116,35 @@ async fn read_rows(
     batch_size: usize,
     tx: &Sender<Result<RecordBatch>>,
 ) -> Result<()> {
-    let mut out = Batches::new(endpoint, sql, schema, batch_size)?;
-    let conn = connect_wire(endpoint).await?;
-    read_wire(conn, &mut out, tx).await
-}
-
-/// The rows of one read, decoded and sent on in batches.
-struct Batches<'a> {
-    endpoint: &'a Endpoint,
-    sql: &'a str,
-    schema: SchemaRef,
-    batch_size: usize,
-    decoder: Decoder,
-}
-
-impl<'a> Batches<'a> {
-    fn new(endpoint: &'a Endpoint, sql: &'a str, schema: SchemaRef, size: usize) -> Result<Self> {
-        Ok(Batches {
-            endpoint,
-            sql,
-            decoder: Decoder::new(schema.fields(), size).map_err(external)?,
-            schema,
-            batch_size: size,
-        })
-    }
-
-    fn reading(&self) -> String {
-        format!("reading `{}`", self.sql)
-    }
-
-    fn failed(&self, m: String) -> DataFusionError {
-        external(format!("mysql {}: {}: {m}", self.endpoint, self.reading()))
-    }
-
-    /// Sends the rows decoded so far when they fill a batch, or when `last`; false when
-    /// the stream was dropped (stop reading).
-    async fn send(&mut self, tx: &Sender<Result<RecordBatch>>, last: bool) -> Result<bool> {
-        let n = self.decoder.rows();
-        if n == 0 || (n < self.batch_size && !last) {
-            return Ok(true);
-        }
-        let columns = self.decoder.take().map_err(|m| self.failed(m))?;
-        let batch = RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            columns,
-            &RecordBatchOptions::new().with_row_count(Some(n)),
-        )?;
-        Ok(tx.send(Ok(batch)).await.is_ok())
-    }
-}
-
-async fn read_wire(
-    mut conn: wire::Conn<TcpStream>,
-    out: &mut Batches<'_>,
-    tx: &Sender<Result<RecordBatch>>,
-) -> Result<()> {
-    let failed = |err: wire::WireError| wire_error(out.endpoint, &out.reading(), &err);
-    let kinds = conn.query(out.sql).await.map_err(failed)?;
-    out.decoder
-        .set_wire_kinds(kinds)
-        .map_err(|m| out.failed(m))?;
+    let mut decoder = Decoder::new(schema.fields(), batch_size).map_err(external)?;
+    let reading = || format!("reading `{sql}`");
+    let failed = |m: String| external(format!("mysql {endpoint}: {}: {m}", reading()));
+    let lost = |err: WireError| wire_error(endpoint, &reading(), &err);
+    let mut conn = connect_wire(endpoint).await?;
+    let kinds = conn.query(sql).await.map_err(lost)?;
+    decoder.set_wire_kinds(kinds).map_err(failed)?;
     loop {
-        match conn.next_row().await {
-            Ok(Some(row)) => out.decoder.push_packet(row).map_err(|m| out.failed(m))?,
-            Ok(None) => break,
-            Err(err) => return Err(wire_error(out.endpoint, &out.reading(), &err)),
+        let row = conn.next_row().await.map_err(lost)?;
+        let last = row.is_none();
+        if let Some(row) = row {
+            decoder.push_packet(row).map_err(failed)?;
         }
-        if out.decoder.rows() == out.batch_size && !out.send(tx, false).await? {
+        let n = decoder.rows();
+        if n > 0 && (n == batch_size || last) {
+            let batch = RecordBatch::try_new_with_options(
+                schema.clone(),
+                decoder.take().map_err(failed)?,
+                &RecordBatchOptions::new().with_row_count(Some(n)),
+            )?;
+            if tx.send(Ok(batch)).await.is_err() {
+                return Ok(());
+            }
+        }
+        if last {
+            conn.quit().await;
             return Ok(());
         }
     }
-    out.send(tx, true).await?;
-    conn.quit().await;
-    Ok(())
 }
 
 /// The declared type of every column that comes straight from a table, keyed by (schema,
