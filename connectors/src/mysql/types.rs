@@ -179,10 +179,10 @@ fn normalize(declared: &str) -> String {
 // ---------------------------------------------------------------------------------------
 // Decoding: binary-protocol values → Arrow builders.
 
-/// One value of a binary-protocol row, borrowed from the row's packet.
+/// One value (not NULL: the row's bitmap says that) of a binary-protocol row, borrowed
+/// from the row's packet.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Wire<'a> {
-    Null,
     Int(i64),
     UInt(u64),
     Float(f32),
@@ -391,10 +391,6 @@ impl Col {
 
     /// Appends one value; the error says what was wrong with it.
     fn push(&mut self, v: &Wire) -> Result<(), String> {
-        if matches!(v, Wire::Null) {
-            self.push_null();
-            return Ok(());
-        }
         macro_rules! int {
             ($b:expr, $t:ty) => {{
                 let i = integer(v)?;
@@ -568,7 +564,6 @@ fn text<'a>(v: &Wire<'a>) -> Result<&'a str, String> {
 /// Any value as text, for messages and for text columns fed a non-text value.
 fn text_lossy(v: &Wire) -> String {
     match v {
-        Wire::Null => "NULL".into(),
         Wire::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Wire::Int(i) => i.to_string(),
         Wire::UInt(u) => u.to_string(),
@@ -718,7 +713,7 @@ fn time_of_day(v: &Wire) -> Result<i64, String> {
 pub struct Decoder {
     cols: Vec<Col>,
     fields: Vec<Arc<Field>>,
-    /// The wire layout of each column, from the first row's result-set metadata.
+    /// The wire layout of each column, from the result set's column definitions.
     kinds: Vec<WireKind>,
     /// Rows per batch: the builders start with room for them.
     capacity: usize,
@@ -761,11 +756,11 @@ impl Decoder {
     /// Appends one binary-protocol row packet: 0x00, a NULL bitmap (offset by two bits),
     /// then the values that are not NULL.
     pub fn push_packet(&mut self, row: &[u8]) -> Result<(), String> {
+        let number = self.row_number();
         let bitmap_len = (self.cols.len() + 9) / 8;
         let Some((bitmap, mut values)) = row.get(1..).and_then(|r| r.split_at_checked(bitmap_len))
         else {
-            let row = self.rows_before + self.rows as u64 + 1;
-            return Err(format!("row {row}: the server sent a cut row packet"));
+            return Err(format!("row {number}: the server sent a cut row packet"));
         };
         for (i, (col, kind)) in self.cols.iter_mut().zip(&self.kinds).enumerate() {
             let bit = i + 2;
@@ -781,16 +776,15 @@ impl Decoder {
                     None => Err("the row packet ends inside this value".to_string()),
                 }
             };
-            pushed.map_err(|e| {
-                format!(
-                    "row {}, column `{}`: {e}",
-                    self.rows_before + self.rows as u64 + 1,
-                    self.fields[i].name()
-                )
-            })?;
+            pushed.map_err(|e| format!("row {number}, column `{}`: {e}", self.fields[i].name()))?;
         }
         self.rows += 1;
         Ok(())
+    }
+
+    /// The number (from 1, over the whole read) of the row being pushed.
+    fn row_number(&self) -> u64 {
+        self.rows_before + self.rows as u64 + 1
     }
 
     /// The rows decoded so far as arrays, in column order. The error names the first row
