@@ -4,6 +4,7 @@
 mod cli;
 mod progress;
 mod server;
+mod telemetry;
 
 use std::process::ExitCode;
 

@@ -315,7 +315,7 @@ fn run_prints_a_one_line_summary() {
 }
 
 #[test]
-fn readme_plugin_reference_is_current() {
+fn reference_doc_plugin_options_are_current() {
     let out = root_cmd(&["plugins", "--markdown"]);
     out.success();
     let generated = out.stdout.trim();
@@ -325,16 +325,16 @@ fn readme_plugin_reference_is_current() {
             "markdown lacks {p}"
         );
     }
-    let fix = "paste the output of `fust plugins --markdown` into README.md between \
-               `<!-- plugins:start -->` and `<!-- plugins:end -->`";
-    let readme = std::fs::read_to_string(repo_root().join("README.md"))
-        .unwrap_or_else(|e| panic!("cannot read README.md ({e}); {fix}"));
-    let (_, after) = readme
-        .split_once("<!-- plugins:start -->")
-        .unwrap_or_else(|| panic!("README.md has no `<!-- plugins:start -->` marker; {fix}"));
+    let fix = "run scripts/update-docs, or paste the output of `fust plugins --markdown` into \
+               docs/reference.md between `<!-- plugins:start -->` and `<!-- plugins:end -->`";
+    let doc = std::fs::read_to_string(repo_root().join("docs/reference.md"))
+        .unwrap_or_else(|e| panic!("cannot read docs/reference.md ({e}); {fix}"));
+    let (_, after) = doc.split_once("<!-- plugins:start -->").unwrap_or_else(|| {
+        panic!("docs/reference.md has no `<!-- plugins:start -->` marker; {fix}")
+    });
     let (section, _) = after
         .split_once("<!-- plugins:end -->")
-        .unwrap_or_else(|| panic!("README.md has no `<!-- plugins:end -->` marker; {fix}"));
+        .unwrap_or_else(|| panic!("docs/reference.md has no `<!-- plugins:end -->` marker; {fix}"));
     if section.trim() != generated {
         let first_diff = section
             .trim()
@@ -343,6 +343,6 @@ fn readme_plugin_reference_is_current() {
             .position(|(a, b)| a != b)
             .map(|i| format!("first difference at line {} of the section", i + 1))
             .unwrap_or_else(|| "one is a prefix of the other".to_string());
-        panic!("README.md's plugin reference is out of date ({first_diff}); {fix}");
+        panic!("docs/reference.md's options reference is out of date ({first_diff}); {fix}");
     }
 }

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 
-const PG: &str = PG_URL;
-const MY: &str = MY_URL;
+static PG: &ServerUrl = &PG_URL;
+static MY: &ServerUrl = &MY_URL;
 
 #[test]
 fn postgres_to_mysql_and_back_keeps_the_values() {

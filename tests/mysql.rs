@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::*;
 
-const URL: &str = MY_URL;
+static URL: &ServerUrl = &MY_URL;
 
 /// Drops the given tables (and any staging leftovers of them).
 fn drop_tables(names: &[&str]) {

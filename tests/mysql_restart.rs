@@ -1,7 +1,7 @@
 //! The MariaDB server stops in the middle of a run: the run fails with a clear message,
 //! does not panic, and once the server is back the target table is exactly as before.
 //! Its own test binary, because it stops the shared server (cargo runs test binaries one
-//! at a time, so no other test sees the outage). Needs root (starts mariadbd) like CI has.
+//! at a time, so no other test sees the outage). Needs the local server that `scripts/services` starts (and restarts here).
 
 #![allow(clippy::unwrap_used)] // a failure here is the test's failure
 
@@ -15,7 +15,8 @@ use common::*;
 
 fn up() -> bool {
     Command::new("mariadb-admin")
-        .args(["-h127.0.0.1", "-P3306", "-uroot", "ping"])
+        .args(mariadb_login())
+        .arg("ping")
         .output()
         .is_ok_and(|o| o.status.success())
 }
@@ -37,21 +38,7 @@ impl Drop for Restart {
         while !up() && running() && t.elapsed() < Duration::from_secs(60) {
             sleep(Duration::from_millis(200));
         }
-        if !up() {
-            let _ = Command::new("start-stop-daemon")
-                .args([
-                    "--start",
-                    "--oknodo",
-                    "--background",
-                    "--exec",
-                    "/usr/sbin/mariadbd",
-                ])
-                .status();
-        }
-        let t = Instant::now();
-        while !up() && t.elapsed() < Duration::from_secs(60) {
-            sleep(Duration::from_millis(200));
-        }
+        services_up("mariadb");
     }
 }
 
@@ -76,7 +63,8 @@ output: {{type: mysql, url: '{MY_URL}', table: fust_restart_t}}
     let restart = Restart;
     let stop = || {
         let status = Command::new("mariadb-admin")
-            .args(["-h127.0.0.1", "-P3306", "-uroot", "shutdown"])
+            .args(mariadb_login())
+            .arg("shutdown")
             .status()
             .unwrap();
         assert!(status.success(), "mariadb-admin shutdown failed");

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use common::*;
 
-const URL: &str = PG_URL;
+static URL: &ServerUrl = &PG_URL;
 
 /// A fresh schema for one test.
 fn schema(name: &str) -> String {

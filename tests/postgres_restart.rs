@@ -1,17 +1,15 @@
 //! The PostgreSQL server stops in the middle of a run: the run fails with a clear message,
 //! does not panic, and once the server is back the target table is exactly as before.
 //! Its own test binary, because it stops the shared server (cargo runs test binaries one
-//! at a time, so no other test sees the outage). Needs root (pg_ctlcluster) like CI has.
+//! at a time, so no other test sees the outage). Needs the local server that `scripts/services` starts (and restarts here).
 
 mod common;
 
 use std::process::Command;
-use std::thread::sleep;
-use std::time::{Duration, Instant};
 
 use common::*;
 
-const URL: &str = PG_URL;
+static URL: &ServerUrl = &PG_URL;
 
 fn cluster(action: &str) {
     let version = std::fs::read_dir("/etc/postgresql")
@@ -39,13 +37,7 @@ struct Restart;
 
 impl Drop for Restart {
     fn drop(&mut self) {
-        if try_psql("SELECT 1").is_err() {
-            cluster("start");
-        }
-        let t = Instant::now();
-        while try_psql("SELECT 1").is_err() && t.elapsed() < Duration::from_secs(30) {
-            sleep(Duration::from_millis(200));
-        }
+        services_up("postgres");
     }
 }
 

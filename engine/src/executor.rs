@@ -17,6 +17,7 @@ use fust_config::MAIN_INPUT;
 use futures::{FutureExt, StreamExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, field};
 
 use crate::channel::{BufferGauge, channel};
 use crate::error::{Cancelled, Error, Result};
@@ -203,26 +204,81 @@ impl CompiledJob {
     }
 
     /// Runs the job to the end, or until `cancel` fires (then nothing is published).
+    ///
+    /// Traced as a `fust.run` span (job name, rows in and out, bytes out, error) with a
+    /// child per stage: `fust.plan`, `fust.execute` (the partitions streaming into the sink,
+    /// with their row counts) and `fust.commit`.
     pub async fn run(&self, stats: Arc<RunStats>, cancel: CancellationToken) -> Result<RunSummary> {
+        let span = tracing::info_span!(
+            "fust.run",
+            job = self.spec.name.as_deref().unwrap_or(""),
+            rows_in = field::Empty,
+            rows_out = field::Empty,
+            bytes_out = field::Empty,
+            error = field::Empty,
+        );
+        let result = self.run_stages(stats, cancel).instrument(span.clone()).await;
+        match &result {
+            Ok(s) => {
+                span.record("rows_in", s.rows_in);
+                span.record("rows_out", s.rows_out);
+                span.record("bytes_out", s.bytes_out);
+            }
+            Err(e) => {
+                span.record("error", e.to_string());
+            }
+        }
+        result
+    }
+
+    async fn run_stages(
+        &self,
+        stats: Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> Result<RunSummary> {
         let started = Instant::now();
-        let ctx = self.session()?;
-        let df = self.dataframe(&ctx).await?;
-        let plan = df
-            .create_physical_plan()
-            .await
-            .map_err(|e| Error::datafusion("planning the job", e))?;
+        let planning = tracing::info_span!(
+            "fust.plan",
+            inputs = self.inputs.len(),
+            processors = self.processors.len()
+        );
+        let (ctx, plan) = async {
+            let ctx = self.session()?;
+            let df = self.dataframe(&ctx).await?;
+            let plan = df
+                .create_physical_plan()
+                .await
+                .map_err(|e| Error::datafusion("planning the job", e))?;
+            Ok::<_, Error>((ctx, plan))
+        }
+        .instrument(planning)
+        .await?;
         if let Ok(mut p) = stats.plan.lock() {
             *p = Some(plan.clone());
         }
+        let executing = tracing::info_span!(
+            "fust.execute",
+            partitions = plan.output_partitioning().partition_count(),
+            rows_in = field::Empty,
+            rows_out = field::Empty,
+        );
         let (result, gauge) = self
             .stream_to_sink(&ctx, plan.clone(), &stats, cancel)
+            .instrument(executing.clone())
             .await;
+        executing.record("rows_in", leaf_rows(plan.as_ref()));
+        executing.record("rows_out", stats.rows_out());
         let sink_summary = result?;
-        for (name, source) in &self.inputs {
-            source.commit().await.map_err(|e| {
-                Error::datafusion(format!("{} (saving its state)", input_context(name)), e)
-            })?;
+        async {
+            for (name, source) in &self.inputs {
+                source.commit().await.map_err(|e| {
+                    Error::datafusion(format!("{} (saving its state)", input_context(name)), e)
+                })?;
+            }
+            Ok::<_, Error>(())
         }
+        .instrument(tracing::info_span!("fust.commit", inputs = self.inputs.len()))
+        .await?;
         let mut bytes_in = None;
         for (_, source) in &self.inputs {
             if let Some(b) = source.input_bytes(&ctx).await {

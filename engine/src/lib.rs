@@ -7,12 +7,13 @@ pub mod error;
 pub mod executor;
 pub mod plugin;
 pub mod registry;
-pub mod service;
 pub mod session;
+pub mod state;
 pub mod types;
 
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
-pub use plugin::{Processor, Sink, SinkSummary, Source, SourceState, SourceStateExtension};
+pub use plugin::{Processor, Sink, SinkSummary, Source};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
+pub use state::{FileStateStore, StateStore, StateStoreExtension};
 pub use tokio_util::sync::CancellationToken;

@@ -72,26 +72,3 @@ pub trait Sink: Send + Sync + Debug {
         ctx: &SessionContext,
     ) -> Result<SinkSummary>;
 }
-
-/// Where sources keep state between runs (an incremental cursor's high-water mark): a
-/// file for `fust run`, the metadata store for `fust serve`. A run that has one carries it
-/// on its session ([`SourceStateExtension`]); sources look it up in `table` and use it in `commit`.
-#[async_trait]
-pub trait SourceState: Send + Sync + Debug {
-    async fn get(&self, key: &str) -> Result<Option<String>>;
-    async fn put(&self, key: &str, value: &str) -> Result<()>;
-}
-
-/// The session extension that carries a run's [`SourceState`].
-#[derive(Debug, Clone)]
-pub struct SourceStateExtension(pub Arc<dyn SourceState>);
-
-impl SourceStateExtension {
-    /// The state store of the run `ctx` belongs to, if it has one.
-    pub fn of(ctx: &SessionContext) -> Option<Arc<dyn SourceState>> {
-        ctx.state()
-            .config()
-            .get_extension::<SourceStateExtension>()
-            .map(|s| s.0.clone())
-    }
-}

@@ -122,7 +122,7 @@ pub struct CompiledJob {
     pub processors: Vec<(String, Arc<dyn Processor>)>,
     pub sink: Arc<dyn Sink>,
     /// Where sources keep state between runs; `None`: their own default (a file).
-    pub state: Option<Arc<dyn crate::plugin::SourceState>>,
+    pub state: Option<Arc<dyn crate::state::StateStore>>,
 }
 
 fn add<T: ?Sized>(map: &mut BTreeMap<&'static str, Arc<dyn Factory<T>>>, f: Arc<dyn Factory<T>>) {

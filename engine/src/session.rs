@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 /// A session configured from the job's `settings`, carrying the run's source state store.
 pub fn session(
     settings: &Settings,
-    state: Option<Arc<dyn crate::plugin::SourceState>>,
+    state: Option<Arc<dyn crate::state::StateStore>>,
 ) -> Result<SessionContext> {
     let mut config = SessionConfig::new()
         .with_batch_size(settings.batch_size.max(1))
@@ -30,7 +30,7 @@ pub fn session(
     };
     config = config.with_target_partitions(parallelism);
     if let Some(state) = state {
-        config = config.with_extension(Arc::new(crate::plugin::SourceStateExtension(state)));
+        config = config.with_extension(Arc::new(crate::state::StateStoreExtension(state)));
     }
     if settings.preserve_order {
         // One scan per file, read front to back.

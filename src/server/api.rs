@@ -11,10 +11,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use fust_config::JobSpec;
-use fust_engine::service::{
+use fust_engine::{CompiledJob, Registry};
+use fust_service::{
     JobManager, JobRecord, JobVersion, LogLine, RunEvent, RunFilter, RunRecord, RunState,
 };
-use fust_engine::{CompiledJob, Registry};
 use futures::Stream;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,7 @@ pub struct AppState {
     pub roots: Arc<DataRoots>,
     pub preview_max_rows: usize,
     pub openapi: Arc<serde_json::Value>,
+    pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 /// The file name a request body is given in messages (`request body:3:7: …`).
@@ -64,11 +65,8 @@ pub struct JobView {
 
 impl JobView {
     fn from_record(r: JobRecord) -> Self {
-        let schedule = fust_engine::service::manager::schedule_of(&r.definition);
-        let next_run_at = fust_engine::service::scheduler::next_time(
-            &schedule,
-            fust_engine::service::manager::now_ms(),
-        );
+        let schedule = fust_service::schedule_of(&r.definition);
+        let next_run_at = fust_service::scheduler::next_time(&schedule, fust_service::now_ms());
         JobView {
             name: r.name,
             version: r.version,
@@ -493,7 +491,7 @@ fn event(ev: &RunEvent) -> Event {
 }
 
 pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
-    let text = super::metrics::render(&s.manager).await?;
+    let text = super::metrics::render(&s.manager, &s.prometheus).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,

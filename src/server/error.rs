@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use fust_engine::service::{ManagerError, StoreError};
 use fust_engine::{Error, ErrorKind};
+use fust_service::{ManagerError, StoreError};
 use schemars::JsonSchema;
 use serde::Serialize;
 

@@ -18,8 +18,8 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use fust_engine::service::{Guard, JobManager, Store, scheduler};
 use fust_engine::{Error, Registry};
+use fust_service::{Guard, JobManager, Store, scheduler};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -170,6 +170,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         roots,
         preview_max_rows: cfg.preview_max_rows,
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
+        prometheus: metrics::install()?,
     };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await

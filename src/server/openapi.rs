@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document served at `/openapi.json`: paths written here, body schemas
 //! generated from the same Rust types the handlers serialize (schemars).
 
-use fust_engine::service::{JobVersion, LogLine, RunEvent, RunRecord};
+use fust_service::{JobVersion, LogLine, RunEvent, RunRecord};
 use schemars::JsonSchema;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use serde_json::{Value, json};

@@ -117,9 +117,49 @@ pub fn fust(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Out {
         .expect("start fust");
     Out {
         code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: as_default_servers(&String::from_utf8_lossy(&out.stdout)),
+        stderr: as_default_servers(&String::from_utf8_lossy(&out.stderr)),
     }
+}
+
+/// The local test servers' URLs as jobs in the tests spell them, and how messages name them.
+const DEFAULT_SERVERS: [(&str, &str, &ServerUrl); 4] = [
+    ("postgres://postgres@127.0.0.1:5432/test", "", &PG_URL),
+    (
+        "postgres://postgres@127.0.0.1/test",
+        "postgres@127.0.0.1:5432/test",
+        &PG_URL,
+    ),
+    ("mysql://root@127.0.0.1:3306/test", "", &MY_URL),
+    (
+        "mysql://root@127.0.0.1/test",
+        "root@127.0.0.1:3306/test",
+        &MY_URL,
+    ),
+];
+
+/// A job text with the default local servers replaced by the `FUST_TEST_*_URL` ones (the
+/// same text when those are unset), so every test can run against servers of one's own.
+pub fn at_test_servers(text: &str) -> String {
+    let mut text = text.to_string();
+    for (default, _, url) in DEFAULT_SERVERS {
+        if !url.is_default() {
+            text = text.replace(default, url.as_str());
+        }
+    }
+    text
+}
+
+/// Fust's output with the configured servers named as the default ones, so the tests'
+/// expected messages hold against servers of one's own too.
+pub fn as_default_servers(text: &str) -> String {
+    let mut text = text.to_string();
+    for (_, name, url) in DEFAULT_SERVERS {
+        if !name.is_empty() && !url.is_default() {
+            text = text.replace(&url.display_name(), name);
+        }
+    }
+    text
 }
 
 /// `fust run --quiet JOB` in `cwd`.
@@ -161,7 +201,7 @@ pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
 
 /// Writes a job file `dir/job.yaml`.
 pub fn write_job(dir: &Path, yaml: &str) -> PathBuf {
-    write_file(dir, "job.yaml", yaml)
+    write_file(dir, "job.yaml", at_test_servers(yaml))
 }
 
 /// A fresh temporary directory.
@@ -493,8 +533,84 @@ pub fn env_refs(env: &[(String, String)]) -> Vec<(&str, &str)> {
     env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
-/// The PostgreSQL test database (trust auth on the machine and in CI).
-pub const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+/// A test server's URL: the environment variable's value, or the local server that
+/// `scripts/services` starts. Displays as the URL; `as_str` for argument lists.
+pub struct ServerUrl {
+    var: &'static str,
+    default: &'static str,
+    value: std::sync::OnceLock<String>,
+}
+
+impl ServerUrl {
+    const fn new(var: &'static str, default: &'static str) -> Self {
+        Self {
+            var,
+            default,
+            value: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.value.get_or_init(|| {
+            std::env::var(self.var)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| self.default.to_string())
+        })
+    }
+
+    /// Whether no environment variable overrides the local server.
+    pub fn is_default(&self) -> bool {
+        self.as_str() == self.default
+    }
+
+    /// `user@host:port/db` as Fust's messages name the server.
+    pub fn display_name(&self) -> String {
+        let u = url::Url::parse(self.as_str()).expect("a test server URL");
+        let port = u
+            .port()
+            .unwrap_or(if u.scheme() == "mysql" { 3306 } else { 5432 });
+        format!(
+            "{}@{}:{port}{}",
+            u.username(),
+            u.host_str().unwrap_or_default(),
+            u.path()
+        )
+    }
+
+    /// Host, port and user for command-line clients.
+    pub fn parts(&self) -> (String, u16, String) {
+        let u = url::Url::parse(self.as_str()).expect("a test server URL");
+        let port = u
+            .port()
+            .unwrap_or(if u.scheme() == "mysql" { 3306 } else { 5432 });
+        (
+            u.host_str().unwrap_or("127.0.0.1").to_string(),
+            port,
+            u.username().to_string(),
+        )
+    }
+}
+
+impl std::ops::Deref for ServerUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for ServerUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The PostgreSQL test database (trust auth on the machine and in CI);
+/// `FUST_TEST_PG_URL` points the tests at another server.
+pub static PG_URL: ServerUrl = ServerUrl::new(
+    "FUST_TEST_PG_URL",
+    "postgres://postgres@127.0.0.1:5432/test",
+);
 
 /// Runs SQL through psql on [`PG_URL`]; the unaligned output, or psql's message.
 pub fn try_psql(sql: &str) -> Result<String, String> {
@@ -507,7 +623,7 @@ pub fn try_psql(sql: &str) -> Result<String, String> {
             "-v",
             "ON_ERROR_STOP=1",
             "-d",
-            PG_URL,
+            PG_URL.as_str(),
             "-c",
             sql,
         ])
@@ -525,25 +641,49 @@ pub fn try_psql(sql: &str) -> Result<String, String> {
 #[track_caller]
 pub fn psql(sql: &str) -> String {
     try_psql(sql).unwrap_or_else(|e| {
-        panic!("psql failed (is PostgreSQL running on 127.0.0.1:5432?)\nSQL: {sql}\n{e}")
+        panic!("psql failed (is PostgreSQL running at {PG_URL}? scripts/services starts it)\nSQL: {sql}\n{e}")
     })
 }
 
-/// The MariaDB test database (root without a password on the machine and in CI).
-pub const MY_URL: &str = "mysql://root@127.0.0.1:3306/test";
+/// The MariaDB test database (root without a password on the machine and in CI);
+/// `FUST_TEST_MYSQL_URL` points the tests at another server.
+pub static MY_URL: ServerUrl =
+    ServerUrl::new("FUST_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test");
+
+/// `mariadb`/`mariadb-admin` arguments that reach [`MY_URL`]'s server.
+pub fn mariadb_login() -> Vec<String> {
+    let (host, port, user) = MY_URL.parts();
+    vec![
+        format!("-h{host}"),
+        format!("-P{port}"),
+        format!("-u{user}"),
+    ]
+}
+
+/// Starts (again) a local test server through `scripts/services`, as CI does.
+pub fn services_up(name: &str) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/services");
+    let status = Command::new("bash")
+        .arg(script)
+        .args(["up", name])
+        .status()
+        .expect("bash runs scripts/services");
+    assert!(status.success(), "scripts/services up {name} failed");
+}
 
 /// Runs SQL through the `mariadb` client in UTC; tab-separated output without headers.
 /// Panics (the test fails, never skips) when the server is unreachable or the SQL fails.
 #[track_caller]
 pub fn mariadb(sql: &str) -> String {
     let out = Command::new("mariadb")
-        .args(["-h127.0.0.1", "-P3306", "-uroot", "test", "-N", "-B", "-e"])
+        .args(mariadb_login())
+        .args(["test", "-N", "-B", "-e"])
         .arg(format!("SET time_zone = '+00:00'; {sql}"))
         .output()
         .expect("the `mariadb` client runs (install mariadb-client)");
     assert!(
         out.status.success(),
-        "mariadb failed (is MariaDB running on 127.0.0.1:3306?)\nSQL: {sql}\n{}",
+        "mariadb failed (is MariaDB running at {MY_URL}? scripts/services starts it)\nSQL: {sql}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_string()

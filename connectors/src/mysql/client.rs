@@ -8,7 +8,7 @@ use mysql_async::{Conn, OptsBuilder};
 use tokio::net::TcpStream;
 
 use super::wire::{self, WireError};
-use crate::database::Endpoint;
+use crate::common::database::Endpoint;
 
 /// The session every connection gets: UTC (so TIMESTAMP values and pushed-down literals
 /// mean the same on both sides), strict writes, backslash escapes on (what

@@ -3,6 +3,7 @@
 //! INFILE` fed from memory inside one transaction; append, overwrite or upsert).
 
 mod client;
+pub mod dialect;
 mod sink;
 mod source;
 pub mod types;
@@ -16,7 +17,7 @@ use fust_engine::{OptionError, Registry, Sink, Source, Typed};
 pub use sink::MySink;
 pub use source::MyDriver;
 
-use crate::database::{DbSinkConfig, DbSource, DbSourceConfig};
+use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig};
 
 const SCHEMES: &[&str] = &["mysql", "mariadb"];
 const DEFAULT_PORT: u16 = 3306;

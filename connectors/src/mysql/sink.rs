@@ -32,10 +32,13 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, InfileData};
 
 use super::client::{connect, external, my_error, probe_columns};
-use super::types::{Enc, ddl_type};
-use crate::database::{CreateTable, DbSinkConfig, DbWriteMode, Endpoint, SqlFlavor};
+use super::dialect::MySql;
+use super::types::Enc;
+use crate::common::database::{
+    CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
+};
 
-const MY: SqlFlavor = SqlFlavor::MySql;
+const MY: MySql = MySql;
 
 /// Bytes of INSERT text sent per statement at most (the server's packet limit is 16 MiB
 /// by default).
@@ -212,7 +215,7 @@ impl MySink {
         exec(
             conn,
             e,
-            &create_table_sql(&stage, &schema, c)?,
+            &create_table_sql(&MY, &stage, &schema, c).map_err(external)?,
             &format!("creating {table}"),
         )
         .await?;
@@ -321,31 +324,6 @@ impl MySink {
         );
         exec(conn, &self.endpoint, &sql, &format!("merging into {table}")).await
     }
-}
-
-/// `CREATE TABLE` for the output's schema (a primary key on `key_columns` for upsert).
-fn create_table_sql(table: &str, schema: &SchemaRef, c: &DbSinkConfig) -> Result<String> {
-    let upsert = c.write_mode == DbWriteMode::Upsert;
-    let mut cols = Vec::with_capacity(schema.fields().len() + 1);
-    for f in schema.fields() {
-        let key = upsert && c.key_columns.iter().any(|k| k == f.name());
-        let t = ddl_type(f, key).map_err(|t| {
-            external(format!(
-                "column `{}` has type {t}, which has no MySQL type; cast it in a processor",
-                f.name()
-            ))
-        })?;
-        let not_null = if key { " NOT NULL" } else { "" };
-        cols.push(format!("{} {t}{not_null}", MY.ident(f.name())));
-    }
-    if upsert {
-        let keys: Vec<String> = c.key_columns.iter().map(|k| MY.ident(k)).collect();
-        cols.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-    }
-    Ok(format!(
-        "CREATE TABLE {table} ({}) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4",
-        cols.join(", ")
-    ))
 }
 
 async fn exec(conn: &mut Conn, e: &Endpoint, sql: &str, doing: &str) -> Result<()> {

@@ -17,11 +17,12 @@ use mysql_async::{Conn, Value};
 use tokio::sync::mpsc::Sender;
 
 use super::client::{connect, connect_wire, external, my_error, probe_columns, wire_error};
+use super::dialect::MySql;
 use super::types::{Decoder, field_for};
 use super::wire::WireError;
-use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
+use crate::common::database::{DbDriver, Dialect, Endpoint, Snapshot};
 
-const MY: SqlFlavor = SqlFlavor::MySql;
+const MY: MySql = MySql;
 
 /// Reads tables and queries of one MySQL or MariaDB server.
 #[derive(Debug)]
@@ -31,8 +32,8 @@ pub struct MyDriver {
 
 #[async_trait]
 impl DbDriver for MyDriver {
-    fn flavor(&self) -> SqlFlavor {
-        SqlFlavor::MySql
+    fn dialect(&self) -> &'static dyn Dialect {
+        &MySql
     }
 
     async fn schema(&self, from: &str) -> Result<SchemaRef> {

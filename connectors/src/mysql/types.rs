@@ -20,8 +20,8 @@ use datafusion::arrow::util::display::FormatOptions;
 use mysql_async::Column;
 use mysql_async::consts::{ColumnFlags, ColumnType};
 
-use super::wire::Reader;
-use crate::database::scan::{civil_from_days, days_from_civil};
+use super::wire::{Wire, WireKind};
+use crate::common::time::{civil_from_days, days_from_civil};
 
 /// Field metadata key holding the MySQL column type a column came from (`json`,
 /// `enum('a','b')`, `tinyint unsigned`, `decimal(15,2)`, `datetime(6)`, …), so a MySQL
@@ -178,129 +178,6 @@ fn normalize(declared: &str) -> String {
 
 // ---------------------------------------------------------------------------------------
 // Decoding: binary-protocol values → Arrow builders.
-
-/// One value (not NULL: the row's bitmap says that) of a binary-protocol row, borrowed
-/// from the row's packet.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Wire<'a> {
-    Int(i64),
-    UInt(u64),
-    Float(f32),
-    Double(f64),
-    /// Strings, decimals, bits, enums, sets, JSON and blobs.
-    Bytes(&'a [u8]),
-    /// Year, month, day, hour, minute, second, microsecond (DATE, DATETIME, TIMESTAMP).
-    Date(u16, u8, u8, u8, u8, u8, u32),
-    /// Negative, days, hours, minutes, seconds, microseconds.
-    Time(bool, u32, u8, u8, u8, u32),
-}
-
-/// How one result column's values are laid out in a binary-protocol row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WireKind {
-    /// A little-endian integer of this many bytes, unsigned or not.
-    Int(usize, bool),
-    Float,
-    Double,
-    /// A length byte, then as many of year (2 bytes), month, day, hour, minute, second and
-    /// microsecond (4 bytes) as are not zero.
-    Date,
-    /// A length byte, then sign, days (4 bytes), hour, minute, second, microsecond.
-    Time,
-    /// Length-prefixed bytes (the prefix is already stripped).
-    Bytes,
-}
-
-impl WireKind {
-    /// The layout of a column of protocol type `ty` (a `MYSQL_TYPE_*` number).
-    pub fn from_column(ty: u8, unsigned: bool) -> WireKind {
-        match ty {
-            8 => WireKind::Int(8, unsigned),      // LONGLONG
-            3 | 9 => WireKind::Int(4, unsigned),  // LONG, INT24
-            2 | 13 => WireKind::Int(2, unsigned), // SHORT, YEAR
-            1 => WireKind::Int(1, unsigned),      // TINY
-            4 => WireKind::Float,
-            5 => WireKind::Double,
-            7 | 10 | 12 | 14 | 17 | 18 => WireKind::Date, // TIMESTAMP, DATE, DATETIME (and v2)
-            11 | 19 => WireKind::Time,
-            _ => WireKind::Bytes,
-        }
-    }
-
-    /// Splits the first value off `b` (the rest of a binary row): the value as
-    /// [`WireKind::decode`] takes it, and what follows. `None` when `b` ends inside it.
-    #[inline]
-    pub fn split_value(self, b: &[u8]) -> Option<(&[u8], &[u8])> {
-        let n = match self {
-            WireKind::Int(n, _) => n,
-            WireKind::Float => 4,
-            WireKind::Double => 8,
-            WireKind::Date | WireKind::Time => 1 + usize::from(*b.first()?),
-            WireKind::Bytes => {
-                let mut r = Reader::new(b);
-                let len = usize::try_from(r.lenenc().ok()?).ok()?;
-                return r.rest().split_at_checked(len);
-            }
-        };
-        b.split_at_checked(n)
-    }
-
-    /// The value in `raw` (a column's bytes in the row packet).
-    pub fn decode(self, raw: &[u8]) -> Result<Wire<'_>, String> {
-        let short = || format!("the server sent {} bytes for a {self:?} value", raw.len());
-        let le = |n: usize| -> Result<u64, String> {
-            if raw.len() != n {
-                return Err(short());
-            }
-            Ok(raw
-                .iter()
-                .rev()
-                .fold(0u64, |acc, x| acc << 8 | u64::from(*x)))
-        };
-        Ok(match self {
-            WireKind::Int(n, true) => Wire::UInt(le(n)?),
-            WireKind::Int(n, false) => {
-                // Sign-extend the n-byte value.
-                let shift = 64 - 8 * n as u32;
-                Wire::Int(((le(n)? << shift) as i64) >> shift)
-            }
-            WireKind::Float => Wire::Float(f32::from_bits(le(4)? as u32)),
-            WireKind::Double => Wire::Double(f64::from_bits(le(8)?)),
-            WireKind::Date => {
-                let b = temporal_body(raw, &[0, 4, 7, 11]).ok_or_else(short)?;
-                let at = |i: usize| b.get(i).copied().unwrap_or(0);
-                let us = b
-                    .get(7..11)
-                    .map_or(0, |u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]));
-                Wire::Date(
-                    u16::from_le_bytes([at(0), at(1)]),
-                    at(2),
-                    at(3),
-                    at(4),
-                    at(5),
-                    at(6),
-                    us,
-                )
-            }
-            WireKind::Time => {
-                let b = temporal_body(raw, &[0, 8, 12]).ok_or_else(short)?;
-                let at = |i: usize| b.get(i).copied().unwrap_or(0);
-                let days = u32::from_le_bytes([at(1), at(2), at(3), at(4)]);
-                let us = u32::from_le_bytes([at(8), at(9), at(10), at(11)]);
-                Wire::Time(at(0) == 1, days, at(5), at(6), at(7), us)
-            }
-            WireKind::Bytes => Wire::Bytes(raw),
-        })
-    }
-}
-
-/// The bytes after a temporal value's length byte, when that length is one of `lengths`
-/// and matches what follows.
-fn temporal_body<'a>(raw: &'a [u8], lengths: &[usize]) -> Option<&'a [u8]> {
-    let (len, body) = raw.split_first()?;
-    let len = usize::from(*len);
-    (lengths.contains(&len) && body.len() == len).then_some(body)
-}
 
 /// One column being built from wire values.
 enum Col {

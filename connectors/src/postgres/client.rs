@@ -5,7 +5,7 @@ use datafusion::common::DataFusionError;
 use datafusion::common::runtime::SpawnedTask;
 use tokio_postgres::{Client, NoTls};
 
-use crate::database::Endpoint;
+use crate::common::database::Endpoint;
 
 /// A client and the task that drives its connection; dropping it closes the connection
 /// (and the server rolls back an open transaction).

@@ -3,6 +3,7 @@
 //! transaction; append, overwrite or upsert).
 
 mod client;
+pub mod dialect;
 mod sink;
 mod source;
 pub mod types;
@@ -15,7 +16,7 @@ use fust_engine::{OptionError, Registry, Sink, Source, Typed};
 pub use sink::PgSink;
 pub use source::PgDriver;
 
-use crate::database::{DbSinkConfig, DbSource, DbSourceConfig};
+use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig};
 
 const SCHEMES: &[&str] = &["postgres", "postgresql"];
 const DEFAULT_PORT: u16 = 5432;

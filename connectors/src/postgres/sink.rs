@@ -15,10 +15,13 @@ use futures::{SinkExt, StreamExt};
 use tokio_postgres::Transaction;
 
 use super::client::{connect, external, pg_error};
+use super::dialect::Postgres;
 use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
-use crate::database::{CreateTable, DbSinkConfig, DbWriteMode, Endpoint, SqlFlavor};
+use crate::common::database::{
+    CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
+};
 
-const PG: SqlFlavor = SqlFlavor::Postgres;
+const PG: Postgres = Postgres;
 
 /// Bytes of encoded rows sent to the server at a time.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -115,26 +118,7 @@ impl PgSink {
                 self.config.table
             )));
         }
-        let mut cols = Vec::with_capacity(schema.fields().len());
-        for f in schema.fields() {
-            let t = PgType::for_arrow(f).map_err(|t| {
-                external(format!(
-                    "column `{}` has type {t}, which has no PostgreSQL type; cast it in a processor",
-                    f.name()
-                ))
-            })?;
-            cols.push(format!("{} {t}", PG.ident(f.name())));
-        }
-        if self.config.write_mode == DbWriteMode::Upsert {
-            let keys: Vec<String> = self
-                .config
-                .key_columns
-                .iter()
-                .map(|k| PG.ident(k))
-                .collect();
-            cols.push(format!("PRIMARY KEY ({})", keys.join(", ")));
-        }
-        let ddl = format!("CREATE TABLE {table} ({})", cols.join(", "));
+        let ddl = create_table_sql(&PG, table, schema, &self.config).map_err(external)?;
         tx.batch_execute(&ddl)
             .await
             .map_err(|err| pg_error(e, &format!("creating {table}"), &err))?;

@@ -14,8 +14,9 @@ use futures::{StreamExt, TryStreamExt};
 use tokio_postgres::SimpleQueryMessage;
 
 use super::client::{PgConn, connect, external, pg_error};
+use super::dialect::Postgres;
 use super::types::{CopyDecoder, PgType};
-use crate::database::{DbDriver, Endpoint, Snapshot, SqlFlavor};
+use crate::common::database::{DbDriver, Dialect, Endpoint, Snapshot};
 use fust_engine::ReadError;
 
 #[derive(Debug)]
@@ -25,8 +26,8 @@ pub struct PgDriver {
 
 #[async_trait]
 impl DbDriver for PgDriver {
-    fn flavor(&self) -> SqlFlavor {
-        SqlFlavor::Postgres
+    fn dialect(&self) -> &'static dyn Dialect {
+        &Postgres
     }
 
     async fn schema(&self, from: &str) -> Result<SchemaRef> {
@@ -55,7 +56,7 @@ impl DbDriver for PgDriver {
     async fn storage_ranges(&self, table: &str, n: usize) -> Result<Option<Vec<String>>> {
         let sql = format!(
             "SELECT pg_relation_size({}::regclass) / current_setting('block_size')::bigint",
-            SqlFlavor::Postgres.string(table)
+            Postgres.string(table)
         );
         let pages: u64 = match self.query_row(&sql).await?.first() {
             Some(Some(v)) => v.parse().unwrap_or(0),
@@ -123,7 +124,7 @@ impl DbDriver for PgDriver {
             if let Some(s) = &snapshot {
                 let begin = format!(
                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}",
-                    SqlFlavor::Postgres.string(&s.id)
+                    Postgres.string(&s.id)
                 );
                 conn.client.batch_execute(&begin).await.map_err(|err| {
                     pg_error(&endpoint, &format!("importing snapshot {}", s.id), &err)
@@ -251,7 +252,7 @@ mod ctid_tests {
 mod snapshot_tests {
     //! Against the PostgreSQL on 127.0.0.1:5432 (database `test`), as the rest of the suite.
     use super::*;
-    use crate::database::DbTable;
+    use crate::common::database::DbTable;
     use datafusion::catalog::TableProvider;
     use datafusion::physical_plan::ExecutionPlan;
     use datafusion::prelude::SessionContext;

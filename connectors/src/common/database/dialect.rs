@@ -1,0 +1,89 @@
+//! [`Dialect`]: how one database spells SQL. Everything that differs between the
+//! database connectors' SQL goes through it, so a new database is its folder and one
+//! `impl Dialect`.
+
+use std::fmt::Debug;
+
+use datafusion::arrow::datatypes::{Field, SchemaRef};
+use datafusion::error::Result;
+use datafusion::logical_expr::Expr;
+use datafusion::sql::unparser::Unparser;
+use datafusion::sql::unparser::dialect::Dialect as UnparserDialect;
+
+use super::config::{DbSinkConfig, DbWriteMode};
+
+/// A database's SQL spelling: quoting, literals, type mapping and the SQL that a pushed-down
+/// filter becomes. Implementations are unit structs used as `&'static dyn Dialect`.
+pub trait Dialect: Debug + Send + Sync {
+    /// The connector's `type:` name, also used in messages and state keys.
+    fn name(&self) -> &'static str;
+
+    /// The product, for messages: `PostgreSQL`.
+    fn product(&self) -> &'static str;
+
+    /// Quotes one identifier.
+    fn ident(&self, name: &str) -> String;
+
+    /// A string literal. Values are always escaped here or bound, never pasted.
+    fn string(&self, s: &str) -> String;
+
+    /// DataFusion's unparser dialect, which turns pushed-down filters into this SQL.
+    fn unparser(&self) -> &dyn UnparserDialect;
+
+    /// The column type for `field` in a `CREATE TABLE`; `key` when it is part of the
+    /// primary key. Err: the Arrow type, which has no mapping.
+    fn column_type(&self, field: &Field, key: bool) -> Result<String, String>;
+
+    /// Text after `CREATE TABLE t (...)`, e.g. a storage engine.
+    fn table_options(&self) -> &'static str {
+        ""
+    }
+
+    /// Quotes a possibly schema-qualified table name (`sales.orders`).
+    fn table(&self, name: &str) -> String {
+        name.split('.')
+            .map(|p| self.ident(p))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// A filter or expression as this database's SQL.
+    fn unparse(&self, expr: &Expr) -> Result<String> {
+        Ok(Unparser::new(self.unparser())
+            .expr_to_sql(expr)?
+            .to_string())
+    }
+}
+
+/// `CREATE TABLE` for a sink's schema, with a primary key on `key_columns` for upsert.
+/// Err: the message for a column whose type has no mapping.
+pub fn create_table_sql(
+    dialect: &dyn Dialect,
+    table: &str,
+    schema: &SchemaRef,
+    c: &DbSinkConfig,
+) -> Result<String, String> {
+    let upsert = c.write_mode == DbWriteMode::Upsert;
+    let mut cols = Vec::with_capacity(schema.fields().len() + 1);
+    for f in schema.fields() {
+        let key = upsert && c.key_columns.iter().any(|k| k == f.name());
+        let t = dialect.column_type(f, key).map_err(|t| {
+            format!(
+                "column `{}` has type {t}, which has no {} type; cast it in a processor",
+                f.name(),
+                dialect.product()
+            )
+        })?;
+        let not_null = if key { " NOT NULL" } else { "" };
+        cols.push(format!("{} {t}{not_null}", dialect.ident(f.name())));
+    }
+    if upsert {
+        let keys: Vec<String> = c.key_columns.iter().map(|k| dialect.ident(k)).collect();
+        cols.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+    }
+    Ok(format!(
+        "CREATE TABLE {table} ({}){}",
+        cols.join(", "),
+        dialect.table_options()
+    ))
+}

@@ -1,0 +1,634 @@
+//! What every file connector shares: a listing source over paths/globs/URLs, and an
+//! atomic file writer (temporary name + rename locally; multipart upload on object
+//! stores) that format encoders write into.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
+use datafusion::catalog::view::ViewTable;
+use datafusion::common::Column;
+use datafusion::common::{DataFusionError, exec_err, plan_err};
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::datasource::provider_as_source;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::functions::expr_fn::nullif;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
+use datafusion::prelude::SessionContext;
+use fust_engine::{OptionError, SinkSummary};
+use futures::StreamExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectMeta, ObjectStoreExt};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use url::Url;
+
+use crate::object_store::{StorageOptions, input_url, register_store};
+
+/// Turns an inferred schema into the one to read with (e.g. "all strings", overrides).
+pub type SchemaFix = Arc<dyn Fn(SchemaRef) -> Result<SchemaRef> + Send + Sync>;
+
+/// A source over files of one format: a DataFusion listing table, so projections and
+/// filters reach the scan and large files are read in parallel byte ranges.
+pub struct ListingSource {
+    pub path: String,
+    pub format: Arc<dyn FileFormat>,
+    /// Extension to keep when `path` is a directory (e.g. `.csv`).
+    pub extension: &'static str,
+    pub storage: StorageOptions,
+    pub fix_schema: Option<SchemaFix>,
+    /// Text that means NULL, applied after reading as text (DataFusion 55's CSV reader
+    /// uses `null_regex` for inference only: apache/datafusion#25213).
+    pub null_value: Option<String>,
+    /// A schema to use instead of inferring one.
+    pub schema: Option<SchemaRef>,
+    /// Total size of the files found the last time the table was listed (for the summary).
+    pub listed_bytes: std::sync::atomic::AtomicU64,
+    /// A connector's own reader for plain local files (CSV has one), tried before
+    /// DataFusion's reader when every file is local.
+    pub local_scan: Option<LocalScan>,
+}
+
+/// Builds a table over local files `(path, size)` with the given schema, or `None` to
+/// leave them to DataFusion's reader.
+pub type LocalScan =
+    Arc<dyn Fn(&[(PathBuf, u64)], SchemaRef) -> Option<Arc<dyn TableProvider>> + Send + Sync>;
+
+impl std::fmt::Debug for ListingSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListingSource")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl fust_engine::Source for ListingSource {
+    async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        let url = input_url(ctx, &self.path, &self.storage)?;
+        let is_dir = self.path.ends_with('/') || Path::new(&self.path).is_dir();
+        let ext = if is_dir { self.extension } else { "" };
+        let options = ListingOptions::new(self.format.clone()).with_file_extension(ext);
+        let state = ctx.state();
+        let store = state.runtime_env().object_store(url.object_store())?;
+        let files: Vec<_> = url
+            .list_all_files(&state, store.as_ref(), ext)
+            .await?
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_>>()?;
+        if files.is_empty() {
+            return plan_err!("no files match `{}`", self.path);
+        }
+        self.listed_bytes.store(
+            files.iter().map(|m| m.size).sum(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let mut schema = match &self.schema {
+            Some(s) => s.clone(),
+            None => options.infer_schema(&state, &url).await.map_err(|e| {
+                DataFusionError::Plan(format!(
+                    "cannot read the schema of `{}`: {}",
+                    self.path,
+                    fust_engine::error::clean_message(&e)
+                ))
+            })?,
+        };
+        if let Some(fix) = &self.fix_schema {
+            schema = fix(schema)?;
+        }
+        let local_files = self
+            .local_scan
+            .as_ref()
+            .and_then(|_| local_paths(&url, &files));
+        let table = |schema: SchemaRef| -> Result<Arc<dyn TableProvider>> {
+            if let (Some(scan), Some(paths)) = (&self.local_scan, &local_files)
+                && let Some(t) = scan(paths, schema.clone())
+            {
+                return Ok(t);
+            }
+            let config = ListingTableConfig::new(url.clone())
+                .with_listing_options(options.clone())
+                .with_schema(schema);
+            Ok(Arc::new(ListingTable::try_new(config)?))
+        };
+        let Some(null_value) = &self.null_value else {
+            return table(schema);
+        };
+        // Read every column as text, then turn `null_value` into NULL and cast to the
+        // inferred types, as a view (projections and filters still reach the scan).
+        let raw = table(all_strings(&schema))?;
+        let exprs: Vec<Expr> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let text = Expr::Column(Column::new_unqualified(f.name()));
+                let nulled = nullif(text, lit(null_value.as_str()));
+                let typed = if f.data_type() == &DataType::Utf8 {
+                    nulled
+                } else {
+                    cast(nulled, f.data_type().clone())
+                };
+                typed.alias(f.name())
+            })
+            .collect();
+        let plan = LogicalPlanBuilder::scan("raw", provider_as_source(raw), None)?
+            .project(exprs)?
+            .build()?;
+        Ok(Arc::new(ViewTable::new(plan, None)))
+    }
+
+    fn describe(&self) -> String {
+        self.path.clone()
+    }
+
+    async fn input_bytes(&self, _ctx: &SessionContext) -> Option<u64> {
+        Some(self.listed_bytes.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// The files as local paths with their sizes, sorted, when all of them are on local disk.
+fn local_paths(url: &ListingTableUrl, files: &[ObjectMeta]) -> Option<Vec<(PathBuf, u64)>> {
+    if url.scheme() != "file" {
+        return None;
+    }
+    let mut paths = Vec::with_capacity(files.len());
+    for meta in files {
+        let path = PathBuf::from(format!("/{}", meta.location));
+        // A name object_store had to encode would not be found: let DataFusion read it.
+        let size = std::fs::metadata(&path).ok()?.len();
+        if size != meta.size {
+            return None;
+        }
+        paths.push((path, size));
+    }
+    paths.sort();
+    Some(paths)
+}
+
+/// What to do when the output exists.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteMode {
+    /// Replace it (atomically, when the run succeeds).
+    #[default]
+    Overwrite,
+    /// Add to the end of it (local CSV and JSON files only).
+    Append,
+    /// Fail the run.
+    ErrorIfExists,
+}
+
+/// A buffer that an encoder writes into and the writer drains.
+#[derive(Clone, Default)]
+pub struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl SharedBuf {
+    pub fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .map(|mut b| std::mem::take(&mut *b))
+            .unwrap_or_default()
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().map(|b| b.len()).unwrap_or(0)
+    }
+}
+
+impl Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("buffer poisoned"))?
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A file format writer: encodes batches into a [`SharedBuf`].
+pub trait Encoder: Send {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Writes any footer; called once after the last batch.
+    fn finish(self: Box<Self>) -> Result<()>;
+}
+
+/// Builds an encoder for a schema; `append` says whether it continues an existing file
+/// (so a CSV header must not be written again).
+pub type MakeEncoder<'a> =
+    &'a (dyn Fn(SchemaRef, SharedBuf, bool) -> Result<Box<dyn Encoder>> + Sync);
+
+const FLUSH_BYTES: usize = 8 << 20;
+
+/// Writes a stream to `path` through `encoder`, publishing the file only on success.
+pub async fn write_file(
+    ctx: &SessionContext,
+    path: &str,
+    mode: WriteMode,
+    storage: &StorageOptions,
+    mut stream: SendableRecordBatchStream,
+    make: MakeEncoder<'_>,
+) -> Result<SinkSummary> {
+    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let buf = SharedBuf::default();
+    let mut encoder = make(stream.schema(), buf.clone(), out.appending())?;
+    let mut rows = 0u64;
+    let result: Result<()> = async {
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            encoder.write(&batch)?;
+            if buf.len() >= FLUSH_BYTES {
+                out.write(buf.take()).await?;
+            }
+        }
+        encoder.finish()?;
+        out.write(buf.take()).await
+    }
+    .await;
+    out.settle(result.map(|()| rows), path).await
+}
+
+/// Encodes one batch into bytes on its own (CSV rows, JSON lines): batches can then be
+/// encoded on several cores at once.
+pub type BatchEncoder = Arc<dyn Fn(&RecordBatch) -> Result<Vec<u8>> + Send + Sync>;
+
+/// Writes a stream to `path`, encoding up to `parallelism` batches at once on the
+/// runtime's threads; `header` goes first (unless appending to a non-empty file). Order of
+/// batches is kept.
+pub async fn write_file_parallel(
+    ctx: &SessionContext,
+    path: &str,
+    mode: WriteMode,
+    storage: &StorageOptions,
+    stream: SendableRecordBatchStream,
+    header: Vec<u8>,
+    encode: BatchEncoder,
+) -> Result<SinkSummary> {
+    use datafusion::common::runtime::SpawnedTask;
+    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let parallelism = ctx.state().config().target_partitions().max(1) + 1;
+    let mut rows = 0u64;
+    let result: Result<()> = async {
+        if !out.appending() {
+            out.write(header).await?;
+        }
+        let mut encoded = stream
+            .map(|batch| {
+                let encode = encode.clone();
+                SpawnedTask::spawn(async move {
+                    let batch = batch?;
+                    let bytes = encode(&batch)?;
+                    Ok::<_, DataFusionError>((batch.num_rows() as u64, bytes))
+                })
+            })
+            .buffered(parallelism);
+        // Each encoded batch (MBs) goes straight to the file: no second copy.
+        while let Some(joined) = encoded.next().await {
+            let (n, bytes) = joined
+                .map_err(|e| DataFusionError::Internal(format!("encoder task failed: {e}")))??;
+            rows += n;
+            out.write(bytes).await?;
+        }
+        Ok(())
+    }
+    .await;
+    out.settle(result.map(|()| rows), path).await
+}
+
+/// Outputs of this process not yet published: temporary files to delete, or appended files
+/// with the length to cut them back to. Lets the CLI clean up when it must exit at once.
+static UNPUBLISHED: Mutex<Vec<(PathBuf, Option<u64>)>> = Mutex::new(Vec::new());
+
+fn track(path: &Path, len: Option<u64>) {
+    if let Ok(mut u) = UNPUBLISHED.lock() {
+        u.push((path.to_path_buf(), len));
+    }
+}
+
+fn untrack(path: &Path) {
+    if let Ok(mut u) = UNPUBLISHED.lock() {
+        u.retain(|(p, _)| p != path);
+    }
+}
+
+/// Rolls back every output this process has not published (for an immediate exit).
+pub fn remove_unpublished() {
+    let Ok(mut u) = UNPUBLISHED.lock() else {
+        return;
+    };
+    for (path, len) in u.drain(..) {
+        match len {
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Some(len) => {
+                if let Ok(f) = OpenOptions::new().write(true).open(&path) {
+                    let _ = f.set_len(len);
+                }
+            }
+        }
+    }
+}
+
+/// An output file being written; invisible (or unchanged, for append) until `commit`.
+pub enum Output {
+    #[doc(hidden)]
+    Local(LocalOutput),
+    #[doc(hidden)]
+    Store { writer: BufWriter, bytes: u64 },
+}
+
+/// A local file written under a temporary name in the same directory, renamed on commit.
+/// Dropping it without commit (failure, Ctrl-C) removes the temporary file; an appended
+/// file is cut back to its old length.
+pub struct LocalOutput {
+    file: Option<File>,
+    temp: Option<PathBuf>,
+    target: PathBuf,
+    mode: WriteMode,
+    /// For append: the length before this run.
+    appended_from: Option<u64>,
+    bytes: u64,
+    committed: bool,
+}
+
+impl Drop for LocalOutput {
+    fn drop(&mut self) {
+        untrack(self.temp.as_ref().unwrap_or(&self.target));
+        if self.committed {
+            return;
+        }
+        self.file.take();
+        if let Some(t) = &self.temp {
+            let _ = std::fs::remove_file(t);
+        }
+        if let Some(len) = self.appended_from
+            && let Ok(f) = OpenOptions::new().write(true).open(&self.target)
+        {
+            let _ = f.set_len(len);
+        }
+    }
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
+    DataFusionError::Execution(format!("cannot {what} {}: {e}", path.display()))
+}
+
+impl Output {
+    pub async fn open(
+        ctx: &SessionContext,
+        path: &str,
+        mode: WriteMode,
+        storage: &StorageOptions,
+    ) -> Result<Self> {
+        if path.contains("://") && !path.starts_with("file://") {
+            let url = Url::parse(path)
+                .map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
+            let store = register_store(ctx, &url, storage)?;
+            let key = StorePath::from_url_path(url.path())?;
+            match mode {
+                WriteMode::Append => {
+                    return plan_err!(
+                        "mode `append` works on local files only; `{path}` is in an object store"
+                    );
+                }
+                WriteMode::ErrorIfExists if store.head(&key).await.is_ok() => {
+                    return exec_err!("`{path}` already exists (mode: error_if_exists)");
+                }
+                _ => {}
+            }
+            return Ok(Output::Store {
+                writer: BufWriter::new(store, key),
+                bytes: 0,
+            });
+        }
+        let target = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
+        if target.is_dir() {
+            return plan_err!("`{path}` is a directory; give a file name");
+        }
+        let exists = target.exists();
+        if exists && mode == WriteMode::ErrorIfExists {
+            return exec_err!("`{path}` already exists (mode: error_if_exists)");
+        }
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| io_err("create directory", &dir, e))?;
+        if mode == WriteMode::Append && exists {
+            let file = OpenOptions::new()
+                .append(true)
+                .open(&target)
+                .map_err(|e| io_err("open for append", &target, e))?;
+            let len = file
+                .metadata()
+                .map_err(|e| io_err("stat", &target, e))?
+                .len();
+            track(&target, Some(len));
+            return Ok(Output::Local(LocalOutput {
+                file: Some(file),
+                temp: None,
+                target,
+                mode,
+                appended_from: Some(len),
+                bytes: 0,
+                committed: false,
+            }));
+        }
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        // Unique within the process too: the job service runs jobs concurrently, possibly
+        // onto the same target.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!(
+            ".{name}.fust-{}-{seq}-{stamp}.tmp",
+            std::process::id()
+        ));
+        let file = File::create(&temp).map_err(|e| io_err("create", &temp, e))?;
+        track(&temp, None);
+        Ok(Output::Local(LocalOutput {
+            file: Some(file),
+            temp: Some(temp),
+            target,
+            mode,
+            appended_from: None,
+            bytes: 0,
+            committed: false,
+        }))
+    }
+
+    /// Whether this continues an existing non-empty file.
+    pub fn appending(&self) -> bool {
+        matches!(self, Output::Local(l) if l.appended_from.is_some_and(|n| n > 0))
+    }
+
+    pub async fn write(&mut self, data: Vec<u8>) -> Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        match self {
+            Output::Local(l) => {
+                let path = l.temp.clone().unwrap_or_else(|| l.target.clone());
+                let file = l
+                    .file
+                    .as_mut()
+                    .ok_or_else(|| DataFusionError::Internal("file closed".into()))?;
+                file.write_all(&data)
+                    .map_err(|e| io_err("write", &path, e))?;
+                l.bytes += data.len() as u64;
+            }
+            Output::Store { writer, bytes } => {
+                writer.write_all(&data).await?;
+                *bytes += data.len() as u64;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn commit(mut self) -> Result<u64> {
+        match &mut self {
+            Output::Local(l) => {
+                untrack(l.temp.as_ref().unwrap_or(&l.target));
+                if let Some(file) = l.file.take() {
+                    drop(file);
+                }
+                if let Some(temp) = &l.temp {
+                    if l.mode == WriteMode::ErrorIfExists && l.target.exists() {
+                        return exec_err!(
+                            "`{}` appeared while writing (mode: error_if_exists)",
+                            l.target.display()
+                        );
+                    }
+                    std::fs::rename(temp, &l.target)
+                        .map_err(|e| io_err("publish", &l.target, e))?;
+                }
+                l.committed = true;
+                Ok(l.bytes)
+            }
+            Output::Store { writer, bytes } => {
+                writer.shutdown().await?;
+                Ok(*bytes)
+            }
+        }
+    }
+
+    /// Commits when the write succeeded (`Ok(rows)`), else rolls back and returns the error.
+    pub async fn settle(self, written: Result<u64>, target: &str) -> Result<SinkSummary> {
+        match written {
+            Ok(rows) => Ok(SinkSummary {
+                rows,
+                bytes: self.commit().await?,
+                target: target.to_string(),
+            }),
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn abort(self) {
+        match self {
+            Output::Local(l) => drop(l),
+            Output::Store { mut writer, .. } => {
+                let _ = writer.abort().await;
+            }
+        }
+    }
+}
+
+/// Checks that a delimiter-like option is one ASCII character.
+pub fn single_byte(key: &str, s: &str) -> Result<u8, OptionError> {
+    match s.as_bytes() {
+        [b] if b.is_ascii() => Ok(*b),
+        _ if s == "\\t" => Ok(b'\t'),
+        _ => Err(OptionError::new(
+            key,
+            format!("expected one ASCII character (e.g. \",\", \";\", \"\\t\"), found {s:?}"),
+        )),
+    }
+}
+
+/// Schema with every field as nullable text (CSV `all_strings`).
+pub fn all_strings(schema: &Schema) -> SchemaRef {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    Arc::new(Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| Field::new(f.name(), DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Compression of input files.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// From the file extension: `.gz`, `.zst`, `.bz2`, `.xz`, else none.
+    #[default]
+    Auto,
+    None,
+    Gzip,
+    Zstd,
+    Bzip2,
+    Xz,
+}
+
+impl Compression {
+    pub fn resolve(self, path: &str) -> FileCompressionType {
+        match self {
+            Compression::Auto => match path.rsplit('.').next() {
+                Some("gz") => FileCompressionType::GZIP,
+                Some("zst") => FileCompressionType::ZSTD,
+                Some("bz2") => FileCompressionType::BZIP2,
+                Some("xz") => FileCompressionType::XZ,
+                _ => FileCompressionType::UNCOMPRESSED,
+            },
+            Compression::None => FileCompressionType::UNCOMPRESSED,
+            Compression::Gzip => FileCompressionType::GZIP,
+            Compression::Zstd => FileCompressionType::ZSTD,
+            Compression::Bzip2 => FileCompressionType::BZIP2,
+            Compression::Xz => FileCompressionType::XZ,
+        }
+    }
+}
+
+/// Resolves `mode` and the FustGo `append` flag into one mode.
+pub fn write_mode(mode: Option<WriteMode>, append: Option<bool>) -> Result<WriteMode, OptionError> {
+    match (mode, append) {
+        (Some(m), Some(true)) if m != WriteMode::Append => Err(OptionError::new(
+            "append",
+            "`append: true` contradicts `mode`; give only one of them",
+        )),
+        (Some(m), _) => Ok(m),
+        (None, Some(true)) => Ok(WriteMode::Append),
+        (None, _) => Ok(WriteMode::Overwrite),
+    }
+}

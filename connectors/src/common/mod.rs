@@ -1,0 +1,11 @@
+//! What several connectors share: file sources and sinks (listing, compression, atomic
+//! publish), the database connectors' options, scan, dialect and cursor state, calendar
+//! conversions, and the connectors' error type.
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod database;
+pub mod error;
+pub mod file;
+pub mod time;
+
+pub use error::{ConnectorError, ConnectorResult};

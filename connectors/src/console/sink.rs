@@ -1,0 +1,50 @@
+//! The `console` output: the first rows as a table on stdout.
+
+use super::config::ConsoleConfig;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_engine::{Sink, SinkSummary};
+use futures::StreamExt;
+
+#[derive(Debug)]
+pub(super) struct ConsoleSink(pub(super) ConsoleConfig);
+
+#[async_trait::async_trait]
+impl Sink for ConsoleSink {
+    async fn write(
+        &self,
+        mut stream: SendableRecordBatchStream,
+        _ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
+        let mut shown: Vec<RecordBatch> = Vec::new();
+        let (mut rows, mut kept) = (0u64, 0usize);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            rows += batch.num_rows() as u64;
+            let take = (self.0.limit - kept).min(batch.num_rows());
+            if take > 0 {
+                shown.push(batch.slice(0, take));
+                kept += take;
+            }
+        }
+        if shown.is_empty() {
+            shown.push(RecordBatch::new_empty(stream.schema()));
+        }
+        let table = pretty_format_batches(&shown)?;
+        let more = rows.saturating_sub(kept as u64);
+        let note = if more > 0 {
+            format!(" ({more} more not shown)")
+        } else {
+            String::new()
+        };
+        println!("{table}\n{rows} rows{note}");
+        Ok(SinkSummary {
+            rows,
+            bytes: 0,
+            target: "console".into(),
+        })
+    }
+}

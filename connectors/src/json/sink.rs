@@ -1,0 +1,82 @@
+//! The `json` output: NDJSON or one array, published atomically.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::json::LineDelimitedWriter;
+use datafusion::arrow::json::writer::{JsonArray, Writer};
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use fust_engine::{OptionError, Sink, SinkSummary};
+
+use super::config::{JsonLayout, JsonSinkConfig};
+use crate::common::file::{
+    BatchEncoder, Encoder, SharedBuf, WriteMode, write_file, write_file_parallel, write_mode,
+};
+
+#[derive(Debug)]
+pub(super) struct JsonSink {
+    config: JsonSinkConfig,
+    mode: WriteMode,
+}
+
+/// The JSON array writer (one document, so batches are encoded in order).
+pub(super) struct JsonEncoder(Writer<SharedBuf, JsonArray>);
+
+impl Encoder for JsonEncoder {
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        Ok(self.0.write(batch)?)
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        Ok(self.0.finish()?)
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for JsonSink {
+    async fn write(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<SinkSummary> {
+        let array = self.config.format == JsonLayout::Array;
+        let c = &self.config;
+        if !array {
+            let encode: BatchEncoder = Arc::new(|batch: &RecordBatch| {
+                let mut w =
+                    LineDelimitedWriter::new(Vec::with_capacity(batch.get_array_memory_size()));
+                w.write(batch)?;
+                w.finish()?;
+                Ok(w.into_inner())
+            });
+            return write_file_parallel(
+                ctx,
+                &c.path,
+                self.mode,
+                &c.storage,
+                stream,
+                Vec::new(),
+                encode,
+            )
+            .await;
+        }
+        let make = |_: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
+            Ok(Box::new(JsonEncoder(Writer::new(buf))))
+        };
+        write_file(ctx, &c.path, self.mode, &c.storage, stream, &make).await
+    }
+}
+
+pub(super) fn build_sink(c: JsonSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
+    let mode = write_mode(c.mode, c.append)?;
+    if mode == WriteMode::Append && c.format == JsonLayout::Array {
+        return Err(OptionError::new(
+            "mode",
+            "`append` works with `format: ndjson` only",
+        ));
+    }
+    Ok(Arc::new(JsonSink { config: c, mode }))
+}
