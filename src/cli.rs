@@ -199,3 +199,221 @@ fn message(e: &Error) -> String {
         other => other.to_string(),
     }
 }
+
+fn load(path: &Path, registry: &Registry) -> Result<CompiledJob, Error> {
+    Ok(registry.load(path)?)
+}
+
+async fn dispatch(command: Command) -> Result<(), Error> {
+    let registry = registry();
+    match command {
+        Command::Run { job, quiet } => run(&load(&job, &registry)?, quiet).await,
+        Command::Validate { job } => {
+            let compiled = load(&job, &registry)?;
+            // Plans the job: reads the inputs' schemas (headers, footers), not their data.
+            compiled.plan().await?;
+            println!(
+                "{}: ok ({} input{}, {} processor{}, output `{}`)",
+                job.display(),
+                compiled.inputs.len(),
+                plural(compiled.inputs.len()),
+                compiled.processors.len(),
+                plural(compiled.processors.len()),
+                compiled
+                    .spec
+                    .output
+                    .as_ref()
+                    .map_or("", |o| o.kind.as_str()),
+            );
+            Ok(())
+        }
+        Command::Preview { job, limit } => {
+            print_out(&load(&job, &registry)?.preview_table(limit).await?);
+            Ok(())
+        }
+        Command::Explain { job } => {
+            print_out(&load(&job, &registry)?.explain().await?);
+            Ok(())
+        }
+        Command::Plugins { markdown: true, .. } => {
+            print_out(markdown_reference(&registry).trim_end());
+            Ok(())
+        }
+        Command::Plugins { name, json, .. } => plugins(&registry, name.as_deref(), json),
+        Command::Serve { .. } => unreachable!("`serve` is dispatched before the other commands"),
+        Command::Schema => {
+            let schema = registry.job_schema();
+            print_out(&serde_json::to_string_pretty(&schema).unwrap_or_default());
+            Ok(())
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`fust schema | head`) is not an error.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.write_all(b"\n"));
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
+    let stats = RunStats::new();
+    let cancel = CancellationToken::new();
+    let progress = (!quiet).then(|| Progress::start(stats.clone()));
+    let watcher = {
+        let cancel = cancel.clone();
+        spawn_detached(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nCancelling (Ctrl-C again to exit at once)…");
+                cancel.cancel();
+                // A plan busy inside one operator may not look at the token for a while:
+                // after a grace period, remove the unpublished output ourselves and exit.
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                }
+                fust_connectors::common::file::remove_unpublished();
+                eprintln!("error: {}", Error::Cancelled);
+                std::process::exit(130);
+            }
+        })
+    };
+    let result = job.run(stats, cancel).await;
+    watcher.abort();
+    if let Some(p) = progress {
+        p.finish();
+    }
+    let s = result?;
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let name = job.spec.name.as_deref().unwrap_or("job");
+    let bytes_in = s.bytes_in.map_or_else(|| "-".to_string(), human_bytes);
+    eprintln!(
+        "{name}: {} rows in ({bytes_in}), {} rows out ({}) to {} in {}; {} rows/s, {}/s",
+        human_count(s.rows_in),
+        human_count(s.rows_out),
+        human_bytes(s.bytes_out),
+        s.target,
+        fmt_duration(s.elapsed),
+        human_count((s.rows_out as f64 / secs) as u64),
+        human_bytes((s.bytes_in.unwrap_or(s.bytes_out) as f64 / secs) as u64),
+    );
+    Ok(())
+}
+
+fn fmt_duration(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2}s")
+    } else {
+        format!("{}m{:02}s", (s / 60.0) as u64, (s % 60.0) as u64)
+    }
+}
+
+fn plugins(registry: &Registry, name: Option<&str>, json: bool) -> Result<(), Error> {
+    let all: Vec<_> = registry
+        .sources()
+        .chain(registry.processors())
+        .chain(registry.sinks())
+        .collect();
+    if json {
+        let list: Vec<_> = all
+            .iter()
+            .filter(|p| name.is_none_or(|n| n == p.name))
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name, "role": p.role.noun(), "description": p.description,
+                    "options": p.options.as_value(), "example": p.example,
+                })
+            })
+            .collect();
+        print_out(&serde_json::to_string_pretty(&list).unwrap_or_default());
+        return Ok(());
+    }
+    let mut lines: Vec<String> = Vec::new();
+    let Some(name) = name else {
+        for (title, list) in [
+            (
+                "Inputs (input: type)",
+                registry.sources().collect::<Vec<_>>(),
+            ),
+            (
+                "Processors (pipeline.processors[].type)",
+                registry.processors().collect(),
+            ),
+            ("Outputs (output: type)", registry.sinks().collect()),
+        ] {
+            lines.push(format!("{title}:"));
+            for p in list {
+                lines.push(format!("  {:<10} {}", p.name, p.description));
+            }
+            lines.push(String::new());
+        }
+        lines.push("`fust plugins NAME` shows a plugin's options.".to_string());
+        print_out(&lines.join("\n"));
+        return Ok(());
+    };
+    let matches: Vec<_> = all.iter().filter(|p| p.name == name).collect();
+    if matches.is_empty() {
+        let names: Vec<&str> = all.iter().map(|p| p.name).collect();
+        return Err(Error::user(
+            "plugins",
+            fust_config::unknown_message("plugin", name, &names),
+        ));
+    }
+    for p in matches {
+        lines.push(format!(
+            "{} ({}): {}\n\nOptions:",
+            p.name,
+            p.role.noun(),
+            p.description
+        ));
+        for row in crate::progress::option_rows(p.options.as_value()) {
+            lines.push(format!("  {:<20} {:<30} {}", row.0, row.1, row.2));
+        }
+        lines.push(format!("\nExample:\n{}", indent(p.example)));
+    }
+    print_out(&lines.join("\n"));
+    Ok(())
+}
+
+fn indent(s: &str) -> String {
+    s.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The README's plugin reference: one option table per plugin, generated from the schemas
+/// (a test checks that README.md holds exactly this text).
+pub fn markdown_reference(registry: &Registry) -> String {
+    let mut out = String::new();
+    for p in registry
+        .sources()
+        .chain(registry.processors())
+        .chain(registry.sinks())
+    {
+        let role = match p.role {
+            fust_config::PluginRole::Source => "input",
+            fust_config::PluginRole::Processor => "processor",
+            fust_config::PluginRole::Sink => "output",
+        };
+        out.push_str(&format!(
+            "#### `{}` {role}\n\n{}.\n\n",
+            p.name, p.description
+        ));
+        out.push_str("| option | type / default | meaning |\n|---|---|---|\n");
+        for (name, ty, desc) in crate::progress::option_rows(p.options.as_value()) {
+            let ty = ty.replace('|', "\\|");
+            let desc = desc.replace('|', "\\|");
+            out.push_str(&format!("| `{name}` | {ty} | {desc} |\n"));
+        }
+        out.push('\n');
+    }
+    out
+}

@@ -57,9 +57,8 @@ pub const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 /// Installs the global subscriber. Call once, outside the async runtime (the OTLP exporters
 /// use blocking HTTP clients on their own threads). Err: a message for the user.
 pub fn init(opts: &LogOptions) -> Result<Telemetry, String> {
-    let filter = || {
-        EnvFilter::try_from_env("FUST_LOG").unwrap_or_else(|_| EnvFilter::new(&opts.level))
-    };
+    let filter =
+        || EnvFilter::try_from_env("FUST_LOG").unwrap_or_else(|_| EnvFilter::new(&opts.level));
     let (writer, file) = match &opts.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)

@@ -304,6 +304,23 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // The browsable API page and the document it shows need no token and hold no data.
+    let page = anon.get(server.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    let shown: serde_json::Value = anon
+        .get(server.url("/docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown["paths"], doc["paths"],
+        "/docs shows the served document"
+    );
+    assert!(shown["openapi"].as_str().unwrap().starts_with("3."));
     server.stop();
     assert!(!server.log_text().contains("s3cr3t-token"));
 }

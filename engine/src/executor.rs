@@ -217,7 +217,28 @@ impl CompiledJob {
             bytes_out = field::Empty,
             error = field::Empty,
         );
-        let result = self.run_stages(stats, cancel).instrument(span.clone()).await;
+        let result = async {
+            tracing::info!(
+                inputs = self.inputs.len(),
+                processors = self.processors.len(),
+                "Run started"
+            );
+            let result = self.run_stages(stats, cancel).await;
+            match &result {
+                Ok(s) => tracing::info!(
+                    rows_in = s.rows_in,
+                    rows_out = s.rows_out,
+                    bytes_out = s.bytes_out,
+                    elapsed_ms = s.elapsed.as_millis() as u64,
+                    target = %s.target,
+                    "Run finished"
+                ),
+                Err(e) => tracing::info!(error = %e, "Run failed; nothing was published"),
+            }
+            result
+        }
+        .instrument(span.clone())
+        .await;
         match &result {
             Ok(s) => {
                 span.record("rows_in", s.rows_in);
@@ -277,7 +298,10 @@ impl CompiledJob {
             }
             Ok::<_, Error>(())
         }
-        .instrument(tracing::info_span!("fust.commit", inputs = self.inputs.len()))
+        .instrument(tracing::info_span!(
+            "fust.commit",
+            inputs = self.inputs.len()
+        ))
         .await?;
         let mut bytes_in = None;
         for (_, source) in &self.inputs {

@@ -1,12 +1,11 @@
 //! What the manager publishes about runs: [`RunEvent`]s for the API's live stream.
 
-use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::store::{RunRecord, RunState, now_ms};
 
 /// A change in a run: its state, its counters, and the error when it failed.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RunEvent {
     pub run_id: String,
     pub job: String,

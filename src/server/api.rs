@@ -1,4 +1,7 @@
 //! The HTTP handlers: thin functions from a request to the manager or the store and back.
+// utoipa's `params(...)` expansion names the `IntoParams` types with a path the
+// `unused_qualifications` lint flags.
+#![allow(unused_qualifications)]
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -16,10 +19,10 @@ use fust_service::{
     JobManager, JobRecord, JobVersion, LogLine, RunEvent, RunFilter, RunRecord, RunState,
 };
 use futures::Stream;
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::guard::{DataRoots, check_paths, check_secrets};
 
 /// What every handler can reach.
@@ -39,14 +42,14 @@ const BODY: &str = "request body";
 // ---------- bodies ----------
 
 /// `GET /health`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Health {
     pub status: String,
     pub version: String,
 }
 
 /// A stored job.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct JobView {
     pub name: String,
     /// Increases by one with every change of the definition.
@@ -81,7 +84,7 @@ impl JobView {
 }
 
 /// `POST /validate`.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Validated {
     pub ok: bool,
     pub name: Option<String>,
@@ -91,16 +94,17 @@ pub struct Validated {
 }
 
 /// `POST /preview`: the first rows of the job's output; nothing is written.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PreviewBody {
     pub columns: Vec<Column>,
     /// One JSON object per row.
+    #[schema(value_type = Vec<Object>)]
     pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
     /// The row limit that was applied.
     pub limit: usize,
 }
 
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct Column {
     pub name: String,
     /// Arrow data type, e.g. `Int64`, `Utf8`, `Timestamp(Microsecond, None)`.
@@ -109,23 +113,42 @@ pub struct Column {
 }
 
 /// A plugin and its options' JSON Schema.
-#[derive(Serialize, JsonSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PluginView {
     pub name: String,
     /// `input`, `processor` or `output`.
     pub role: String,
     pub description: String,
+    #[schema(value_type = Object)]
     pub options: serde_json::Value,
     pub example: String,
 }
 
-#[derive(Deserialize, JsonSchema, Default)]
+/// One Server-Sent Event of `GET /runs/{id}/events`, for the API document (the stream is
+/// written by axum's `Sse`).
+#[derive(Serialize, ToSchema)]
+pub struct StateEvent {
+    pub event: StateEventName,
+    /// A RunEvent, as JSON.
+    pub data: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "documents the event stream; never built")]
+pub enum StateEventName {
+    State,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct LimitQuery {
     /// Rows to return (default 20, at most the server's `preview_max_rows`).
     pub limit: Option<String>,
 }
 
-#[derive(Deserialize, JsonSchema, Default)]
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct RunsQuery {
     /// Only runs of this job.
     pub job: Option<String>,
@@ -135,7 +158,8 @@ pub struct RunsQuery {
     pub limit: Option<String>,
 }
 
-#[derive(Deserialize, JsonSchema, Default)]
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
 pub struct LogsQuery {
     /// Only lines after this sequence number.
     pub after: Option<String>,
@@ -212,6 +236,14 @@ fn job_name(job: &CompiledJob, from_path: Option<&str>) -> ApiResult<String> {
 
 // ---------- handlers ----------
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    summary = "Liveness; needs no token.",
+    security(()),
+    responses((status = 200, description = "The server is up.", body = Health))
+)]
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".to_string(),
@@ -219,10 +251,26 @@ pub async fn health() -> Json<Health> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapi",
+    summary = "This document.",
+    responses((status = 200, description = "The OpenAPI document.", body = Object))
+)]
 pub async fn openapi(State(s): State<AppState>) -> Json<serde_json::Value> {
     Json((*s.openapi).clone())
 }
 
+#[utoipa::path(
+    get,
+    path = "/plugins",
+    operation_id = "plugins",
+    summary = "Connectors and processors with their options.",
+    responses(
+        (status = 200, description = "Connectors and processors with their options' JSON Schema.", body = [PluginView])
+    )
+)]
 pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
     let r = &s.registry;
     Json(
@@ -240,6 +288,24 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/validate",
+    operation_id = "validate",
+    summary = "Checks a job (options, SQL, plan against the inputs' schemas) without running it.",
+    request_body(
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
+        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The job is valid (its plan was built against the inputs' schemas).", body = Validated),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
+        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
+        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+    )
+)]
 pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Validated>> {
     let job = compile(&s, text_body(&body)?)?;
     job.plan().await?;
@@ -256,6 +322,25 @@ pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/preview",
+    operation_id = "preview",
+    summary = "The first rows of a job's output; nothing is written.",
+    params(LimitQuery),
+    request_body(
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
+        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The first rows of the job's output; nothing was written.", body = PreviewBody),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
+        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
+        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+    )
+)]
 pub async fn preview(
     State(s): State<AppState>,
     Query(q): Query<LimitQuery>,
@@ -303,11 +388,35 @@ pub async fn preview(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/jobs",
+    operation_id = "listJobs",
+    summary = "Every job.",
+    responses((status = 200, description = "Every job, by name.", body = [JobView]))
+)]
 pub async fn list_jobs(State(s): State<AppState>) -> ApiResult<Json<Vec<JobView>>> {
     let jobs = s.manager.store().list_jobs().await?;
     Ok(Json(jobs.into_iter().map(JobView::from_record).collect()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/jobs",
+    operation_id = "createJob",
+    summary = "Stores a new job (its `name:` names it).",
+    request_body(
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
+        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+    ),
+    responses(
+        (status = 201, description = "The job.", body = JobView),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 409, description = "A job with this name exists, or the run has finished.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody)
+    )
+)]
 pub async fn create_job(State(s): State<AppState>, body: Bytes) -> ApiResult<Response> {
     let text = text_body(&body)?;
     let job = compile(&s, text)?;
@@ -316,6 +425,24 @@ pub async fn create_job(State(s): State<AppState>, body: Bytes) -> ApiResult<Res
     Ok((StatusCode::CREATED, Json(JobView::from_record(record))).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/jobs/{name}",
+    operation_id = "putJob",
+    summary = "Creates the job or stores a new version of it.",
+    params(("name" = String, Path, description = "The job's name.")),
+    request_body(
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
+        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 201, description = "The job.", body = JobView),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody)
+    )
+)]
 pub async fn put_job(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -333,6 +460,17 @@ pub async fn put_job(
     Ok((status, Json(JobView::from_record(record))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/jobs/{name}",
+    operation_id = "getJob",
+    summary = "A job with its current definition.",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn get_job(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -343,6 +481,17 @@ pub async fn get_job(
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/jobs/{name}",
+    operation_id = "deleteJob",
+    summary = "Deletes the job (its runs and versions stay in the history).",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn delete_job(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -354,6 +503,17 @@ pub async fn delete_job(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/jobs/{name}/versions",
+    operation_id = "jobVersions",
+    summary = "Every version of a job's definition.",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 200, description = "Every version of the job, oldest first.", body = [JobVersion]),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn job_versions(
     State(s): State<AppState>,
     Path(name): Path<String>,
@@ -365,11 +525,33 @@ pub async fn job_versions(
     Ok(Json(versions))
 }
 
+#[utoipa::path(
+    post,
+    path = "/jobs/{name}/runs",
+    operation_id = "triggerRun",
+    summary = "Queues a run of the job's current version.",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 202, description = "The queued run (state pending).", body = RunRecord),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn trigger(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Response> {
     let run = s.manager.trigger(&name, "api", None).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs",
+    operation_id = "listRuns",
+    summary = "Runs, newest first.",
+    params(RunsQuery),
+    responses(
+        (status = 200, description = "Runs, newest first.", body = [RunRecord]),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody)
+    )
+)]
 pub async fn list_runs(
     State(s): State<AppState>,
     Query(q): Query<RunsQuery>,
@@ -416,6 +598,17 @@ async fn find_run(s: &AppState, id: &str) -> ApiResult<RunRecord> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}",
+    operation_id = "getRun",
+    summary = "A run, with live counters while it runs.",
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "The run.", body = RunRecord),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn get_run(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -423,11 +616,35 @@ pub async fn get_run(
     Ok(Json(find_run(&s, &id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/runs/{id}/cancel",
+    operation_id = "cancelRun",
+    summary = "Cancels a pending or running run; its output is not published.",
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 202, description = "The run.", body = RunRecord),
+        (status = 404, description = "No such job or run.", body = ErrorBody),
+        (status = 409, description = "A job with this name exists, or the run has finished.", body = ErrorBody)
+    )
+)]
 pub async fn cancel_run(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let run = s.manager.cancel(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/logs",
+    operation_id = "runLogs",
+    summary = "A run's log lines.",
+    params(("id" = String, Path, description = "The run's id."), LogsQuery),
+    responses(
+        (status = 200, description = "The run's log lines, in order.", body = [LogLine]),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 pub async fn run_logs(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -439,6 +656,17 @@ pub async fn run_logs(
     Ok(Json(s.manager.store().logs(&id, after, limit).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/runs/{id}/events",
+    operation_id = "runEvents",
+    summary = "Live progress as Server-Sent Events: `event: state` with a RunEvent JSON on every change and twice a second while running; ends when the run finishes.",
+    params(("id" = String, Path, description = "The run's id.")),
+    responses(
+        (status = 200, description = "An event stream; each event's `data` is a RunEvent in JSON.", content_type = "text/event-stream", body = StateEvent),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
 /// Live progress of a run as Server-Sent Events: `state` events (a [`RunEvent`] in JSON)
 /// on every change and about twice a second while it runs; the stream ends when the run
 /// has finished.
@@ -490,6 +718,15 @@ fn event(ev: &RunEvent) -> Event {
         .data(serde_json::to_string(ev).unwrap_or_default())
 }
 
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    summary = "Prometheus metrics: runs by state, rows and bytes per job, run durations, failures, queue depth, active runs, scheduler lag, store errors.",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4.", content_type = "text/plain", body = String)
+    )
+)]
 pub async fn metrics(State(s): State<AppState>) -> ApiResult<Response> {
     let text = super::metrics::render(&s.manager, &s.prometheus).await?;
     let mut headers = HeaderMap::new();

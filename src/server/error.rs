@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use fust_engine::{Error, ErrorKind};
 use fust_service::{ManagerError, StoreError};
-use schemars::JsonSchema;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error response.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
     /// What went wrong and what to do, in one paragraph.
     pub error: String,
@@ -20,7 +20,7 @@ pub struct ErrorBody {
 }
 
 /// One problem in a job definition.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// 1-based line in the request body, when known.
     pub line: Option<usize>,

@@ -34,6 +34,10 @@ struct Tokens(Arc<Vec<String>>);
 
 /// The router with every endpoint; `/health` is outside authentication.
 pub fn router(state: AppState, tokens: Vec<String>, body_limit: usize) -> Router {
+    // A browsable API page: static Swagger UI assets (embedded in the binary) and the
+    // document it shows, outside authentication like /health (neither holds data).
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/docs/openapi.json", openapi::api_doc(!tokens.is_empty()));
     let api = Router::new()
         .route("/openapi.json", get(api::openapi))
         .route("/metrics", get(api::metrics))
@@ -59,6 +63,7 @@ pub fn router(state: AppState, tokens: Vec<String>, body_limit: usize) -> Router
         ));
     Router::new()
         .route("/health", get(api::health))
+        .merge(docs)
         .merge(api)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(json_rejections))

@@ -6,15 +6,7 @@ use fust_engine::ErrorKind;
 
 /// The state of a run. Runs start `pending`; see [`RunState::can_become`] for the moves.
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
@@ -149,7 +141,7 @@ impl StoreError {
 }
 
 /// A job definition as currently stored.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct JobRecord {
     /// Unique job name.
     pub name: String,
@@ -164,7 +156,7 @@ pub struct JobRecord {
 }
 
 /// One stored version of a job definition; versions are kept when the job is deleted.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct JobVersion {
     /// Job name.
     pub name: String,
@@ -177,7 +169,7 @@ pub struct JobVersion {
 }
 
 /// One execution of a job; kept when the job is deleted.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct RunRecord {
     /// Run id (a UUID).
     pub id: String,
@@ -214,7 +206,7 @@ pub struct RunRecord {
 }
 
 /// One line of a run's log.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct LogLine {
     /// Run id.
     pub run_id: String,
