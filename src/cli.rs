@@ -266,16 +266,18 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
     let stats = RunStats::new();
     let cancel = CancellationToken::new();
     let progress = (!quiet).then(|| Progress::start(stats.clone()));
+    // Registered before the run starts (a signal arriving while the job plans cancels it).
+    let mut interrupts = Interrupts::register();
     let watcher = {
         let cancel = cancel.clone();
         spawn_detached(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupts.next().await {
                 eprintln!("\nCancelling (Ctrl-C again to exit at once)…");
                 cancel.cancel();
                 // A plan busy inside one operator may not look at the token for a while:
                 // after a grace period, remove the unpublished output ourselves and exit.
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
+                    _ = interrupts.next() => {}
                     _ = tokio::time::sleep(Duration::from_secs(3)) => {}
                 }
                 fust_connectors::common::file::remove_unpublished();
@@ -304,6 +306,30 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
         human_bytes((s.bytes_in.unwrap_or(s.bytes_out) as f64 / secs) as u64),
     );
     Ok(())
+}
+
+/// SIGINT (Ctrl-C), listened to from the moment it is created.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    fn register() -> Self {
+        Self {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        }
+    }
+
+    /// Waits for the next interrupt; false when none can be received.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            return signal.recv().await.is_some();
+        }
+        tokio::signal::ctrl_c().await.is_ok()
+    }
 }
 
 fn fmt_duration(d: Duration) -> String {

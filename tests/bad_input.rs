@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -582,9 +581,10 @@ fn sql_unknown_table() {
 
 // ------------------------------------------------------------------ Ctrl-C (exit 130)
 
-/// Starts `fust run` on `query` over a 2000-row CSV, sends SIGINT after 1.5 s and returns
-/// (exit code, seconds from SIGINT to exit, stderr, whether a temp file existed before).
-fn interrupt(query: &str) -> (Option<i32>, f64, String, bool, tempfile::TempDir) {
+/// Starts `fust run` on `query` over a 2000-row CSV, sends SIGINT once the run has started
+/// (and, with `writing`, once its temporary output file exists), and returns (exit code,
+/// seconds from SIGINT to exit, stderr, whether a temp file existed before).
+fn interrupt(query: &str, writing: bool) -> (Option<i32>, f64, String, bool, tempfile::TempDir) {
     let dir = tempdir();
     let d = dir.path();
     let mut csv = String::from("id\n");
@@ -598,21 +598,56 @@ fn interrupt(query: &str) -> (Option<i32>, f64, String, bool, tempfile::TempDir)
             "input: {{type: csv, path: big.csv}}\npipeline:\n  processors:\n    - type: sql\n      query: \"{query}\"\noutput: {{type: csv, path: out/x.csv}}\n"
         ),
     );
-    let mut child = command(d, &["run", "--quiet", job.to_str().expect("utf-8")], &[])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fust");
-    std::thread::sleep(Duration::from_millis(1500));
-    if let Ok(Some(status)) = child.try_wait() {
-        let mut err = String::new();
-        let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
-        panic!("the job ended before SIGINT ({status}); pick a longer query:\n{err}");
+    let mut child = command(
+        d,
+        &["-v", "run", "--quiet", job.to_str().expect("utf-8")],
+        &[],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start fust");
+    // Wait for the run itself to start (its `Run started` log line), not for a fixed time.
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut lines = std::io::BufReader::new(stderr);
+        let mut line = String::new();
+        while std::io::BufRead::read_line(&mut lines, &mut line).unwrap_or(0) > 0 {
+            if line.contains("Run started") {
+                let _ = started_tx.send(());
+            }
+            text.push_str(&line);
+            line.clear();
+        }
+        text
+    });
+    if started_rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "the run did not start within 60 s:\n{}",
+            reader.join().unwrap_or_default()
+        );
     }
-    let temp_before = list_files(&d.join("out"))
-        .iter()
-        .any(|f| f.ends_with(".tmp"));
+    if let Ok(Some(status)) = child.try_wait() {
+        panic!(
+            "the job ended before SIGINT ({status}); pick a longer query:\n{}",
+            reader.join().unwrap_or_default()
+        );
+    }
+    let temp_exists = || {
+        list_files(&d.join("out"))
+            .iter()
+            .any(|f| f.ends_with(".tmp"))
+    };
+    let waiting = Instant::now();
+    while writing && !temp_exists() && waiting.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let temp_before = temp_exists();
     let sent = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -631,8 +666,7 @@ fn interrupt(query: &str) -> (Option<i32>, f64, String, bool, tempfile::TempDir)
         std::thread::sleep(Duration::from_millis(20));
     };
     let secs = sent.elapsed().as_secs_f64();
-    let mut err = String::new();
-    let _ = child.stderr.take().map(|mut s| s.read_to_string(&mut err));
+    let err = reader.join().unwrap_or_default();
     (status.code(), secs, err, temp_before, dir)
 }
 
@@ -642,6 +676,7 @@ fn ctrl_c_cancels_and_publishes_nothing() {
     // 8e9 rows, streamed into the CSV writer.
     let (code, secs, stderr, temp_before, dir) = interrupt(
         "SELECT a.id AS a, b.id AS b, c.id AS c FROM input a CROSS JOIN input b CROSS JOIN input c",
+        true,
     );
     assert_eq!(code, Some(130), "exit code after SIGINT:\n{stderr}");
     assert!(stderr.contains("cancelled"), "{stderr}");
@@ -662,6 +697,7 @@ fn ctrl_c_is_prompt_while_a_filter_drops_every_row() {
     // No batch ever reaches the sink, so cancellation can't wait for the next batch.
     let (code, secs, stderr, _, dir) = interrupt(
         "SELECT a.id AS a, b.id AS b, c.id AS c FROM input a CROSS JOIN input b CROSS JOIN input c WHERE a.id * b.id * c.id < 0",
+        false,
     );
     assert_eq!(code, Some(130), "exit code after SIGINT:\n{stderr}");
     assert!(

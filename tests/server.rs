@@ -308,7 +308,7 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
     let page = anon.get(server.url("/docs/")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     assert!(page.text().await.unwrap().contains("swagger-ui"));
-    let shown: serde_json::Value = anon
+    let shown: Value = anon
         .get(server.url("/docs/openapi.json"))
         .send()
         .await

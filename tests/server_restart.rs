@@ -161,8 +161,24 @@ async fn missed_cron_times_follow_the_policy() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // A few more scheduler ticks: still exactly one catch-up run and none for `skip`.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // A few more scheduler passes (counted in /metrics): still exactly one catch-up run and
+    // none for `skip`.
+    let ticks = |metrics: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("fust_scheduler_ticks_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let seen = ticks(&server.get("/metrics").await.1);
+    let waiting = std::time::Instant::now();
+    while ticks(&server.get("/metrics").await.1) < seen + 3 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "the scheduler stopped ticking"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(
         server
             .get_json("/runs?job=catch_up")

@@ -28,6 +28,8 @@ pub const BYTES_OUT: &str = "fust_bytes_out_total";
 pub const RUN_DURATION: &str = "fust_run_duration_seconds";
 /// How late a cron run is triggered after its scheduled time, in seconds (histogram).
 pub const SCHEDULER_LAG: &str = "fust_scheduler_lag_seconds";
+/// Scheduler passes over the jobs since the server started (counter).
+pub const SCHEDULER_TICKS: &str = "fust_scheduler_ticks_total";
 /// Metadata store operations that failed (counter).
 pub const STORE_ERRORS: &str = "fust_store_errors_total";
 
@@ -59,7 +61,16 @@ pub fn describe() {
         SCHEDULER_LAG,
         "How late cron runs are triggered after their scheduled time."
     );
+    describe_counter!(
+        SCHEDULER_TICKS,
+        "Scheduler passes over the jobs since the server started."
+    );
     describe_counter!(STORE_ERRORS, "Metadata store operations that failed.");
+}
+
+/// Counts one scheduler pass.
+pub fn scheduler_tick() {
+    counter!(SCHEDULER_TICKS).increment(1);
 }
 
 /// Counts a finished run.

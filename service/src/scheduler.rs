@@ -79,6 +79,7 @@ pub async fn run_scheduler(manager: JobManager, tick: Duration, stop: Cancellati
         if let Err(e) = tick_once(&manager).await {
             tracing::warn!(error = %e, "Scheduler tick failed; trying again at the next tick");
         }
+        crate::metrics::scheduler_tick();
     }
 }
 
