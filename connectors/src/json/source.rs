@@ -11,6 +11,7 @@ use fust_engine::{OptionError, Source};
 
 use super::config::{JsonLayout, JsonSourceConfig};
 use crate::common::file::ListingSource;
+use crate::common::{ConnectorError, ConnectorResult};
 
 /// The local file itself, or the first file of a local directory; `None` for globs, URLs
 /// and missing paths (those are reported when the table is listed).
@@ -37,14 +38,16 @@ pub(super) fn looks_like_array(path: &str) -> bool {
 
 /// The schema of the first `limit` objects of a JSON array file (the first file of a
 /// directory), or `None` when the path is a glob or does not exist (reported later).
-pub(super) fn array_schema(path: &str, limit: usize) -> Result<Option<SchemaRef>, String> {
+pub(super) fn array_schema(path: &str, limit: usize) -> ConnectorResult<Option<SchemaRef>> {
     use serde::de::{Deserializer as _, SeqAccess, Visitor};
     use std::cell::RefCell;
     let Some(file) = first_local_file(path) else {
         return Ok(None);
     };
-    let f =
-        std::fs::File::open(&file).map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+    let f = std::fs::File::open(&file).map_err(|source| ConnectorError::Io {
+        context: format!("cannot open {}", file.display()),
+        source,
+    })?;
     struct FirstN<'a>(usize, &'a RefCell<Vec<serde_json::Value>>);
     impl<'de> Visitor<'de> for FirstN<'_> {
         type Value = ();
@@ -70,14 +73,19 @@ pub(super) fn array_schema(path: &str, limit: usize) -> Result<Option<SchemaRef>
     if let Err(e) = result
         && values.is_empty()
     {
-        return Err(format!(
+        return Err(ConnectorError::Malformed(format!(
             "{} is not a JSON array of objects: {e}",
             file.display()
-        ));
+        )));
     }
     let schema =
         datafusion::arrow::json::reader::infer_json_schema_from_iterator(values.iter().map(Ok))
-            .map_err(|e| format!("cannot infer the schema of {}: {e}", file.display()))?;
+            .map_err(|e| {
+                ConnectorError::Malformed(format!(
+                    "cannot infer the schema of {}: {e}",
+                    file.display()
+                ))
+            })?;
     Ok(Some(Arc::new(schema)))
 }
 
@@ -95,7 +103,8 @@ pub(super) fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, Optio
     // arrays; infer it here from the first objects of a local, uncompressed file.
     let schema =
         if array && !c.path.contains("://") && compression == FileCompressionType::UNCOMPRESSED {
-            array_schema(&c.path, c.infer_rows).map_err(|e| OptionError::new("path", e))?
+            array_schema(&c.path, c.infer_rows)
+                .map_err(|e| OptionError::new("path", e.to_string()))?
         } else {
             None
         };

@@ -4,6 +4,7 @@ use datafusion::arrow::datatypes::Field;
 use datafusion::sql::unparser::dialect::{Dialect as UnparserDialect, MySqlDialect};
 
 use super::types::ddl_type;
+use crate::common::ConnectorResult;
 use crate::common::database::Dialect;
 
 /// MySQL/MariaDB: backquoted identifiers; backslashes in literals are escaped (the session
@@ -32,7 +33,7 @@ impl Dialect for MySql {
         &MySqlDialect {}
     }
 
-    fn column_type(&self, field: &Field, key: bool) -> Result<String, String> {
+    fn column_type(&self, field: &Field, key: bool) -> ConnectorResult<String> {
         ddl_type(field, key)
     }
 

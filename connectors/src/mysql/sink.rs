@@ -34,6 +34,7 @@ use mysql_async::{Conn, InfileData};
 use super::client::{connect, external, my_error, probe_columns};
 use super::dialect::MySql;
 use super::types::Enc;
+use crate::common::ConnectorError;
 use crate::common::database::{
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
@@ -215,7 +216,7 @@ impl MySink {
         exec(
             conn,
             e,
-            &create_table_sql(&MY, &stage, &schema, c).map_err(external)?,
+            &create_table_sql(&MY, &stage, &schema, c).map_err(|e| external(e.to_string()))?,
             &format!("creating {table}"),
         )
         .await?;
@@ -487,7 +488,7 @@ fn encoders<'a>(batch: &RecordBatch, names: impl Iterator<Item = &'a str>) -> Re
         .collect()
 }
 
-fn row_error(row: u64, column: &str, msg: &str) -> DataFusionError {
+fn row_error(row: u64, column: &str, msg: &ConnectorError) -> DataFusionError {
     DataFusionError::Execution(format!("row {row}, column `{column}`: {msg}"))
 }
 

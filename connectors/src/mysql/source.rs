@@ -20,6 +20,7 @@ use super::client::{connect, connect_wire, external, my_error, probe_columns, wi
 use super::dialect::MySql;
 use super::types::{Decoder, field_for};
 use super::wire::WireError;
+use crate::common::ConnectorError;
 use crate::common::database::{DbDriver, Dialect, Endpoint, Snapshot};
 
 const MY: MySql = MySql;
@@ -117,9 +118,10 @@ async fn read_rows(
     batch_size: usize,
     tx: &Sender<Result<RecordBatch>>,
 ) -> Result<()> {
-    let mut decoder = Decoder::new(schema.fields(), batch_size).map_err(external)?;
+    let mut decoder =
+        Decoder::new(schema.fields(), batch_size).map_err(|e| external(e.to_string()))?;
     let reading = || format!("reading `{sql}`");
-    let failed = |m: String| external(format!("mysql {endpoint}: {}: {m}", reading()));
+    let failed = |m: ConnectorError| external(format!("mysql {endpoint}: {}: {m}", reading()));
     let lost = |err: WireError| wire_error(endpoint, &reading(), &err);
     let mut conn = connect_wire(endpoint).await?;
     let kinds = conn.query(sql).await.map_err(lost)?;

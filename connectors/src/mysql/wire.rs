@@ -17,6 +17,8 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::common::{ConnectorError, ConnectorResult};
+
 /// A packet's largest payload; a longer one continues in the next packet.
 const MAX_PAYLOAD: usize = 0xFF_FFFF;
 /// Bytes asked of the socket at a time.
@@ -643,9 +645,14 @@ impl WireKind {
     }
 
     /// The value in `raw` (a column's bytes in the row packet).
-    pub fn decode(self, raw: &[u8]) -> std::result::Result<Wire<'_>, String> {
-        let short = || format!("the server sent {} bytes for a {self:?} value", raw.len());
-        let le = |n: usize| -> std::result::Result<u64, String> {
+    pub fn decode(self, raw: &[u8]) -> ConnectorResult<Wire<'_>> {
+        let short = || {
+            ConnectorError::Malformed(format!(
+                "the server sent {} bytes for a {self:?} value",
+                raw.len()
+            ))
+        };
+        let le = |n: usize| -> ConnectorResult<u64> {
             if raw.len() != n {
                 return Err(short());
             }

@@ -4,6 +4,7 @@ use datafusion::arrow::datatypes::Field;
 use datafusion::sql::unparser::dialect::{Dialect as UnparserDialect, PostgreSqlDialect};
 
 use super::types::PgType;
+use crate::common::ConnectorResult;
 use crate::common::database::Dialect;
 
 /// PostgreSQL: double-quoted identifiers, standard string literals.
@@ -31,7 +32,7 @@ impl Dialect for Postgres {
         &PostgreSqlDialect {}
     }
 
-    fn column_type(&self, field: &Field, _key: bool) -> Result<String, String> {
+    fn column_type(&self, field: &Field, _key: bool) -> ConnectorResult<String> {
         PgType::for_arrow(field)
     }
 }

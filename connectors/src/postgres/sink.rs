@@ -118,7 +118,8 @@ impl PgSink {
                 self.config.table
             )));
         }
-        let ddl = create_table_sql(&PG, table, schema, &self.config).map_err(external)?;
+        let ddl = create_table_sql(&PG, table, schema, &self.config)
+            .map_err(|e| external(e.to_string()))?;
         tx.batch_execute(&ddl)
             .await
             .map_err(|err| pg_error(e, &format!("creating {table}"), &err))?;

@@ -136,7 +136,7 @@ impl DbDriver for PgDriver {
                 .copy_out(&copy)
                 .await
                 .map_err(|err| pg_error(&endpoint, &format!("running `{sql}`"), &err))?;
-            let decoder = CopyDecoder::new(schema.fields()).map_err(external)?;
+            let decoder = CopyDecoder::new(schema.fields()).map_err(|e| external(e.to_string()))?;
             let state = Reader {
                 _conn: conn,
                 _snapshot: snapshot,

@@ -22,6 +22,8 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::util::display::FormatOptions;
 use tokio_postgres::types::{Kind, Type};
 
+use crate::common::{ConnectorError, ConnectorResult};
+
 /// Field metadata key holding the PostgreSQL type a column came from (`jsonb`, `uuid`, …),
 /// so a PostgreSQL target can recreate it and the decoder knows the wire format.
 pub const PG_TYPE: &str = "pg_type";
@@ -60,7 +62,7 @@ pub enum PgType {
 
 impl PgType {
     /// Maps a server type (with its `atttypmod`), or says why it can't.
-    pub fn from_pg(ty: &Type, typmod: i32) -> Result<PgType, String> {
+    pub fn from_pg(ty: &Type, typmod: i32) -> ConnectorResult<PgType> {
         if let Kind::Domain(base) = ty.kind() {
             return PgType::from_pg(base, typmod);
         }
@@ -71,7 +73,10 @@ impl PgType {
         if let Kind::Array(elem) = ty.kind() {
             let inner = PgType::from_pg(elem, typmod)?;
             if matches!(inner, PgType::Array(..)) {
-                return Err(format!("{} (arrays of arrays)", ty.name()));
+                return Err(ConnectorError::Unsupported(format!(
+                    "{} (arrays of arrays)",
+                    ty.name()
+                )));
             }
             return Ok(PgType::Array(Box::new(inner), elem.oid()));
         }
@@ -110,7 +115,7 @@ impl PgType {
             Type::JSON => PgType::Json,
             Type::JSONB => PgType::Jsonb,
             _ if ty.name() == "citext" => PgType::Text("citext".into()),
-            _ => return Err(ty.name().to_string()),
+            _ => return Err(ConnectorError::unsupported(ty.name())),
         })
     }
 
@@ -172,7 +177,7 @@ impl PgType {
 
     /// The PostgreSQL type to create for an Arrow field: its recorded `pg_type` when it
     /// came from PostgreSQL, else the natural match.
-    pub fn for_arrow(field: &Field) -> Result<String, String> {
+    pub fn for_arrow(field: &Field) -> ConnectorResult<String> {
         if let Some(t) = field.metadata().get(PG_TYPE) {
             // Lengths of varchar(n) / char(n) aren't recorded: a new table gets text.
             return Ok(match t.as_str() {
@@ -206,11 +211,14 @@ impl PgType {
             DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
                 let inner = PgType::for_arrow(f)?;
                 if inner.ends_with("[]") {
-                    return Err(format!("{} (lists of lists)", field.data_type()));
+                    return Err(ConnectorError::Unsupported(format!(
+                        "{} (lists of lists)",
+                        field.data_type()
+                    )));
                 }
                 format!("{inner}[]")
             }
-            other => return Err(other.to_string()),
+            other => return Err(ConnectorError::Unsupported(other.to_string())),
         })
     }
 
@@ -342,7 +350,7 @@ impl Col {
     }
 
     /// Appends one non-NULL wire value; the error says what was wrong with it.
-    fn push(&mut self, v: &[u8]) -> Result<(), String> {
+    fn push(&mut self, v: &[u8]) -> ConnectorResult<()> {
         match self {
             Col::Bool(b) => b.append_value(fixed::<1>(v)?[0] != 0),
             Col::I16(b) => b.append_value(i16::from_be_bytes(fixed(v)?)),
@@ -356,27 +364,30 @@ impl Col {
             Col::Char(b) => b.append_value(utf8(v)?.trim_end_matches(' ')),
             Col::Jsonb(b) => match v.split_first() {
                 Some((1, rest)) => b.append_value(utf8(rest)?),
-                _ => return Err("unknown jsonb version".into()),
+                _ => return Err(ConnectorError::malformed("unknown jsonb version")),
             },
             Col::Uuid(b) => b.append_value(uuid_text(&fixed::<16>(v)?)),
             Col::Bytes(b) => b.append_value(v),
             Col::Date(b) => {
                 let d = i32::from_be_bytes(fixed(v)?);
-                b.append_value(d.checked_add(EPOCH_DAYS).ok_or("date is ±infinity")?)
+                b.append_value(
+                    d.checked_add(EPOCH_DAYS)
+                        .ok_or_else(|| ConnectorError::out_of_range("date is ±infinity"))?,
+                )
             }
             Col::Time(b) => b.append_value(i64::from_be_bytes(fixed(v)?)),
             Col::Ts(b) => {
                 let t = i64::from_be_bytes(fixed(v)?);
                 if t == i64::MAX || t == i64::MIN {
-                    return Err("timestamp is ±infinity".into());
+                    return Err(ConnectorError::out_of_range("timestamp is ±infinity"));
                 }
                 b.append_value(t + EPOCH_MICROS)
             }
             Col::Interval(b) => {
                 let raw: [u8; 16] = fixed(v)?;
-                let micros = i64::from_be_bytes(raw[..8].try_into().map_err(|_| "interval")?);
-                let days = i32::from_be_bytes(raw[8..12].try_into().map_err(|_| "interval")?);
-                let months = i32::from_be_bytes(raw[12..].try_into().map_err(|_| "interval")?);
+                let micros = i64::from_be_bytes(raw[..8].try_into().map_err(|_| bad_interval())?);
+                let days = i32::from_be_bytes(raw[8..12].try_into().map_err(|_| bad_interval())?);
+                let months = i32::from_be_bytes(raw[12..].try_into().map_err(|_| bad_interval())?);
                 b.append_value(iso_interval(months, days, micros))
             }
             Col::List {
@@ -394,7 +405,11 @@ impl Col {
                         let _lower = get_i32(&mut r)?;
                         n
                     }
-                    d => return Err(format!("{d}-dimensional array (only 1 is supported)")),
+                    d => {
+                        return Err(ConnectorError::Unsupported(format!(
+                            "{d}-dimensional array (only 1 is supported)"
+                        )));
+                    }
                 };
                 for _ in 0..n {
                     match get_i32(&mut r)? {
@@ -402,7 +417,7 @@ impl Col {
                         len => {
                             let len = len as usize;
                             if r.len() < len {
-                                return Err("truncated array".into());
+                                return Err(ConnectorError::malformed("truncated array"));
                             }
                             let (item, rest) = r.split_at(len);
                             child.push(item)?;
@@ -455,20 +470,24 @@ impl Col {
     }
 }
 
-fn fixed<const N: usize>(v: &[u8]) -> Result<[u8; N], String> {
+fn fixed<const N: usize>(v: &[u8]) -> ConnectorResult<[u8; N]> {
     v.try_into()
-        .map_err(|_| format!("expected {N} bytes, got {}", v.len()))
+        .map_err(|_| ConnectorError::Malformed(format!("expected {N} bytes, got {}", v.len())))
 }
 
-fn get_i32(r: &mut &[u8]) -> Result<i32, String> {
+fn get_i32(r: &mut &[u8]) -> ConnectorResult<i32> {
     if r.len() < 4 {
-        return Err("truncated value".into());
+        return Err(ConnectorError::malformed("truncated value"));
     }
     Ok(r.get_i32())
 }
 
-fn utf8(v: &[u8]) -> Result<&str, String> {
-    std::str::from_utf8(v).map_err(|e| format!("invalid UTF-8 ({e})"))
+fn utf8(v: &[u8]) -> ConnectorResult<&str> {
+    std::str::from_utf8(v).map_err(|e| ConnectorError::Malformed(format!("invalid UTF-8 ({e})")))
+}
+
+fn bad_interval() -> ConnectorError {
+    ConnectorError::malformed("interval")
 }
 
 fn uuid_text(b: &[u8; 16]) -> String {
@@ -494,17 +513,17 @@ struct Numeric {
 const NUMERIC_NEG: u16 = 0x4000;
 const NUMERIC_NAN: u16 = 0xC000;
 
-fn parse_numeric(v: &[u8]) -> Result<Numeric, String> {
+fn parse_numeric(v: &[u8]) -> ConnectorResult<Numeric> {
     let mut r = v;
     if r.len() < 8 {
-        return Err("truncated numeric".into());
+        return Err(ConnectorError::malformed("truncated numeric"));
     }
     let ndigits = r.get_i16();
     let weight = r.get_i16();
     let sign = r.get_u16();
     let dscale = r.get_u16();
     if ndigits < 0 || r.len() != ndigits as usize * 2 {
-        return Err("malformed numeric".into());
+        return Err(ConnectorError::malformed("malformed numeric"));
     }
     let digits = (0..ndigits).map(|_| r.get_i16()).collect();
     Ok(Numeric {
@@ -516,21 +535,21 @@ fn parse_numeric(v: &[u8]) -> Result<Numeric, String> {
 }
 
 /// A binary numeric as an integer scaled by 10^s (no allocation: this runs per value).
-fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
+fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> ConnectorResult<i128> {
     if v.len() < 8 {
-        return Err("truncated numeric".into());
+        return Err(ConnectorError::malformed("truncated numeric"));
     }
     let ndigits = i16::from_be_bytes([v[0], v[1]]);
     let weight = i16::from_be_bytes([v[2], v[3]]) as i32;
     let sign = u16::from_be_bytes([v[4], v[5]]);
     if ndigits < 0 || v.len() != 8 + ndigits as usize * 2 {
-        return Err("malformed numeric".into());
+        return Err(ConnectorError::malformed("malformed numeric"));
     }
     if sign != 0 && sign != NUMERIC_NEG {
-        return Err(format!(
+        return Err(ConnectorError::OutOfRange(format!(
             "{} does not fit decimal({p},{s})",
             numeric_to_text(v)?
-        ));
+        )));
     }
     let mut acc: i128 = 0;
     // Value = Σ d·10000^(weight-i); we want value·10^s as an integer.
@@ -546,18 +565,18 @@ fn numeric_to_i128(v: &[u8], p: u8, s: i8) -> Result<i128, String> {
         };
         acc = term
             .and_then(|t| acc.checked_add(t))
-            .ok_or_else(|| "numeric value too large".to_string())?;
+            .ok_or_else(|| ConnectorError::out_of_range("numeric value too large"))?;
     }
     if acc >= 10i128.pow(p as u32) {
-        return Err(format!(
+        return Err(ConnectorError::OutOfRange(format!(
             "{} does not fit decimal({p},{s})",
             numeric_to_text(v)?
-        ));
+        )));
     }
     Ok(if sign == NUMERIC_NEG { -acc } else { acc })
 }
 
-fn numeric_to_text(v: &[u8]) -> Result<String, String> {
+fn numeric_to_text(v: &[u8]) -> ConnectorResult<String> {
     let n = parse_numeric(v)?;
     match n.sign {
         NUMERIC_NAN => return Ok("NaN".into()),
@@ -616,18 +635,18 @@ pub struct CopyDecoder {
 impl CopyDecoder {
     /// `fields` are the Arrow fields of the query's columns, in order (made by
     /// [`PgType::field`]).
-    pub fn new(fields: &[FieldRef]) -> Result<Self, String> {
+    pub fn new(fields: &[FieldRef]) -> ConnectorResult<Self> {
         let cols = fields
             .iter()
             .map(|f| {
                 PgType::from_field(f)
                     .map(|t| Col::new(&t, f))
                     .ok_or_else(|| {
-                        format!(
+                        ConnectorError::Unsupported(format!(
                             "column `{}`: no PostgreSQL decoding for {}",
                             f.name(),
                             f.data_type()
-                        )
+                        ))
                     })
             })
             .collect::<Result<_, _>>()?;
@@ -651,7 +670,7 @@ impl CopyDecoder {
     }
 
     /// Appends a chunk and decodes every complete row in the buffer.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+    pub fn feed(&mut self, chunk: &[u8]) -> ConnectorResult<()> {
         self.buf.extend_from_slice(chunk);
         if !self.header_done {
             const SIG: &[u8] = b"PGCOPY\n\xff\r\n\0";
@@ -659,7 +678,7 @@ impl CopyDecoder {
                 return Ok(());
             }
             if &self.buf[..11] != SIG {
-                return Err("not a binary COPY stream".into());
+                return Err(ConnectorError::malformed("not a binary COPY stream"));
             }
             let ext = u32::from_be_bytes([self.buf[15], self.buf[16], self.buf[17], self.buf[18]])
                 as usize;
@@ -681,10 +700,10 @@ impl CopyDecoder {
             }
             let fields = i16::from_be_bytes([self.buf[0], self.buf[1]]);
             if fields as usize != self.cols.len() {
-                return Err(format!(
+                return Err(ConnectorError::Malformed(format!(
                     "the server sent {fields} columns, expected {}",
                     self.cols.len()
-                ));
+                )));
             }
             let row = self.buf.split_to(len);
             let mut r = &row[2..];
@@ -695,10 +714,9 @@ impl CopyDecoder {
                 } else {
                     let (v, rest) = r.split_at(n as usize);
                     col.push(v).map_err(|e| {
-                        format!(
-                            "row {}, column `{}`: {e}",
+                        e.in_row(
                             self.rows_before + self.rows as u64 + 1,
-                            self.names[i]
+                            self.names[i].as_str(),
                         )
                     })?;
                     r = rest;
@@ -766,7 +784,7 @@ enum Enc<'a> {
 }
 
 /// Casts `array` to what a `target` column takes; the error names the Arrow types.
-pub fn cast_for(array: &ArrayRef, target: &PgType) -> Result<ArrayRef, String> {
+pub fn cast_for(array: &ArrayRef, target: &PgType) -> ConnectorResult<ArrayRef> {
     let want = target.arrow();
     if array.data_type() == &want {
         return Ok(array.clone());
@@ -790,10 +808,10 @@ pub fn cast_for(array: &ArrayRef, target: &PgType) -> Result<ArrayRef, String> {
         safe: false,
         format_options: FormatOptions::default(),
     };
-    cast_with_options(array, &want, &opts).map_err(|e| e.to_string())
+    Ok(cast_with_options(array, &want, &opts)?)
 }
 
-fn enc<'a>(array: &'a ArrayRef, t: &PgType) -> Result<Enc<'a>, String> {
+fn enc<'a>(array: &'a ArrayRef, t: &PgType) -> ConnectorResult<Enc<'a>> {
     let a = array.as_ref();
     Ok(match t {
         PgType::Bool => Enc::Bool(a.as_boolean()),
@@ -836,7 +854,7 @@ pub fn encode_rows(
     columns: &[(ArrayRef, PgType)],
     rows: usize,
     buf: &mut BytesMut,
-) -> Result<(), (usize, usize, String)> {
+) -> Result<(), (usize, usize, ConnectorError)> {
     let encs = columns
         .iter()
         .enumerate()
@@ -854,8 +872,8 @@ pub fn encode_rows(
 /// Writes a length-prefixed value, reserving the length and filling it in after.
 fn with_len(
     buf: &mut BytesMut,
-    f: impl FnOnce(&mut BytesMut) -> Result<(), String>,
-) -> Result<(), String> {
+    f: impl FnOnce(&mut BytesMut) -> ConnectorResult<()>,
+) -> ConnectorResult<()> {
     let at = buf.len();
     buf.put_i32(0);
     f(buf)?;
@@ -864,16 +882,18 @@ fn with_len(
     Ok(())
 }
 
-fn put_text(buf: &mut BytesMut, v: &[u8]) -> Result<(), String> {
+fn put_text(buf: &mut BytesMut, v: &[u8]) -> ConnectorResult<()> {
     if v.contains(&0) {
-        return Err("text contains a NUL byte, which PostgreSQL can't store".into());
+        return Err(ConnectorError::unsupported(
+            "text contains a NUL byte, which PostgreSQL can't store",
+        ));
     }
     buf.put_i32(v.len() as i32);
     buf.put_slice(v);
     Ok(())
 }
 
-fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> {
+fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> ConnectorResult<()> {
     macro_rules! fixed {
         ($a:expr, $len:expr, $put:ident) => {{
             if $a.is_null(row) {
@@ -921,7 +941,9 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
             } else {
                 let v = a.value(row);
                 let (months, days, micros) = parse_iso_interval(v).ok_or_else(|| {
-                    format!("`{v}` is not an ISO 8601 interval such as P1Y2M3DT4H5M6.5S")
+                    ConnectorError::OutOfRange(format!(
+                        "`{v}` is not an ISO 8601 interval such as P1Y2M3DT4H5M6.5S"
+                    ))
                 })?;
                 buf.put_i32(16);
                 buf.put_i64(micros);
@@ -974,7 +996,11 @@ fn put_value(e: &Enc<'_>, row: usize, buf: &mut BytesMut) -> Result<(), String> 
             } else {
                 let v = a.value(row);
                 buf.put_i32(16);
-                buf.put_slice(&parse_uuid(v).ok_or_else(|| format!("`{v}` is not a UUID"))?);
+                buf.put_slice(
+                    &parse_uuid(v).ok_or_else(|| {
+                        ConnectorError::OutOfRange(format!("`{v}` is not a UUID"))
+                    })?,
+                );
             }
         }
         Enc::Bytes(a) => {
@@ -1141,8 +1167,8 @@ fn put_decimal(b: &mut BytesMut, v: i128, s: i8) {
 }
 
 /// Writes a decimal string (`-12.50`, `NaN`) as a binary numeric.
-fn put_numeric(b: &mut BytesMut, text: &str) -> Result<(), String> {
-    let bad = || format!("`{text}` is not a number");
+fn put_numeric(b: &mut BytesMut, text: &str) -> ConnectorResult<()> {
+    let bad = || ConnectorError::OutOfRange(format!("`{text}` is not a number"));
     if text.eq_ignore_ascii_case("nan") {
         b.put_slice(&[0, 0, 0, 0, 0xC0, 0, 0, 0]);
         return Ok(());

@@ -11,6 +11,7 @@ use datafusion::sql::unparser::Unparser;
 use datafusion::sql::unparser::dialect::Dialect as UnparserDialect;
 
 use super::config::{DbSinkConfig, DbWriteMode};
+use crate::common::{ConnectorError, ConnectorResult};
 
 /// A database's SQL spelling: quoting, literals, type mapping and the SQL that a pushed-down
 /// filter becomes. Implementations are unit structs used as `&'static dyn Dialect`.
@@ -31,8 +32,9 @@ pub trait Dialect: Debug + Send + Sync {
     fn unparser(&self) -> &dyn UnparserDialect;
 
     /// The column type for `field` in a `CREATE TABLE`; `key` when it is part of the
-    /// primary key. Err: the Arrow type, which has no mapping.
-    fn column_type(&self, field: &Field, key: bool) -> Result<String, String>;
+    /// primary key. Err: [`ConnectorError::Unsupported`] naming the Arrow type, which has no
+    /// mapping.
+    fn column_type(&self, field: &Field, key: bool) -> ConnectorResult<String>;
 
     /// Text after `CREATE TABLE t (...)`, e.g. a storage engine.
     fn table_options(&self) -> &'static str {
@@ -56,23 +58,23 @@ pub trait Dialect: Debug + Send + Sync {
 }
 
 /// `CREATE TABLE` for a sink's schema, with a primary key on `key_columns` for upsert.
-/// Err: the message for a column whose type has no mapping.
+/// Err: [`ConnectorError::Unsupported`] for a column whose type has no mapping.
 pub fn create_table_sql(
     dialect: &dyn Dialect,
     table: &str,
     schema: &SchemaRef,
     c: &DbSinkConfig,
-) -> Result<String, String> {
+) -> ConnectorResult<String> {
     let upsert = c.write_mode == DbWriteMode::Upsert;
     let mut cols = Vec::with_capacity(schema.fields().len() + 1);
     for f in schema.fields() {
         let key = upsert && c.key_columns.iter().any(|k| k == f.name());
         let t = dialect.column_type(f, key).map_err(|t| {
-            format!(
+            ConnectorError::Unsupported(format!(
                 "column `{}` has type {t}, which has no {} type; cast it in a processor",
                 f.name(),
                 dialect.product()
-            )
+            ))
         })?;
         let not_null = if key { " NOT NULL" } else { "" };
         cols.push(format!("{} {t}{not_null}", dialect.ident(f.name())));

@@ -456,6 +456,8 @@ mod tests {
     use super::*;
     use datafusion::sql::unparser::dialect::{DefaultDialect, Dialect as UnparserDialect};
 
+    use crate::common::{ConnectorError, ConnectorResult};
+
     /// A dialect with standard double-quoted identifiers, so these tests need no connector.
     #[derive(Debug)]
     struct Quoted;
@@ -476,8 +478,8 @@ mod tests {
         fn unparser(&self) -> &dyn UnparserDialect {
             &DefaultDialect {}
         }
-        fn column_type(&self, field: &Field, _key: bool) -> Result<String, String> {
-            Err(field.data_type().to_string())
+        fn column_type(&self, field: &Field, _key: bool) -> ConnectorResult<String> {
+            Err(ConnectorError::Unsupported(field.data_type().to_string()))
         }
     }
     use datafusion::arrow::datatypes::{Field, Schema};
