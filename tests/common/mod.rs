@@ -566,16 +566,9 @@ impl ServerUrl {
 
     /// `user@host:port/db` as Fust's messages name the server.
     pub fn display_name(&self) -> String {
+        let (host, port, user) = self.parts();
         let u = url::Url::parse(self.as_str()).expect("a test server URL");
-        let port = u
-            .port()
-            .unwrap_or(if u.scheme() == "mysql" { 3306 } else { 5432 });
-        format!(
-            "{}@{}:{port}{}",
-            u.username(),
-            u.host_str().unwrap_or_default(),
-            u.path()
-        )
+        format!("{user}@{host}:{port}{}", u.path())
     }
 
     /// Host, port and user for command-line clients.
