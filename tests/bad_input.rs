@@ -1,9 +1,10 @@
-//! Bad job files, bad data and forbidden SQL: a non-zero exit, a message that names the
-//! file, the line/record/key and what was expected, and no output or temporary file left.
+//! Bad job files, bad data and forbidden SQL, as one table: each case is a job (and its
+//! files) that must fail with a given exit code and a message naming the file, the
+//! line/record/key and what was expected, leave its input files unchanged and publish no
+//! output or temporary file. Ctrl-C at the end.
 
 mod common;
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -11,482 +12,237 @@ use common::*;
 
 const OK_CSV: &str = "id,name\n1,a\n2,b\n";
 
-/// A directory with `ok.csv` in it.
-fn workdir() -> tempfile::TempDir {
-    let dir = tempdir();
-    write_file(dir.path(), "ok.csv", OK_CSV);
-    dir
+/// One bad input. `job` and `args` may use `{dir}` for the case's directory.
+struct Case {
+    name: &'static str,
+    /// Files besides `ok.csv`; every one must be unchanged after the run.
+    files: Vec<(&'static str, Vec<u8>)>,
+    job: String,
+    /// Arguments to `fust` (default: `run --quiet job.yaml`).
+    args: &'static [&'static str],
+    code: i32,
+    /// Texts stderr must contain, ignoring case; `a…b` means `b` after `a`; `a|b` means
+    /// either.
+    wants: Vec<String>,
+    /// Choices the message must list after `Valid:`.
+    valid: &'static [&'static str],
 }
 
-/// Runs `job` in `d`; asserts exit `code`, that stderr contains every `wants` (ignoring
-/// case), and that neither `out/x.csv` nor a temporary file was left.
-#[track_caller]
-fn fails(d: &Path, job: &str, code: i32, wants: &[&str]) -> Out {
-    let path = write_job(d, job);
-    let out = run_job(d, &path, &[]);
-    out.failure();
-    out.code_is(code);
-    let lower = out.stderr.to_lowercase();
-    for w in wants {
-        assert!(
-            lower.contains(&w.to_lowercase()),
-            "stderr lacks {w:?}:\n{}",
-            out.stderr
-        );
+impl Case {
+    fn new(name: &'static str, job: impl Into<String>, code: i32, wants: &[&str]) -> Self {
+        let wants = wants.iter().map(|w| w.to_string()).collect();
+        Self {
+            name,
+            files: Vec::new(),
+            job: job.into(),
+            args: &["run", "--quiet", "job.yaml"],
+            code,
+            wants,
+            valid: &[],
+        }
     }
-    assert!(
-        !d.join("out/x.csv").exists(),
-        "output published despite the failure"
-    );
-    assert_no_temp_files(d);
-    out
+    fn file(mut self, name: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        self.files.push((name, body.into()));
+        self
+    }
+    fn args(mut self, args: &'static [&'static str]) -> Self {
+        self.args = args;
+        self
+    }
+    fn valid(mut self, valid: &'static [&'static str]) -> Self {
+        self.valid = valid;
+        self
+    }
+
+    /// Runs the case; the first thing wrong with the outcome, if any.
+    fn check(&self) -> Result<(), String> {
+        let dir = tempdir();
+        let d = dir.path();
+        let root = d.display().to_string();
+        write_file(d, "ok.csv", OK_CSV);
+        for (name, body) in &self.files {
+            write_file(d, name, body);
+        }
+        if !self.job.is_empty() {
+            write_job(d, &self.job.replace("{dir}", &root));
+        }
+        let args: Vec<String> = self
+            .args
+            .iter()
+            .map(|a| a.replace("{dir}", &root))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = fust(d, &args, &[]);
+        let err = &out.stderr;
+        if out.code != Some(self.code) {
+            return Err(format!(
+                "exit {:?}, expected {}:\n{err}",
+                out.code, self.code
+            ));
+        }
+        let lower = err.to_lowercase();
+        for want in &self.wants {
+            let found = want.split('|').any(|alt| {
+                let mut at = 0;
+                alt.split('…')
+                    .all(|part| match lower[at..].find(&part.to_lowercase()) {
+                        Some(i) => {
+                            at += i + part.len();
+                            true
+                        }
+                        None => false,
+                    })
+            });
+            if !found {
+                return Err(format!("stderr lacks {want:?}:\n{err}"));
+            }
+        }
+        if !self.valid.is_empty() {
+            let line = err
+                .split_once("Valid:")
+                .map(|(_, t)| t.lines().next().unwrap_or_default());
+            let Some(line) = line else {
+                return Err(format!("no `Valid:` list:\n{err}"));
+            };
+            if let Some(c) = self.valid.iter().find(|c| !line.contains(*c)) {
+                return Err(format!("`{c}` missing from the valid choices: {line}"));
+            }
+        }
+        for (name, body) in self
+            .files
+            .iter()
+            .chain([&("ok.csv", OK_CSV.as_bytes().to_vec())])
+        {
+            if std::fs::read(d.join(name)).ok().as_ref() != Some(body) {
+                return Err(format!("{name} changed or vanished"));
+            }
+        }
+        if !self.files.iter().any(|(n, _)| *n == "out/x.csv") && d.join("out/x.csv").exists() {
+            return Err("output published despite the failure".into());
+        }
+        if d.join("leak.csv").exists() {
+            return Err("the job wrote a file outside its output".into());
+        }
+        match temp_files(d) {
+            t if t.is_empty() => Ok(()),
+            t => Err(format!("temporary files left: {t:?}")),
+        }
+    }
 }
 
-fn sql_job(query: &str) -> String {
+/// A job reading `input` (a flow mapping) and writing `out/x.csv`.
+fn job(input: &str) -> String {
+    format!("input: {input}\noutput: {{type: csv, path: out/x.csv}}\n")
+}
+
+/// A job over `ok.csv` with `processors` (YAML list items, indented by 4).
+fn with_processors(input: &str, processors: &str) -> String {
     format!(
-        "input: {{type: csv, path: ok.csv}}\npipeline:\n  processors:\n    - type: sql\n      query: {}\noutput: {{type: csv, path: out/x.csv}}\n",
-        serde_json::to_string(query).expect("quote")
+        "input: {input}\npipeline:\n  processors:\n{processors}output: {{type: csv, path: out/x.csv}}\n"
     )
 }
 
-/// Asserts `text` lists the valid choices after `Valid:`.
-#[track_caller]
-fn lists_valid(text: &str, choices: &[&str]) {
-    let (_, tail) = text
-        .split_once("Valid:")
-        .unwrap_or_else(|| panic!("no `Valid:` list in:\n{text}"));
-    let line = tail.lines().next().unwrap_or_default();
-    for c in choices {
-        assert!(
-            line.contains(c),
-            "`{c}` missing from the valid choices: {line}"
-        );
-    }
+fn sql_job(query: &str) -> String {
+    with_processors(
+        "{type: csv, path: ok.csv}",
+        &format!(
+            "    - type: sql\n      query: {}\n",
+            serde_json::to_string(query).expect("quote")
+        ),
+    )
 }
 
-// ------------------------------------------------------------------ job files (exit 2)
-
-#[test]
-fn malformed_yaml_names_line_and_column() {
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input:\n  type: csv\n  path: [ok.csv\noutput: {type: csv, path: out/x.csv}\n",
-        2,
-        &["job.yaml", "YAML"],
-    );
-    // The unclosed `[` is on line 3; the parser may notice on line 3 or 4.
-    assert!(
-        out.stderr.contains("job.yaml:3:") || out.stderr.contains("job.yaml:4:"),
-        "no FILE:LINE:COL near the problem:\n{}",
-        out.stderr
-    );
-    let dir = workdir();
-    fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv\noutput: x\n",
-        2,
-        &["job.yaml:", "YAML"],
-    );
-}
-
-#[test]
-fn unknown_top_level_key() {
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\noutpt: {type: csv, path: out/x.csv}\n",
-        2,
-        &["job.yaml:2:1", "`outpt`", "did you mean `output`?"],
-    );
-    lists_valid(
-        &out.stderr,
-        &["name", "input", "inputs", "pipeline", "output", "settings"],
-    );
-}
-
-#[test]
-fn unknown_processor_type() {
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\npipeline:\n  processors:\n    - type: filtr\n      condition: id > 1\noutput: {type: csv, path: out/x.csv}\n",
-        2,
-        &[
-            "job.yaml:4:",
-            "pipeline.processors[0]",
-            "`filtr`",
-            "did you mean `filter`?",
-        ],
-    );
-    lists_valid(&out.stderr, &["aggregate", "filter", "mapping", "sql"]);
-    // Connectors too.
-    let out = fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\noutput: {type: parquett, path: out/x.csv}\n",
-        2,
-        &[
-            "job.yaml:2:",
-            "`output.type`",
-            "`parquett`",
-            "did you mean `parquet`?",
-        ],
-    );
-    lists_valid(&out.stderr, &["console", "csv", "json", "parquet"]);
-}
-
-#[test]
-fn did_you_mean_catches_swapped_letters() {
-    // `cvs` for `csv` is the classic typo: two letters swapped.
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input: {type: cvs, path: ok.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        2,
-        &["job.yaml:1:", "`cvs`", "did you mean `csv`?"],
-    );
-    lists_valid(&out.stderr, &["csv", "json", "parquet"]);
-}
-
-#[test]
-fn unknown_option() {
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input:\n  type: csv\n  path: ok.csv\n  delimeter: \";\"\noutput: {type: csv, path: out/x.csv}\n",
-        2,
-        &[
-            "job.yaml:4:3",
-            "`input.delimeter`",
-            "did you mean `delimiter`?",
-        ],
-    );
-    lists_valid(&out.stderr, &["path", "has_header", "delimiter"]);
-}
-
-#[test]
-fn wrong_option_type() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        "input:\n  type: csv\n  path: ok.csv\n  has_header: maybe\noutput: {type: csv, path: out/x.csv}\n",
-        2,
-        &[
-            "job.yaml:4:15",
-            "`input.has_header`",
-            "\"maybe\"",
-            "expected a boolean",
-        ],
-    );
-    fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\noutput:\n  type: csv\n  path: out/x.csv\n  mode: apend\n",
-        2,
-        &[
-            "job.yaml:5:",
-            "`output.mode`",
-            "`apend`",
-            "overwrite",
-            "append",
-            "error_if_exists",
-        ],
-    );
-}
-
-#[test]
-fn unset_variable_without_default() {
-    let dir = workdir();
-    let job = "input:\n  type: csv\n  path: ${FUST_TEST_SURELY_UNSET}/ok.csv\noutput: {type: csv, path: out/x.csv}\n";
-    fails(
-        dir.path(),
-        job,
-        2,
-        &["job.yaml:3:", "FUST_TEST_SURELY_UNSET", "not set"],
-    );
-}
-
-#[test]
-fn missing_job_file() {
-    let dir = workdir();
-    let out = fust(dir.path(), &["run", "no-such-job.yaml"], &[]);
-    out.failure();
-    out.code_is(2);
-    assert!(out.stderr.contains("no-such-job.yaml"), "{}", out.stderr);
-}
-
-#[test]
-fn validate_reports_every_plugin_problem_at_once() {
-    let dir = workdir();
-    let job = write_job(
-        dir.path(),
-        "name: many\ninput:\n  type: csv\n  path: does-not-need-to-exist.csv\n  has_header: 3\npipeline:\n  processors:\n    - type: filter\n      conditon: \"id > 1\"\n    - type: mappin\n    - type: aggregate\n      group_by: id\n      aggregates: {n: \"count(*)\"}\noutput:\n  type: parket\n  path: out/x.parquet\n",
-    );
-    let out = fust(dir.path(), &["validate", job.to_str().expect("utf-8")], &[]);
-    out.failure();
-    out.code_is(2);
-    for want in [
-        "5 problems",
-        "job.yaml:5:15: `input.has_header`",
-        "job.yaml:9:7: `pipeline.processors[0].conditon`",
-        "did you mean `condition`?",
-        "job.yaml:10:7: `pipeline.processors[1].type`",
-        "did you mean `mapping`?",
-        "job.yaml:12:17: `pipeline.processors[2].group_by`",
-        "job.yaml:15:3: `output.type`",
-        "did you mean `parquet`?",
-    ] {
-        assert!(
-            out.stderr.contains(want),
-            "validate lacks {want:?}:\n{}",
-            out.stderr
-        );
-    }
-    assert!(!dir.path().join("out").exists());
-}
-
-#[test]
-fn validate_reports_structure_and_plugin_problems_together() {
-    // An unknown top-level key must not hide the problems inside the sections.
-    let dir = workdir();
-    let job = write_job(
-        dir.path(),
-        "inptu: {type: csv, path: ok.csv}\npipeline:\n  processors:\n    - {type: filter, conditon: \"id > 1\"}\noutput: {type: parket, path: out/x.parquet}\nsettings: {batch_size: lots}\n",
-    );
-    let out = fust(dir.path(), &["validate", job.to_str().expect("utf-8")], &[]);
-    out.failure();
-    out.code_is(2);
-    for want in [
-        "job.yaml:1:1: `inptu`",
-        "did you mean `input`?",
-        "`settings.batch_size`",
-        "`pipeline.processors[0].conditon`",
-        "`output.type`",
-    ] {
-        assert!(
-            out.stderr.contains(want),
-            "validate lacks {want:?}:\n{}",
-            out.stderr
-        );
-    }
-}
-
-// ------------------------------------------------------------------ data (exit 1)
-
-#[test]
-fn missing_input_file() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        "input: {type: csv, path: nope.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["nope.csv", "not found"],
-    );
-}
-
-#[test]
-fn csv_row_with_wrong_field_count() {
-    // Within the rows read for type inference…
-    let dir = workdir();
-    write_file(
-        dir.path(),
-        "fields.csv",
-        "id,name,amount\n1,a,10\n2,b\n3,c,30\n",
-    );
-    fails(
-        dir.path(),
-        "input: {type: csv, path: fields.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["fields.csv", "line 3", "expected 3"],
-    );
-    // …and far past them, found while reading.
+/// 3,000 rows of `id,name,amount` where row 2,500 has two fields.
+fn late_short_row() -> Vec<u8> {
     let mut text = String::from("id,name,amount\n");
     for i in 1..=3000 {
-        if i == 2500 {
-            text.push_str("2500,only_two\n");
-        } else {
-            text.push_str(&format!("{i},n{i},{i}\n"));
+        match i {
+            2500 => text.push_str("2500,only_two\n"),
+            _ => text.push_str(&format!("{i},n{i},{i}\n")),
         }
     }
-    write_file(dir.path(), "late.csv", text);
-    fails(
-        dir.path(),
-        "input: {type: csv, path: late.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["late.csv", "line 2501", "expected 3"],
-    );
+    text.into_bytes()
 }
 
-#[test]
-fn failed_append_leaves_the_file_unchanged() {
-    let dir = workdir();
-    let d = dir.path();
-    let mut text = String::from("id,name,amount\n");
-    for i in 1..=3000 {
-        if i == 2500 {
-            text.push_str("2500,only_two\n");
-        } else {
-            text.push_str(&format!("{i},n{i},{i}\n"));
-        }
-    }
-    write_file(d, "late.csv", text);
-    let before = "id,name,amount\n0,z,0\n";
-    write_file(d, "out/x.csv", before);
-    let job = write_job(
-        d,
-        "input: {type: csv, path: late.csv}\nsettings: {batch_size: 100, preserve_order: true}\noutput: {type: csv, path: out/x.csv, mode: append}\n",
-    );
-    let out = run_job(d, &job, &[]);
-    out.failure();
-    assert!(out.stderr.contains("line 2501"), "{}", out.stderr);
-    assert_eq!(
-        std::fs::read_to_string(d.join("out/x.csv")).expect("x.csv"),
-        before,
-        "appended rows left behind"
-    );
-    assert_no_temp_files(d);
-}
-
-#[test]
-fn csv_with_invalid_utf8() {
-    let dir = workdir();
-    write_file(dir.path(), "bad.csv", b"id,name\n1,a\n2,\xff\xfeb\n");
-    fails(
-        dir.path(),
-        "input: {type: csv, path: bad.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["bad.csv", "line 3", "utf-8"],
-    );
-    let mut bytes = b"id,name\n".to_vec();
+fn cases() -> Vec<Case> {
+    let ok = "{type: csv, path: ok.csv}";
+    let mut late_utf8 = b"id,name\n".to_vec();
     for i in 1..3000 {
-        if i == 2000 {
-            bytes.extend_from_slice(b"2000,\xff\xfe\n");
-        } else {
-            bytes.extend_from_slice(format!("{i},n{i}\n").as_bytes());
+        match i {
+            2000 => late_utf8.extend_from_slice(b"2000,\xff\xfe\n"),
+            _ => late_utf8.extend_from_slice(format!("{i},n{i}\n").as_bytes()),
         }
     }
-    write_file(dir.path(), "late.csv", bytes);
-    fails(
-        dir.path(),
-        "input: {type: csv, path: late.csv}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["late.csv", "line 2001", "utf-8"],
-    );
-}
-
-#[test]
-fn csv_value_not_matching_the_schema_override() {
-    // File line 3 holds the bad value; the message should say so and name the file.
-    let dir = workdir();
-    write_file(dir.path(), "typed.csv", "id,amount\n1,5\n2,x\n3,7\n");
-    fails(
-        dir.path(),
-        "input: {type: csv, path: typed.csv, schema: {amount: int}}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        // The file, its line, the value, the column and the type are named.
-        &["typed.csv", "'x'", "line 3", "amount", "Int32"],
-    );
-}
-
-#[test]
-fn csv_error_in_one_of_several_files_names_that_file_and_line() {
-    let dir = workdir();
-    write_file(dir.path(), "parts/a.csv", "id,amount\n1,5\n2,6\n");
-    write_file(
-        dir.path(),
-        "parts/b.csv",
-        "id,amount\n3,7\n4,8\n\n5,seven\n",
-    );
-    fails(
-        dir.path(),
-        // Past the rows read for type inference, so the error comes from the reader.
-        "input: {type: csv, path: parts/, infer_rows: 2}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        // Line 5 of b.csv: the blank line 4 is counted as a line of the file.
-        &["b.csv", "line 5", "'seven'", "amount", "Int64"],
-    );
-    assert!(
-        !dir.path().join("out/x.csv").exists(),
-        "no output on failure"
-    );
-}
-
-#[test]
-fn truncated_parquet() {
-    let dir = workdir();
-    let full =
+    let orders =
         std::fs::read(repo_root().join("examples/data/orders.parquet")).expect("orders.parquet");
-    write_file(dir.path(), "cut.parquet", &full[..full.len() / 2]);
-    fails(
-        dir.path(),
-        "input: {type: parquet, path: cut.parquet}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["cut.parquet", "parquet"],
-    );
-}
-
-#[test]
-fn unknown_column_in_filter() {
-    let dir = workdir();
-    let out = fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\npipeline:\n  processors:\n    - {type: filter, condition: \"nme = 'a'\"}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["pipeline.processors[0]", "nme", "did you mean"],
-    );
-    let after = out.stderr.to_lowercase();
-    let hint = after
-        .split_once("did you mean")
-        .map(|(_, t)| t)
-        .unwrap_or_default();
-    assert!(hint.contains("name"), "suggests `name`: {}", out.stderr);
-}
-
-#[test]
-fn failing_cast_in_mapping() {
-    let dir = workdir();
-    write_file(dir.path(), "qty.csv", "id,qty\n1,5\n2,abc\n");
-    // The message must say which value failed, and in which column.
-    fails(
-        dir.path(),
-        "input: {type: csv, path: qty.csv, all_strings: true}\npipeline:\n  processors:\n    - {type: mapping, cast: {qty: int}}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &["'abc'", "int", "qty"],
-    );
-}
-
-#[test]
-fn unknown_column_in_mapping() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        "input: {type: csv, path: ok.csv}\npipeline:\n  processors:\n    - {type: mapping, field_mappings: {nmae: label}}\noutput: {type: csv, path: out/x.csv}\n",
-        1,
-        &[
-            "pipeline.processors[0]",
-            "field_mappings",
-            "`nmae`",
-            "did you mean `name`?",
-            "columns: id, name",
-        ],
-    );
-}
-
-// ------------------------------------------------------------------ SQL (exit 1)
-
-#[test]
-fn sql_two_statements() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        &sql_job("SELECT * FROM input; SELECT 1"),
-        2,
-        &["pipeline.processors[0]", "exactly one", "2 statements"],
-    );
-}
-
-#[test]
-fn sql_ddl_and_dml_are_rejected() {
-    let dir = workdir();
+    let mut cases = vec![
+        // ---------------------------------------------------------- job files (exit 2)
+        // The unclosed `[` is on line 3; the parser may notice on line 3 or 4.
+        Case::new("malformed YAML", "input:\n  type: csv\n  path: [ok.csv\noutput: {type: csv, path: out/x.csv}\n", 2, &["job.yaml:3:|job.yaml:4:", "YAML"]),
+        Case::new("malformed flow mapping", "input: {type: csv, path: ok.csv\noutput: x\n", 2, &["job.yaml:", "YAML"]),
+        Case::new("unknown top-level key", "input: {type: csv, path: ok.csv}\noutpt: {type: csv, path: out/x.csv}\n", 2, &["job.yaml:2:1", "`outpt`", "did you mean `output`?"])
+            .valid(&["name", "input", "inputs", "pipeline", "output", "settings"]),
+        Case::new("unknown processor type", with_processors(ok, "    - type: filtr\n      condition: id > 1\n"), 2, &["job.yaml:4:", "pipeline.processors[0]", "`filtr`", "did you mean `filter`?"])
+            .valid(&["aggregate", "filter", "mapping", "sql"]),
+        Case::new("unknown output type", "input: {type: csv, path: ok.csv}\noutput: {type: parquett, path: out/x.csv}\n", 2, &["job.yaml:2:", "`output.type`", "`parquett`", "did you mean `parquet`?"])
+            .valid(&["console", "csv", "json", "parquet"]),
+        // `cvs` for `csv`: two letters swapped, the classic typo.
+        Case::new("swapped letters", job("{type: cvs, path: ok.csv}"), 2, &["job.yaml:1:", "`cvs`", "did you mean `csv`?"]).valid(&["csv", "json", "parquet"]),
+        Case::new("unknown option", "input:\n  type: csv\n  path: ok.csv\n  delimeter: \";\"\noutput: {type: csv, path: out/x.csv}\n", 2, &["job.yaml:4:3", "`input.delimeter`", "did you mean `delimiter`?"])
+            .valid(&["path", "has_header", "delimiter"]),
+        Case::new("wrong option type", "input:\n  type: csv\n  path: ok.csv\n  has_header: maybe\noutput: {type: csv, path: out/x.csv}\n", 2, &["job.yaml:4:15", "`input.has_header`", "\"maybe\"", "expected a boolean"]),
+        Case::new("unknown choice", "input: {type: csv, path: ok.csv}\noutput:\n  type: csv\n  path: out/x.csv\n  mode: apend\n", 2, &["job.yaml:5:", "`output.mode`", "`apend`", "overwrite", "append", "error_if_exists"]),
+        Case::new("unset variable", "input:\n  type: csv\n  path: ${FUST_TEST_SURELY_UNSET}/ok.csv\noutput: {type: csv, path: out/x.csv}\n", 2, &["job.yaml:3:", "FUST_TEST_SURELY_UNSET", "not set"]),
+        Case::new("missing job file", "", 2, &["no-such-job.yaml"]).args(&["run", "no-such-job.yaml"]),
+        Case::new(
+            "validate reports every plugin problem at once",
+            "name: many\ninput:\n  type: csv\n  path: does-not-need-to-exist.csv\n  has_header: 3\npipeline:\n  processors:\n    - type: filter\n      conditon: \"id > 1\"\n    - type: mappin\n    - type: aggregate\n      group_by: id\n      aggregates: {n: \"count(*)\"}\noutput:\n  type: parket\n  path: out/x.parquet\n",
+            2,
+            &["5 problems", "job.yaml:5:15: `input.has_header`", "job.yaml:9:7: `pipeline.processors[0].conditon`", "did you mean `condition`?", "job.yaml:10:7: `pipeline.processors[1].type`", "did you mean `mapping`?", "job.yaml:12:17: `pipeline.processors[2].group_by`", "job.yaml:15:3: `output.type`", "did you mean `parquet`?"],
+        )
+        .args(&["validate", "job.yaml"]),
+        // An unknown top-level key must not hide the problems inside the sections.
+        Case::new(
+            "validate reports structure and plugin problems together",
+            "inptu: {type: csv, path: ok.csv}\npipeline:\n  processors:\n    - {type: filter, conditon: \"id > 1\"}\noutput: {type: parket, path: out/x.parquet}\nsettings: {batch_size: lots}\n",
+            2,
+            &["job.yaml:1:1: `inptu`", "did you mean `input`?", "`settings.batch_size`", "`pipeline.processors[0].conditon`", "`output.type`"],
+        )
+        .args(&["validate", "job.yaml"]),
+        // ---------------------------------------------------------- data (exit 1)
+        Case::new("missing input file", job("{type: csv, path: nope.csv}"), 1, &["nope.csv", "not found"]),
+        // Within the rows read for type inference, and far past them.
+        Case::new("short row while inferring", job("{type: csv, path: fields.csv}"), 1, &["fields.csv", "line 3", "expected 3"]).file("fields.csv", "id,name,amount\n1,a,10\n2,b\n3,c,30\n"),
+        Case::new("short row while reading", job("{type: csv, path: late.csv}"), 1, &["late.csv", "line 2501", "expected 3"]).file("late.csv", late_short_row()),
+        Case::new(
+            "failed append leaves the file unchanged",
+            "input: {type: csv, path: late.csv}\nsettings: {batch_size: 100, preserve_order: true}\noutput: {type: csv, path: out/x.csv, mode: append}\n",
+            1,
+            &["line 2501"],
+        )
+        .file("late.csv", late_short_row())
+        .file("out/x.csv", "id,name,amount\n0,z,0\n"),
+        Case::new("invalid UTF-8 while inferring", job("{type: csv, path: bad.csv}"), 1, &["bad.csv", "line 3", "utf-8"]).file("bad.csv", b"id,name\n1,a\n2,\xff\xfeb\n".to_vec()),
+        Case::new("invalid UTF-8 while reading", job("{type: csv, path: late.csv}"), 1, &["late.csv", "line 2001", "utf-8"]).file("late.csv", late_utf8),
+        // The file, its line, the value, the column and the type are named.
+        Case::new("value not matching the schema override", job("{type: csv, path: typed.csv, schema: {amount: int}}"), 1, &["typed.csv", "'x'", "line 3", "amount", "Int32"]).file("typed.csv", "id,amount\n1,5\n2,x\n3,7\n"),
+        // Past the rows read for type inference, so the error comes from the reader; the
+        // blank line 4 of b.csv is counted as a line of the file.
+        Case::new("bad value in one of several files", job("{type: csv, path: parts/, infer_rows: 2}"), 1, &["b.csv", "line 5", "'seven'", "amount", "Int64"])
+            .file("parts/a.csv", "id,amount\n1,5\n2,6\n")
+            .file("parts/b.csv", "id,amount\n3,7\n4,8\n\n5,seven\n"),
+        Case::new("truncated parquet", job("{type: parquet, path: cut.parquet}"), 1, &["cut.parquet", "parquet"]).file("cut.parquet", orders[..orders.len() / 2].to_vec()),
+        Case::new("unknown column in a filter", with_processors(ok, "    - {type: filter, condition: \"nme = 'a'\"}\n"), 1, &["pipeline.processors[0]", "nme", "did you mean…name"]),
+        // The message says which value failed, and in which column.
+        Case::new("failing cast in a mapping", with_processors("{type: csv, path: qty.csv, all_strings: true}", "    - {type: mapping, cast: {qty: int}}\n"), 1, &["'abc'", "int", "qty"]).file("qty.csv", "id,qty\n1,5\n2,abc\n"),
+        Case::new("unknown column in a mapping", with_processors(ok, "    - {type: mapping, field_mappings: {nmae: label}}\n"), 1, &["pipeline.processors[0]", "field_mappings", "`nmae`", "did you mean `name`?", "columns: id, name"]),
+        // ---------------------------------------------------------- SQL
+        Case::new("two SQL statements", sql_job("SELECT * FROM input; SELECT 1"), 2, &["pipeline.processors[0]", "exactly one", "2 statements"]),
+        Case::new("COPY", sql_job("COPY (SELECT * FROM input) TO '{dir}/leak.csv'"), 2, &["pipeline.processors[0]", "COPY", "not allowed"]),
+        Case::new("CREATE EXTERNAL TABLE", sql_job("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'ok.csv'"), 2, &["pipeline.processors[0]", "CREATE EXTERNAL TABLE", "not allowed", "inputs:"]),
+        Case::new("misspelt table", sql_job("SELECT * FROM inptu"), 1, &["`inptu`", "did you mean `input`?", "tables: input"]),
+        Case::new("unknown table", sql_job("SELECT * FROM orders"), 1, &["`orders`", "tables: input"]),
+    ];
     for (query, word) in [
         ("CREATE TABLE t AS SELECT * FROM input", "CREATE TABLE"),
         ("DROP TABLE input", "DROP TABLE"),
@@ -494,88 +250,56 @@ fn sql_ddl_and_dml_are_rejected() {
         ("CREATE VIEW v AS SELECT * FROM input", "CREATE VIEW"),
         ("SET datafusion.execution.batch_size = 1", "SET"),
     ] {
-        fails(
-            dir.path(),
-            &sql_job(query),
+        cases.push(Case::new(
+            "DDL or DML",
+            sql_job(query),
             2,
             &["pipeline.processors[0]", "only queries", word],
-        );
+        ));
     }
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("ok.csv")).expect("ok.csv"),
-        OK_CSV
-    );
-}
-
-#[test]
-fn sql_copy_is_rejected() {
-    let dir = workdir();
-    let leak = dir.path().join("leak.csv");
-    fails(
-        dir.path(),
-        &sql_job(&format!(
-            "COPY (SELECT * FROM input) TO '{}'",
-            leak.display()
-        )),
-        2,
-        &["pipeline.processors[0]", "COPY", "not allowed"],
-    );
-    assert!(!leak.exists(), "COPY wrote a file");
-}
-
-#[test]
-fn sql_create_external_table_is_rejected() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        &sql_job("CREATE EXTERNAL TABLE t STORED AS CSV LOCATION 'ok.csv'"),
-        2,
-        &[
-            "pipeline.processors[0]",
-            "CREATE EXTERNAL TABLE",
-            "not allowed",
-            "inputs:",
-        ],
-    );
-}
-
-#[test]
-fn sql_file_path_as_table_is_rejected() {
-    let dir = workdir();
     for table in [
         "'data/x.csv'",
         "\"s3://bucket/x.parquet\"",
         "'ok.csv'",
         "information_schema.tables",
     ] {
-        let out = fails(
-            dir.path(),
-            &sql_job(&format!("SELECT * FROM {table}")),
+        let name = table.trim_matches(['\'', '"']);
+        cases.push(Case::new(
+            "file path as a table",
+            sql_job(&format!("SELECT * FROM {table}")),
             1,
-            &["pipeline.processors[0]", "file path", "inputs:"],
-        );
-        assert!(
-            out.stderr.contains(table.trim_matches(['\'', '"'])),
-            "names the table: {}",
-            out.stderr
-        );
+            &["pipeline.processors[0]", "file path", "inputs:", name],
+        ));
     }
+    cases
 }
 
 #[test]
-fn sql_unknown_table() {
-    let dir = workdir();
-    fails(
-        dir.path(),
-        &sql_job("SELECT * FROM inptu"),
-        1,
-        &["`inptu`", "did you mean `input`?", "tables: input"],
-    );
-    fails(
-        dir.path(),
-        &sql_job("SELECT * FROM orders"),
-        1,
-        &["`orders`", "tables: input"],
+fn every_bad_input_fails_clearly_and_publishes_nothing() {
+    let cases = cases();
+    let failures: Vec<String> = std::thread::scope(|s| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(4))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|c| c.check().err().map(|e| format!("[{}] {e}", c.name)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a case thread"))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
     );
 }
 

@@ -1,5 +1,6 @@
-//! File connectors end to end: CSV, Parquet, JSON, compression, writer options, listing
-//! inputs, console, preview and explain.
+//! File connectors end to end: CSV, Parquet, JSON, compression (gzip, zstd, bzip2, xz),
+//! escape/comment, preserve_order, writer options, listing inputs, console, preview and
+//! explain.
 
 mod common;
 
@@ -131,6 +132,12 @@ fn compress(kind: &str, src: &Path, dst: &Path) {
             "gzip" => {
                 "import gzip,sys; open(sys.argv[2],'wb').write(gzip.compress(open(sys.argv[1],'rb').read()))"
             }
+            "bzip2" => {
+                "import bz2,sys; open(sys.argv[2],'wb').write(bz2.compress(open(sys.argv[1],'rb').read()))"
+            }
+            "xz" => {
+                "import lzma,sys; open(sys.argv[2],'wb').write(lzma.compress(open(sys.argv[1],'rb').read()))"
+            }
             _ => {
                 "import sys\ntry:\n import compression.zstd as z\nexcept ImportError:\n import zstandard as z\nd=open(sys.argv[1],'rb').read()\nopen(sys.argv[2],'wb').write(z.compress(d) if hasattr(z,'compress') else z.ZstdCompressor().compress(d))"
             }
@@ -146,13 +153,16 @@ fn compress(kind: &str, src: &Path, dst: &Path) {
 }
 
 #[test]
-fn gzip_and_zstd_csv_input() {
+fn compressed_csv_input() {
     let dir = tempdir();
     let d = dir.path();
     let src = write_file(d, "plain.csv", PLAIN_CSV);
     compress("gzip", &src, &d.join("data.csv.gz"));
     compress("zstd", &src, &d.join("data.csv.zst"));
+    compress("bzip2", &src, &d.join("data.csv.bz2"));
+    compress("xz", &src, &d.join("data.csv.xz"));
     compress("gzip", &src, &d.join("gzipped.bin"));
+    compress("xz", &src, &d.join("xzipped.bin"));
     let want = rows(&[
         &["1", "ada", "3.5"],
         &["2", "grace", "4.0"],
@@ -161,7 +171,10 @@ fn gzip_and_zstd_csv_input() {
     for (path, extra) in [
         ("data.csv.gz", ""),
         ("data.csv.zst", ""),
+        ("data.csv.bz2", ""),
+        ("data.csv.xz", ""),
         ("gzipped.bin", ", compression: gzip"),
+        ("xzipped.bin", ", compression: xz"),
     ] {
         run_ok(
             d,
@@ -172,6 +185,72 @@ fn gzip_and_zstd_csv_input() {
         let out = d.join(format!("out/{path}.csv"));
         assert_eq!(read_rows(&out), want, "{path}");
     }
+}
+
+#[test]
+fn csv_escape_and_comment_characters() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(
+        d,
+        "odd.csv",
+        "id;text\n# a comment line\n1;'say \\'hi\\', ok'\n#2;commented out\n3;'semi; colon'\n",
+    );
+    run_ok(
+        d,
+        "input: {type: csv, path: odd.csv, delimiter: ';', quote: \"'\", escape: '\\', comment: '#'}\n\
+         output: {type: csv, path: out.csv}\n",
+    );
+    assert_eq!(
+        read_rows(&d.join("out.csv")),
+        rows(&[&["1", "say 'hi', ok"], &["3", "semi; colon"]])
+    );
+}
+
+/// `preserve_order` keeps the input's row order even for a file large enough that the
+/// scan would otherwise split it into byte ranges read in parallel.
+#[test]
+fn preserve_order_on_a_file_large_enough_to_split() {
+    let dir = tempdir();
+    let d = dir.path();
+    let n = 600_000u64;
+    let mut csv = String::from("id,pad\n");
+    let ids: Vec<u64> = (0..n).map(|i| (i * 7919) % n).collect();
+    for id in &ids {
+        csv.push_str(&format!("{id},xxxxxxxxxxxxxxxx\n"));
+    }
+    assert!(csv.len() > 12 << 20, "big enough to split: {}", csv.len());
+    write_file(d, "big.csv", &csv);
+    let job = |settings: &str| {
+        format!(
+            "input: {{type: csv, path: big.csv}}\n{settings}pipeline:\n  processors:\n    \
+             - {{type: filter, condition: 'id % 3 <> 0'}}\n    - {{type: sql, query: 'SELECT id FROM input'}}\n\
+             output: {{type: csv, path: out.csv}}\n"
+        )
+    };
+    // Without it the scan runs in several ranges…
+    let plain = write_job(d, &job(""));
+    let plan = fust(d, &["explain", plain.to_str().expect("utf-8")], &[]);
+    plan.success();
+    let partitions = plan
+        .stdout
+        .split_once("CsvScanExec: partitions=")
+        .and_then(|(_, t)| t.split(',').next())
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or_else(|| panic!("no CsvScanExec:\n{}", plan.stdout));
+    assert!(partitions > 1, "{}", plan.stdout);
+    // …and with it the output is in file order.
+    run_ok(d, &job("settings: {preserve_order: true}\n"));
+    // Read as plain lines: a reader of our own could reorder what it reads in parallel.
+    let text = std::fs::read_to_string(d.join("out.csv")).expect("out.csv");
+    let got: Vec<u64> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().expect("an id"))
+        .collect();
+    let want: Vec<u64> = ids.into_iter().filter(|id| id % 3 != 0).collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "rows out of order");
 }
 
 // ------------------------------------------------------------------ JSON

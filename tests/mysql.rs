@@ -1,7 +1,8 @@
-//! MySQL/MariaDB source and sink against the real server on 127.0.0.1:3306 (database
-//! `test`, user root): every mapped type through Parquet and back, pushdown in the plan,
-//! partitioned reads, write modes, atomic failure, incremental cursors and connection
-//! errors. These tests fail, never skip, when the server is unreachable.
+//! What only MySQL/MariaDB has, against the real server on 127.0.0.1:3306 (database
+//! `test`, user root): every MySQL type through Parquet and back with its column type,
+//! and connection errors. Write modes, atomic loads, incremental reads and pushdown are
+//! in the conformance suite (`tests/conformance`). These tests fail, never skip, when the
+//! server is unreachable.
 
 mod common;
 
@@ -10,6 +11,13 @@ use std::path::Path;
 use common::*;
 
 static URL: &ServerUrl = &MY_URL;
+
+/// One test of this file at a time: one of them turns the server's `local_infile` off.
+static SERVER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERVER.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Drops the given tables (and any staging leftovers of them).
 fn drop_tables(names: &[&str]) {
@@ -101,6 +109,7 @@ fn mismatches(src: &str, dst: &str) -> String {
 
 #[test]
 fn every_type_survives_mysql_to_parquet_to_mysql() {
+    let _one = one_at_a_time();
     let (src, dst, copy) = (
         "fust_my_types_src",
         "fust_my_types_dst",
@@ -159,258 +168,8 @@ fn every_type_survives_mysql_to_parquet_to_mysql() {
 }
 
 #[test]
-fn filters_and_columns_are_pushed_into_the_sql_and_ranges_read_in_parallel() {
-    let t = "fust_my_push_orders";
-    drop_tables(&[t]);
-    mariadb(&format!(
-        "CREATE TABLE {t} (id bigint, qty int, note varchar(20), day date);
-         INSERT INTO {t} WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1000)
-           SELECT n, n % 50, CONCAT('n', n), DATE '2024-01-01' + INTERVAL (n % 30) DAY FROM g;
-         INSERT INTO {t} VALUES (NULL, 45, 'no id', NULL)"
-    ));
-    let dir = tempdir();
-    let d = dir.path();
-    let job = write_job(
-        d,
-        &format!(
-            "input: {{type: mysql, url: '{URL}', table: {t}, partition_column: id, partitions: 3}}
-pipeline:
-  processors:
-    - {{type: filter, condition: 'qty > 40'}}
-    - {{type: sql, query: 'SELECT id, qty FROM input'}}
-output: {{type: csv, path: out.csv}}
-"
-        ),
-    );
-    let plan = fust(d, &["explain", job.to_str().unwrap()], &[]);
-    plan.success();
-    assert!(
-        plan.stdout.contains("DbScanExec: mysql, partitions=3"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("WHERE ((`qty` > 40))"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("SELECT `id`, `qty` FROM `fust_my_push_orders`"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains("`note`"),
-        "unused column read: {}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains("`id` IS NULL"),
-        "NULL ids belong to a range: {}",
-        plan.stdout
-    );
-
-    run_job(d, &job, &[]).success();
-    let got = read_rows(&d.join("out.csv"));
-    let want = mariadb(&format!(
-        "SELECT COUNT(*), SUM(COALESCE(id, 0)) FROM {t} WHERE qty > 40"
-    ));
-    let sum: i64 = got.iter().map(|r| r[0].parse::<i64>().unwrap_or(0)).sum();
-    assert_eq!(format!("{}\t{sum}", got.len()), want);
-}
-
-#[test]
-fn append_upsert_and_overwrite() {
-    let t = "fust_my_modes_t";
-    drop_tables(&[t]);
-    mariadb(&format!(
-        "CREATE TABLE {t} (id int PRIMARY KEY, name varchar(20), amount decimal(10,2) DEFAULT 0)"
-    ));
-    let dir = tempdir();
-    let d = dir.path();
-    write_file(d, "a.csv", "id,name,amount\n1,ada,1.50\n2,bob,2.00\n");
-    write_file(d, "b.csv", "id,name,amount\n2,bobby,20.00\n3,cy,3.25\n");
-    let job = |file: &str, mode: &str| {
-        format!(
-            "input: {{type: csv, path: {file}}}\noutput: {{type: mysql, url: '{URL}', table: {t}, write_mode: {mode}, key_columns: [id]}}\n"
-        )
-    };
-    let select = format!("SELECT id, name, amount FROM {t} ORDER BY id");
-    run(d, &job("a.csv", "append")).success();
-    assert_eq!(mariadb(&select), "1\tada\t1.50\n2\tbob\t2.00");
-    run(d, &job("b.csv", "upsert")).success();
-    assert_eq!(
-        mariadb(&select),
-        "1\tada\t1.50\n2\tbobby\t20.00\n3\tcy\t3.25"
-    );
-    run(d, &job("a.csv", "overwrite")).success();
-    assert_eq!(mariadb(&select), "1\tada\t1.50\n2\tbob\t2.00");
-    // pre_sql and post_sql run in the same transaction as the load.
-    run(
-        d,
-        &format!(
-            "input: {{type: csv, path: b.csv}}\noutput: {{type: mysql, url: '{URL}', table: {t}, \
-             pre_sql: ['DELETE FROM {t} WHERE id = 1'], post_sql: ['UPDATE {t} SET name = UPPER(name)'], write_mode: upsert, key_columns: [id]}}\n"
-        ),
-    )
-    .success();
-    assert_eq!(
-        mariadb(&format!("SELECT id, name FROM {t} ORDER BY id")),
-        "2\tBOBBY\n3\tCY"
-    );
-    // An upsert into a table Fust creates gets a primary key on key_columns.
-    let fresh = "fust_my_modes_fresh";
-    drop_tables(&[fresh]);
-    let job = format!(
-        "input: {{type: csv, path: b.csv}}\noutput: {{type: mysql, url: '{URL}', table: {fresh}, write_mode: upsert, key_columns: [id]}}\n"
-    );
-    run(d, &job).success();
-    run(d, &job).success();
-    assert_eq!(
-        mariadb(&format!("SELECT id, name FROM {fresh} ORDER BY id")),
-        "2\tbobby\n3\tcy"
-    );
-    assert_eq!(leftovers("fust_my_modes"), "");
-}
-
-#[test]
-fn a_failed_load_leaves_the_table_as_it_was() {
-    let t = "fust_my_atomic_t";
-    let fresh = "fust_my_atomic_fresh";
-    drop_tables(&[t, fresh]);
-    mariadb(&format!(
-        "CREATE TABLE {t} (id int PRIMARY KEY, small smallint); INSERT INTO {t} VALUES (1, 1), (2, 2)"
-    ));
-    let before = mariadb(&format!("SELECT * FROM {t} ORDER BY id"));
-    let dir = tempdir();
-    let d = dir.path();
-    // Many good rows, then a duplicate key far into the stream (150 is also in the range,
-    // so every mode meets a duplicate).
-    let mut csv = String::from("id,small\n");
-    for i in 100..20_000 {
-        csv.push_str(&format!("{i},{}\n", i % 100));
-    }
-    csv.push_str("1,5\n150,5\n");
-    write_file(d, "dup.csv", &csv);
-    for mode in ["append", "overwrite", "upsert"] {
-        let out = run(
-            d,
-            &format!(
-                "input: {{type: csv, path: dup.csv}}\noutput: {{type: mysql, url: '{URL}', table: {t}, write_mode: {mode}, key_columns: [id]}}\n"
-            ),
-        );
-        out.failure();
-        assert!(
-            out.stderr.contains("Duplicate entry"),
-            "{mode}: {}",
-            out.stderr
-        );
-        assert!(
-            out.stderr.contains("mysql root@127.0.0.1:3306/test"),
-            "names the server: {}",
-            out.stderr
-        );
-        assert!(out.stderr.contains("output"), "{}", out.stderr);
-        assert_eq!(
-            mariadb(&format!("SELECT * FROM {t} ORDER BY id")),
-            before,
-            "{mode}"
-        );
-    }
-    // A value that does not fit the column.
-    write_file(d, "big.csv", "id,small\n10,1\n11,70000\n");
-    for mode in ["append", "overwrite", "upsert"] {
-        let out = run(
-            d,
-            &format!(
-                "input: {{type: csv, path: big.csv}}\noutput: {{type: mysql, url: '{URL}', table: {t}, write_mode: {mode}, key_columns: [id]}}\n"
-            ),
-        );
-        out.failure();
-        assert!(
-            out.stderr.contains("Out of range value for column 'small'"),
-            "{mode}: {}",
-            out.stderr
-        );
-        assert_eq!(
-            mariadb(&format!("SELECT * FROM {t} ORDER BY id")),
-            before,
-            "{mode}"
-        );
-    }
-    // A table that would be created is not left behind, whether the load or post_sql fails.
-    for (file, post) in [
-        ("dup.csv", "[]"),
-        ("big.csv", "['SELECT * FROM fust_my_nope']"),
-    ] {
-        let out = run(
-            d,
-            &format!(
-                "input: {{type: csv, path: {file}}}\noutput: {{type: mysql, url: '{URL}', table: {fresh}, write_mode: upsert, key_columns: [id], post_sql: {post}}}\n"
-            ),
-        );
-        out.failure();
-        assert_eq!(
-            mariadb(&format!(
-                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'test' AND TABLE_NAME = '{fresh}'"
-            )),
-            "0",
-            "{}",
-            out.stderr
-        );
-    }
-    assert_eq!(
-        leftovers("fust_my_atomic"),
-        "",
-        "staging tables left behind"
-    );
-}
-
-#[test]
-fn incremental_reads_continue_after_the_last_mark() {
-    let t = "fust_my_cursor_events";
-    drop_tables(&[t]);
-    mariadb(&format!(
-        "CREATE TABLE {t} (id int, at datetime);
-         INSERT INTO {t} WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 5)
-           SELECT n, TIMESTAMP '2024-01-01 00:00:00' + INTERVAL n HOUR FROM g"
-    ));
-    let dir = tempdir();
-    let d = dir.path();
-    let job = write_job(
-        d,
-        &format!(
-            "input: {{type: mysql, url: '{URL}', table: {t}, cursor_column: at, state_file: state/marks.json}}\noutput: {{type: csv, path: out.csv}}\n"
-        ),
-    );
-    run_job(d, &job, &[]).success();
-    assert_eq!(read_rows(&d.join("out.csv")).len(), 5);
-    let state = std::fs::read_to_string(d.join("state/marks.json")).unwrap();
-    assert!(state.contains("2024-01-01 05:00:00"), "{state}");
-
-    mariadb(&format!(
-        "INSERT INTO {t} VALUES (6, '2024-01-01 06:00'), (7, '2024-01-01 07:00'), (0, '2023-12-31')"
-    ));
-    run_job(d, &job, &[]).success();
-    let ids: Vec<String> = read_rows(&d.join("out.csv"))
-        .into_iter()
-        .map(|r| r[0].clone())
-        .collect();
-    assert_eq!(ids, ["6", "7"]);
-
-    // Nothing new: an empty output, the mark unchanged.
-    run_job(d, &job, &[]).success();
-    assert_eq!(read_rows(&d.join("out.csv")).len(), 0);
-    assert!(
-        std::fs::read_to_string(d.join("state/marks.json"))
-            .unwrap()
-            .contains("07:00:00")
-    );
-}
-
-#[test]
 fn connection_and_object_errors_are_clear_and_never_show_the_password() {
+    let _one = one_at_a_time();
     let (geo, times) = ("fust_my_errors_geo", "fust_my_errors_times");
     drop_tables(&[geo, times]);
     mariadb(&format!(
@@ -518,6 +277,72 @@ fn connection_and_object_errors_are_clear_and_never_show_the_password() {
             !out.stderr.contains(canary),
             "password leaked:\n{}",
             out.stderr
+        );
+    }
+}
+
+/// A server counter from `SHOW GLOBAL STATUS`.
+fn status(name: &str) -> i64 {
+    let line = mariadb(&format!("SHOW GLOBAL STATUS LIKE '{name}'"));
+    line.split('\t')
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no status {name}: {line:?}"))
+}
+
+/// Turns `local_infile` back on however the test ends.
+struct LocalInfile;
+
+impl LocalInfile {
+    fn set(on: bool) -> Self {
+        mariadb(&format!("SET GLOBAL local_infile = {}", on as i32));
+        LocalInfile
+    }
+}
+
+impl Drop for LocalInfile {
+    fn drop(&mut self) {
+        mariadb("SET GLOBAL local_infile = 1");
+    }
+}
+
+/// With the server's `local_infile` off the sink falls back to multi-row `INSERT`s (no
+/// `LOAD DATA` reaches the server) and stores the same values as the `LOAD DATA` path.
+#[test]
+fn without_local_infile_rows_go_in_by_insert() {
+    let _one = one_at_a_time();
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(
+        d,
+        "odd.csv",
+        "id,txt,amount\n1,\"tab\there\",1.50\n2,back\\slash,\n3,\"quote \"\"q\"\"\",-2.25\n4,ünï ✓,0\n5,,7\n",
+    );
+    let want = "1\ttab\\there\t1.50\n2\tback\\\\slash\tNULL\n3\tquote \"q\"\t-2.25\n4\tünï ✓\t0.00\n5\tNULL\t7.00";
+    for (on, table) in [(true, "fust_my_infile_on"), (false, "fust_my_infile_off")] {
+        drop_tables(&[table]);
+        mariadb(&format!(
+            "CREATE TABLE {table} (id int PRIMARY KEY, txt varchar(20), amount decimal(10,2))"
+        ));
+        let _setting = LocalInfile::set(on);
+        let (loads, inserts) = (status("Com_load"), status("Com_insert"));
+        run(
+            d,
+            &format!("input: {{type: csv, path: odd.csv}}\noutput: {{type: mysql, url: '{URL}', table: {table}}}\n"),
+        )
+        .success();
+        let (loads, inserts) = (status("Com_load") - loads, status("Com_insert") - inserts);
+        match on {
+            true => assert!(loads >= 1, "local_infile on: {loads} LOAD DATA"),
+            false => assert!(
+                loads == 0 && inserts >= 1,
+                "local_infile off: {loads} LOAD DATA, {inserts} INSERT"
+            ),
+        }
+        assert_eq!(
+            mariadb(&format!("SELECT id, txt, amount FROM {table} ORDER BY id")),
+            want,
+            "local_infile {on}"
         );
     }
 }

@@ -69,7 +69,14 @@ output: {{type: mysql, url: '{MY_URL}', table: fust_restart_t}}
             .unwrap();
         assert!(status.success(), "mariadb-admin shutdown failed");
     };
-    run_while_server_stops(d, &job, stop, "mysql root@127.0.0.1:3306/test");
+    // Under way: the source's query is running.
+    let mid_run = || {
+        mariadb(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE ID <> CONNECTION_ID() AND INFO LIKE '%seq_1_to_200%'",
+        ) == "1"
+    };
+    run_while_server_stops(d, &job, mid_run, stop, "mysql root@127.0.0.1:3306/test");
     drop(restart);
     assert_eq!(
         mariadb("SELECT g, s FROM fust_restart_t ORDER BY g"),

@@ -21,6 +21,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_violations() {
         config: None,
         env: vec![],
         token: None,
+        args: vec![],
     });
     // Something to find: a job and a finished run.
     let job = "name: fuzzed\ninput: {type: csv, path: data/orders.csv}\noutput: {type: csv, path: out/f.csv}\n";

@@ -61,9 +61,18 @@ output: {{type: postgres, url: '{URL}', table: fust_restart.t}}
         ),
     );
     let restart = Restart;
+    // Under way: the source's query is running.
+    let mid_run = || {
+        try_psql(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+             AND state = 'active' AND query LIKE '%generate_series(1, 200)%'",
+        )
+        .is_ok_and(|n| n == "1")
+    };
     run_while_server_stops(
         d,
         &job,
+        mid_run,
         || cluster("stop"),
         "postgres postgres@127.0.0.1:5432/test",
     );

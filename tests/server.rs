@@ -137,6 +137,7 @@ async fn submit_run_and_compare_with_cli_postgres_store() {
             config: None,
             env: vec![],
             token: None,
+            args: vec![],
         });
         submit_run_compare(&server, dir.path()).await;
     }
@@ -269,6 +270,7 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
         config: None,
         env: vec![],
         token: Some("s3cr3t-token".into()),
+        args: vec![],
     });
     let anon = reqwest::Client::new();
     for path in [
@@ -337,6 +339,7 @@ async fn canary_secret_is_never_stored_or_returned() {
         config: None,
         env: vec![("FUST_CANARY_PW", canary.clone())],
         token: None,
+        args: vec![],
     });
     let secret_job = "name: secretive
 input:
@@ -659,6 +662,7 @@ async fn server_config_file_is_applied() {
         ),
         env: vec![],
         token: None,
+        args: vec![],
     });
     let console = "name: c\ninput: {type: csv, path: data/orders.csv}\noutput: {type: console}\n";
     let (status, body) = server.post("/validate", console).await;
@@ -746,6 +750,7 @@ async fn overlap_policies_and_the_worker_limit() {
         config: Some("workers: 1\nscheduler_tick: 200ms\n"),
         env: vec![],
         token: None,
+        args: vec![],
     });
     // skip: never more than one run pending or running.
     let body = slow_job("skipper", "  cron: \"* * * * * *\"\n  overlap: skip\n");
@@ -816,4 +821,91 @@ async fn overlap_policies_and_the_worker_limit() {
         assert!(start.elapsed() < Duration::from_secs(30), "{done}/3 done");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Server config keys: several `auth_tokens` (one from the server's environment),
+/// `data_roots` with two roots, and `--workers` on the command line over the file's
+/// `workers`.
+#[tokio::test]
+async fn auth_tokens_data_roots_and_workers() {
+    let base = tempfile::tempdir().unwrap();
+    let (a, b) = (base.path().join("a"), base.path().join("b"));
+    write_file(&a, "orders.csv", CSV);
+    write_file(&b, "orders.csv", CSV);
+    write_file(base.path(), "outside.csv", CSV);
+    let config = format!(
+        "auth_tokens: [tok-one, '${{SECOND_TOKEN}}']\ndata_roots: ['{}', '{}']\nworkers: 3\n",
+        a.display(),
+        b.display()
+    );
+    let mut server = Server::start(ServerOptions {
+        dir: base.path(),
+        metadata: sqlite_url(base.path()),
+        config: Some(&config),
+        env: vec![("SECOND_TOKEN", "tok-two".into())],
+        token: None,
+        args: vec!["--workers", "1"],
+    });
+    // Every listed token opens the API; none, a wrong one or the unexpanded text do not.
+    for (token, want) in [
+        (None, 401),
+        (Some("tok-one"), 200),
+        (Some("tok-two"), 200),
+        (Some("${SECOND_TOKEN}"), 401),
+        (Some("tok"), 401),
+    ] {
+        server.token = token.map(str::to_string);
+        assert_eq!(server.get("/jobs").await.0, want, "{token:?}");
+    }
+    server.token = Some("tok-two".into());
+    // Jobs may read from either root and nowhere else.
+    let reading = |path: &std::path::Path, out: &std::path::Path| {
+        format!(
+            "name: roots\ninput: {{type: csv, path: '{}'}}\noutput: {{type: csv, path: '{}'}}\n",
+            path.display(),
+            out.display()
+        )
+    };
+    for root in [&a, &b] {
+        let body = reading(&root.join("orders.csv"), &root.join("out/copy.csv"));
+        let (status, resp) = server.post("/validate", &body).await;
+        assert_eq!(status, 200, "{}: {resp}", root.display());
+    }
+    let body = reading(&base.path().join("outside.csv"), &a.join("out/x.csv"));
+    let (status, resp) = server.post("/validate", &body).await;
+    assert_eq!(status, 422, "{resp}");
+    assert!(
+        resp["error"]
+            .as_str()
+            .unwrap()
+            .contains("outside the data roots"),
+        "{resp}"
+    );
+    // `--workers 1` wins over `workers: 3`: three runs allowed to overlap run one at a time.
+    let body = slow_job("parallel", "  overlap: allow\n")
+        .replace("path: out/", &format!("path: {}/out/", a.display()));
+    let (status, resp) = server.post("/jobs", &body).await;
+    assert_eq!(status, 201, "{resp}");
+    for _ in 0..3 {
+        assert_eq!(server.post("/jobs/parallel/runs", "").await.0, 202);
+    }
+    let start = std::time::Instant::now();
+    let mut queued_behind = false;
+    loop {
+        let (pending, running, done) = states(&server, "parallel").await;
+        assert!(running <= 1, "{running} runs at once with --workers 1");
+        queued_behind |= running == 1 && pending >= 1;
+        if done == 3 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{done}/3 done");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(queued_behind, "no run ever waited for the single worker");
+    server.stop();
+    let log = server.log_text();
+    assert!(
+        !log.contains("tok-one") && !log.contains("tok-two"),
+        "a token in the log"
+    );
 }

@@ -171,16 +171,34 @@ pub fn run_job(cwd: &Path, job: &Path, env: &[(&str, &str)]) -> Out {
     )
 }
 
-/// Starts `fust run JOB` in `cwd`, calls `stop` (which stops the database the job uses)
-/// 1.5 s in, and checks the run then fails cleanly: a non-zero exit, no panic, and a
-/// message naming `server`.
-pub fn run_while_server_stops(cwd: &Path, job: &Path, stop: impl FnOnce(), server: &str) {
-    let child = command(cwd, &["run", job.to_str().expect("utf-8 path")], &[])
+/// Starts `fust run JOB` in `cwd`, waits until `mid_run` says the run is under way (e.g.
+/// the server shows its query), calls `stop` (which stops the database the job uses) and
+/// checks the run then fails cleanly: a non-zero exit, no panic, and a message naming
+/// `server`.
+pub fn run_while_server_stops(
+    cwd: &Path,
+    job: &Path,
+    mid_run: impl Fn() -> bool,
+    stop: impl FnOnce(),
+    server: &str,
+) {
+    let mut child = command(cwd, &["run", job.to_str().expect("utf-8 path")], &[])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start fust");
-    std::thread::sleep(Duration::from_millis(1500));
+    let waiting = Instant::now();
+    while !mid_run() {
+        if waiting.elapsed() > Duration::from_secs(60) || matches!(child.try_wait(), Ok(Some(_))) {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("wait for fust");
+            panic!(
+                "the run was never seen under way:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     stop();
     let out = child.wait_with_output().expect("wait for fust");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -230,10 +248,9 @@ pub fn list_files(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Asserts that no temporary output file (`.*.tmp`) is left anywhere under `dir`.
-#[track_caller]
-pub fn assert_no_temp_files(dir: &Path) {
-    let temps: Vec<String> = list_files(dir)
+/// Temporary output files (`.*.tmp`, `.fust-*`) anywhere under `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    list_files(dir)
         .into_iter()
         .filter(|f| {
             let name = Path::new(f)
@@ -242,7 +259,13 @@ pub fn assert_no_temp_files(dir: &Path) {
                 .unwrap_or_default();
             name.ends_with(".tmp") || name.contains(".fust-")
         })
-        .collect();
+        .collect()
+}
+
+/// Asserts that no temporary output file is left anywhere under `dir`.
+#[track_caller]
+pub fn assert_no_temp_files(dir: &Path) {
+    let temps = temp_files(dir);
     assert!(
         temps.is_empty(),
         "temporary files left in {}: {temps:?}",
@@ -332,6 +355,24 @@ pub fn batches_to_rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
     for b in batches {
         for r in 0..b.num_rows() {
             rows.push(b.columns().iter().map(|c| cell(c.as_ref(), r)).collect());
+        }
+    }
+    rows
+}
+
+/// Every row of a file as Arrow displays each cell (NULL as `NULL`), in file order, with
+/// no normalisation: for comparisons with literal expected values.
+pub fn exact_rows(path: &Path) -> Vec<Vec<String>> {
+    let options = FormatOptions::default().with_null("NULL");
+    let mut rows = Vec::new();
+    for b in read_batches(path).1 {
+        let cells: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("formatter"))
+            .collect();
+        for r in 0..b.num_rows() {
+            rows.push(cells.iter().map(|f| f.value(r).to_string()).collect());
         }
     }
     rows
@@ -518,6 +559,20 @@ impl Moto {
             .collect();
         keys.sort();
         keys
+    }
+}
+
+impl Moto {
+    /// Multipart uploads begun and neither completed nor aborted (ListMultipartUploads).
+    pub fn pending_uploads(&self) -> Vec<String> {
+        let (code, body) = http(self.port, "GET", &format!("/{}?uploads", self.bucket), b"")
+            .expect("list multipart uploads");
+        assert_eq!(code, 200, "list uploads: {body}");
+        body.split("<Key>")
+            .skip(1)
+            .filter_map(|s| s.split("</Key>").next())
+            .map(str::to_string)
+            .collect()
     }
 }
 

@@ -28,6 +28,8 @@ pub struct ServerOptions<'a> {
     pub config: Option<&'a str>,
     pub env: Vec<(&'a str, String)>,
     pub token: Option<String>,
+    /// More `fust serve` arguments.
+    pub args: Vec<&'a str>,
 }
 
 impl Server {
@@ -39,6 +41,7 @@ impl Server {
             config: None,
             env: vec![],
             token: None,
+            args: vec![],
         })
     }
 
@@ -69,6 +72,7 @@ impl Server {
             std::fs::write(&path, c).unwrap();
             cmd.args(["--config", path.to_str().unwrap()]);
         }
+        cmd.args(&opts.args);
         if let Some(t) = &opts.token {
             cmd.env("FUST_API_TOKENS", t);
         }

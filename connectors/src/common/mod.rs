@@ -1,11 +1,13 @@
 //! What several connectors share: file sources and sinks (listing, compression, atomic
-//! publish), the database connectors' options, scan, dialect and cursor state, calendar
+//! publish), the execution plan hand-rolled scans run under, the database connectors' options, scan, dialect and cursor state, calendar
 //! conversions, and the connectors' error type.
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod database;
 pub mod error;
 pub mod file;
+#[cfg(any(feature = "csv", feature = "postgres", feature = "mysql"))]
+pub mod scan;
 pub mod time;
 
 pub use error::{ConnectorError, ConnectorResult};

@@ -23,22 +23,20 @@ use datafusion::arrow::datatypes::{
     Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, DataFusionError};
 use datafusion::error::Result;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet,
+    Count, ExecutionPlanMetricsSet, MetricBuilder,
 };
 use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
+use datafusion::physical_plan::ExecutionPlan;
 use fust_engine::ReadError;
+use crate::common::scan::{PartitionedRead, SourceExec};
 use fust_engine::executor::ROWS_READ;
 
 /// How the files are written; the reader is used only without escape or comment characters.
@@ -1026,32 +1024,26 @@ impl TableProvider for CsvTable {
             .cloned()
             .unwrap_or_else(|| (0..self.schema.fields().len()).collect());
         let schema = Arc::new(self.schema.project(&projection)?);
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(groups.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Ok(Arc::new(CsvScanExec {
+        let read = CsvRead {
             groups,
             file_schema: self.schema.clone(),
             projection,
-            schema,
+            schema: schema.clone(),
             predicate,
             dialect: self.dialect,
             batch_size: state.config().batch_size().max(1),
             block: self.block,
             limit,
             name_files: self.files.len() > 1,
-            properties: Arc::new(properties),
-            metrics: ExecutionPlanMetricsSet::new(),
-        }))
+        };
+        Ok(Arc::new(SourceExec::new(read, schema)))
     }
 }
 
-/// Reads groups of CSV byte ranges, one group per partition, each on a blocking thread.
+/// Reads groups of CSV byte ranges, one group per partition, each on a blocking thread
+/// (`CsvScanExec` in plans).
 #[derive(Debug)]
-pub struct CsvScanExec {
+struct CsvRead {
     groups: Vec<Vec<FileRange>>,
     file_schema: SchemaRef,
     projection: Vec<usize>,
@@ -1062,12 +1054,18 @@ pub struct CsvScanExec {
     block: usize,
     limit: Option<usize>,
     name_files: bool,
-    properties: Arc<PlanProperties>,
-    metrics: ExecutionPlanMetricsSet,
 }
 
-impl DisplayAs for CsvScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+impl PartitionedRead for CsvRead {
+    fn name(&self) -> &'static str {
+        "CsvScanExec"
+    }
+
+    fn partitions(&self) -> usize {
+        self.groups.len()
+    }
+
+    fn describe(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let ranges: Vec<String> = self
             .groups
             .iter()
@@ -1086,7 +1084,7 @@ impl DisplayAs for CsvScanExec {
             .collect();
         write!(
             f,
-            "CsvScanExec: partitions={}, projection=[{}], ranges=[{}]",
+            "partitions={}, projection=[{}], ranges=[{}]",
             self.groups.len(),
             columns.join(", "),
             ranges.join("; ")
@@ -1099,49 +1097,14 @@ impl DisplayAs for CsvScanExec {
         }
         Ok(())
     }
-}
 
-impl ExecutionPlan for CsvScanExec {
-    fn name(&self) -> &str {
-        "CsvScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn metrics(&self) -> Option<MetricsSet> {
-        Some(self.metrics.clone_inner())
-    }
-
-    fn execute(
+    fn open(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        metrics: &ExecutionPlanMetricsSet,
     ) -> Result<SendableRecordBatchStream> {
-        let group = self.groups.get(partition).cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!("CsvScanExec has no partition {partition}"))
-        })?;
-        let counted = MetricBuilder::new(&self.metrics).output_rows(partition);
-        let read = MetricBuilder::new(&self.metrics).counter(ROWS_READ, partition);
+        let group = self.groups[partition].clone();
+        let read = MetricBuilder::new(metrics).counter(ROWS_READ, partition);
         let reader = RangeReader {
             splitter: Splitter::new(
                 self.dialect.delimiter,
@@ -1170,7 +1133,6 @@ impl ExecutionPlan for CsvScanExec {
                 }
                 sent += reader.read(range, left, &tx)?;
             }
-            counted.add(sent);
             Ok(())
         });
         Ok(builder.build())

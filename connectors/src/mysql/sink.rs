@@ -45,6 +45,14 @@ const MY: MySql = MySql;
 /// by default).
 const INSERT_BYTES: usize = 4 << 20;
 
+/// Runs each statement in turn, stopping at the first error.
+async fn drop_all(conn: &mut Conn, statements: &[String]) -> std::result::Result<(), mysql_async::Error> {
+    for sql in statements {
+        conn.query_drop(sql).await?;
+    }
+    Ok(())
+}
+
 /// The name of the session's temporary staging table for `upsert`.
 const UPSERT_STAGE: &str = "`fust_upsert_stage`";
 
@@ -206,6 +214,7 @@ impl MySink {
             Some((db, t)) => (Some(db), t),
             None => (None, c.table.as_str()),
         };
+        self.drop_stale_stages(conn, name).await?;
         let suffix = format!("__fust_new_{}", conn.id());
         let base: String = name.chars().take(64 - suffix.len()).collect();
         let stage_name = format!("{base}{suffix}");
@@ -251,16 +260,62 @@ impl MySink {
         .await;
         if run.is_err() {
             let _ = conn.query_drop("ROLLBACK").await;
-            let _ = conn
-                .query_drop(format!("DROP TABLE IF EXISTS {stage}"))
-                .await;
+            let mut drops = vec![format!("DROP TABLE IF EXISTS {stage}")];
             if renamed {
-                let _ = conn
-                    .query_drop(format!("DROP TABLE IF EXISTS {table}"))
-                    .await;
+                drops.push(format!("DROP TABLE IF EXISTS {table}"));
+            }
+            // A load that failed mid-stream can leave the connection unusable; then a
+            // fresh one cleans up.
+            if drop_all(conn, &drops).await.is_err()
+                && let Ok(mut fresh) = connect(e).await
+            {
+                let _ = drop_all(&mut fresh, &drops).await;
             }
         }
         run
+    }
+
+    /// Drops the staging tables of this target left by runs whose connection is gone (a
+    /// killed run, or one whose connection broke before it could clean up). A staging table
+    /// is `<table>__fust_new_<connection id>`; one whose connection still shows in the
+    /// process list belongs to a run in progress and is kept.
+    async fn drop_stale_stages(&self, conn: &mut Conn, name: &str) -> Result<()> {
+        let e = &self.endpoint;
+        let (db, _) = self.split();
+        let doing = format!("looking for staging tables of {}", self.config.table);
+        let prefix: String = name.chars().take(32).collect();
+        // `_` matches any character in LIKE: escape the name's and the suffix's.
+        let pattern = format!("{prefix}%__fust_new_%").replace('_', "\\_");
+        let sql = format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {db} AND TABLE_NAME LIKE {}",
+            MY.string(&pattern)
+        );
+        let tables: Vec<String> = conn
+            .query(sql)
+            .await
+            .map_err(|err| my_error(e, &doing, &err))?;
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let live: Vec<u64> = conn
+            .query("SELECT ID FROM information_schema.PROCESSLIST")
+            .await
+            .map_err(|err| my_error(e, &doing, &err))?;
+        for t in tables {
+            let Some((base, id)) = t.rsplit_once("__fust_new_") else {
+                continue;
+            };
+            let stale = id.parse::<u64>().is_ok_and(|id| !live.contains(&id));
+            if stale && name.starts_with(base) {
+                let qualified = match self.config.table.rsplit_once('.') {
+                    Some((db, _)) => format!("{}.{}", MY.ident(db), MY.ident(&t)),
+                    None => MY.ident(&t),
+                };
+                tracing::info!(table = %t, "dropping a staging table left by an earlier run");
+                exec(conn, e, &format!("DROP TABLE IF EXISTS {qualified}"), &doing).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The target's columns for the output's columns, matched by name (case-insensitively,

@@ -10,5 +10,5 @@ pub mod source;
 
 pub use config::{CreateTable, DbSinkConfig, DbSourceConfig, DbWriteMode, Endpoint};
 pub use dialect::{Dialect, create_table_sql};
-pub use scan::{DbDriver, DbScanExec, DbTable, Snapshot};
+pub use scan::{DbDriver, DbTable, Snapshot};
 pub use source::DbSource;

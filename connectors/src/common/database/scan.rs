@@ -8,23 +8,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DataFusionError, ScalarValue};
 use datafusion::error::Result;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType,
 };
-use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
-};
 use futures::{StreamExt, TryStreamExt};
 
 use super::dialect::Dialect;
+use crate::common::scan::{PartitionedRead, SourceExec};
 use crate::common::time::iso_date;
 
 /// What a database connector supplies to the shared reader.
@@ -164,13 +161,15 @@ impl TableProvider for DbTable {
                 sql
             })
             .collect();
-        Ok(Arc::new(DbScanExec::new(
-            self.driver.clone(),
+        let read = DbRead {
+            driver: self.driver.clone(),
             queries,
-            schema,
+            schema: schema.clone(),
             read_schema,
-            state.config().batch_size(),
-        )))
+            batch_size: state.config().batch_size(),
+            snapshot: Arc::default(),
+        };
+        Ok(Arc::new(SourceExec::new(read, schema)))
     }
 }
 
@@ -251,104 +250,44 @@ fn literal_ok(v: &ScalarValue, text_ok: bool) -> bool {
     is_plain(&t) && !matches!(t, DataType::Float16) || (text_ok && is_text(&t))
 }
 
-/// Reads one SQL query per partition.
+/// Reads one SQL query per partition (`DbScanExec` in plans).
 #[derive(Debug)]
-pub struct DbScanExec {
+struct DbRead {
     driver: Arc<dyn DbDriver>,
     queries: Vec<String>,
+    /// The columns the plan wants; none when only the row count matters.
     schema: SchemaRef,
     read_schema: SchemaRef,
     batch_size: usize,
     /// Taken by the first partition to start, when there are several.
     snapshot: Arc<tokio::sync::OnceCell<Option<Arc<Snapshot>>>>,
-    properties: Arc<PlanProperties>,
-    metrics: ExecutionPlanMetricsSet,
 }
 
-impl DbScanExec {
-    fn new(
-        driver: Arc<dyn DbDriver>,
-        queries: Vec<String>,
-        schema: SchemaRef,
-        read_schema: SchemaRef,
-        batch_size: usize,
-    ) -> Self {
-        let properties = PlanProperties::new(
-            EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(queries.len()),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        );
-        Self {
-            driver,
-            queries,
-            schema,
-            read_schema,
-            batch_size,
-            snapshot: Arc::default(),
-            properties: Arc::new(properties),
-            metrics: ExecutionPlanMetricsSet::new(),
-        }
+impl PartitionedRead for DbRead {
+    fn name(&self) -> &'static str {
+        "DbScanExec"
     }
 
-    /// The SQL each partition sends (for tests and `fust explain`).
-    pub fn queries(&self) -> &[String] {
-        &self.queries
+    fn partitions(&self) -> usize {
+        self.queries.len()
     }
-}
 
-impl DisplayAs for DbScanExec {
-    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+    fn describe(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "DbScanExec: {}, partitions={}, sql=[{}]",
+            "{}, partitions={}, sql=[{}]",
             self.driver.dialect().name(),
             self.queries.len(),
             self.queries.join("; ")
         )
     }
-}
 
-impl ExecutionPlan for DbScanExec {
-    fn name(&self) -> &str {
-        "DbScanExec"
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn apply_expressions(
-        &self,
-        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
-    ) -> Result<TreeNodeRecursion> {
-        Ok(TreeNodeRecursion::Continue)
-    }
-
-    fn with_new_children(
-        self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn metrics(&self) -> Option<MetricsSet> {
-        Some(self.metrics.clone_inner())
-    }
-
-    fn execute(
+    fn open(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        _metrics: &ExecutionPlanMetricsSet,
     ) -> Result<SendableRecordBatchStream> {
-        let counted = MetricBuilder::new(&self.metrics).output_rows(partition);
-        let sql = self.queries.get(partition).cloned().ok_or_else(|| {
-            DataFusionError::Internal(format!("DbScanExec has no partition {partition}"))
-        })?;
+        let sql = self.queries[partition].clone();
         let (driver, snapshot) = (self.driver.clone(), self.snapshot.clone());
         let (read_schema, batch_size) = (self.read_schema.clone(), self.batch_size);
         let shared = self.queries.len() > 1;
@@ -365,16 +304,11 @@ impl ExecutionPlan for DbScanExec {
             Ok::<_, DataFusionError>(driver.read(sql, read_schema, batch_size, snapshot))
         })
         .try_flatten();
+        // With no column wanted, only the row count matters.
         let keep_none = self.schema.fields().is_empty();
-        let stream = stream.map(move |b| {
-            let b = b?;
-            counted.add(b.num_rows());
-            // With no column wanted, only the row count matters.
-            if keep_none {
-                Ok(b.project(&[])?)
-            } else {
-                Ok(b)
-            }
+        let stream = stream.map(move |b| match keep_none {
+            true => Ok(b?.project(&[])?),
+            false => b,
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
