@@ -98,6 +98,11 @@ enum Command {
         /// Runs executing at once, overriding the config.
         #[arg(long)]
         workers: Option<usize>,
+        /// Environment variables that jobs submitted over HTTP may read as `${NAME}`
+        /// (names, or prefixes ending in `*`), added to the config's `job_env`. By default
+        /// they may read none; pass secrets as `${secret:NAME}` from the config's `secrets`.
+        #[arg(long, value_delimiter = ',', value_name = "NAME,PREFIX_*")]
+        job_env: Vec<String>,
     },
 }
 
@@ -117,6 +122,7 @@ pub fn main() -> ExitCode {
             listen,
             metadata,
             workers,
+            job_env,
         } => {
             let mut cfg = match config {
                 Some(path) => match ServerConfig::load(path) {
@@ -137,6 +143,7 @@ pub fn main() -> ExitCode {
             if let Some(w) = workers {
                 cfg.workers = *w;
             }
+            cfg.job_env.extend(job_env.iter().cloned());
             Some(cfg)
         }
         _ => None,

@@ -327,8 +327,9 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
     assert!(!server.log_text().contains("s3cr3t-token"));
 }
 
-/// A secret from the server's environment is used by the job but appears in no response,
-/// no log line and nowhere in the metadata store's file; a literal secret is refused.
+/// A named secret of the server (its value from the server's environment) is used by the
+/// job but appears in no response, no log line and nowhere in the metadata store's file; a
+/// literal secret is refused.
 #[tokio::test]
 async fn canary_secret_is_never_stored_or_returned() {
     let canary = format!("canary-{}-pw", std::process::id());
@@ -336,7 +337,7 @@ async fn canary_secret_is_never_stored_or_returned() {
     let mut server = Server::start(ServerOptions {
         dir: dir.path(),
         metadata: sqlite_url(dir.path()),
-        config: None,
+        config: Some("secrets: {canary: \"${FUST_CANARY_PW}\"}\n"),
         env: vec![("FUST_CANARY_PW", canary.clone())],
         token: None,
         args: vec![],
@@ -346,7 +347,7 @@ input:
   type: postgres
   host: 127.0.0.1
   user: postgres
-  password: ${FUST_CANARY_PW}
+  password: ${secret:canary}
   database: test
   query: SELECT 1 AS one, 'x' AS two
 output:
@@ -389,7 +390,7 @@ output:
     // Literal secrets are refused (and so never stored).
     let literal = secret_job
         .replace("secretive", "literal")
-        .replace("${FUST_CANARY_PW}", &canary);
+        .replace("${secret:canary}", &canary);
     let (status, body) = server.post("/jobs", &literal).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["problems"][0]["key"], "input.password", "{body}");
@@ -908,4 +909,70 @@ async fn auth_tokens_data_roots_and_workers() {
         !log.contains("tok-one") && !log.contains("tok-two"),
         "a token in the log"
     );
+}
+
+/// A job sent to the server reads none of the server's environment unless the operator
+/// allowed the variable (`--job-env`), and a named secret only as a secret option's value:
+/// neither the value of a forbidden variable nor a secret comes back in any answer.
+#[tokio::test]
+async fn submitted_jobs_read_only_allowed_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let hidden = format!("hidden-{}-value", std::process::id());
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: Some("secrets: {db: \"${FUST_HIDDEN}\"}\n"),
+        env: vec![
+            ("FUST_HIDDEN", hidden.clone()),
+            ("FUST_JOB_DIR", "data".into()),
+            ("FUST_API_TOKENS_SPARE", hidden.clone()),
+        ],
+        token: None,
+        args: vec!["--job-env", "FUST_JOB_*"],
+    });
+    let sql = |query: &str| {
+        format!(
+            "input: {{type: csv, path: data/orders.csv}}\npipeline:\n  processors:\n    - type: sql\n      query: \"{query}\"\noutput: {{type: csv, path: out/x.csv}}\n"
+        )
+    };
+    let mut answers = Vec::new();
+    for (body, want) in [
+        (
+            sql("SELECT '${FUST_HIDDEN}' AS v FROM input"),
+            "may not read its environment variable `FUST_HIDDEN`",
+        ),
+        (
+            sql("SELECT '${FUST_API_TOKENS_SPARE:-x}' AS v FROM input"),
+            "--job-env FUST_API_TOKENS_SPARE",
+        ),
+        (sql("SELECT '${HOME}' AS v FROM input"), "`HOME`"),
+        (
+            sql("SELECT '${secret:db}' AS v FROM input"),
+            "may only be the value of a secret option",
+        ),
+        (
+            sql("SELECT '${secret:nope}' AS v FROM input"),
+            "no secret `nope`",
+        ),
+    ] {
+        for route in ["/preview", "/validate", "/jobs"] {
+            let body = if route == "/jobs" {
+                format!("name: j\n{body}")
+            } else {
+                body.clone()
+            };
+            let (status, answer) = server.post(route, &body).await;
+            assert_eq!(status, 422, "{route} {body}: {answer}");
+            assert!(answer.to_string().contains(want), "{route}: {answer}");
+            answers.push(answer.to_string());
+        }
+    }
+    // An allowed variable works.
+    let allowed = "input: {type: csv, path: '${FUST_JOB_DIR}/orders.csv'}\noutput: {type: csv, path: out/x.csv}\n";
+    let (status, answer) = server.post("/preview", allowed).await;
+    assert_eq!(status, 200, "{answer}");
+    for a in &answers {
+        assert!(!a.contains(&hidden), "the hidden value leaked: {a}");
+    }
 }

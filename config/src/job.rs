@@ -202,8 +202,18 @@ impl JobSpec {
     /// Parses as much of the job as it can, with every structural problem found; the
     /// plugins that did parse can still be checked, so all problems are reported at once.
     pub fn parse_partial(text: &str, file: &str) -> (Self, Diagnostics) {
+        Self::parse_partial_with(text, file, &crate::Variables::Environment)
+    }
+
+    /// [`parse_partial`](Self::parse_partial) with `${...}` values from `vars` (a server's
+    /// rules for jobs submitted over HTTP).
+    pub fn parse_partial_with(
+        text: &str,
+        file: &str,
+        vars: &crate::Variables,
+    ) -> (Self, Diagnostics) {
         let mut diags = Diagnostics::new(file);
-        let Some(root) = yaml::parse(text, &mut diags) else {
+        let Some(root) = yaml::parse_with_env(text, &mut diags, &|name| vars.lookup(name)) else {
             if diags.is_empty() {
                 diags.push(
                     None,

@@ -6,6 +6,7 @@ pub mod job;
 pub mod schedule;
 pub mod schema;
 pub mod settings;
+pub mod variables;
 pub mod yaml;
 
 pub use error::{Diagnostic, Diagnostics, Error, Mark, Result, did_you_mean, unknown_message};
@@ -13,3 +14,4 @@ pub use job::{JobSpec, MAIN_INPUT, PluginRole, PluginSpec, Secret, parse_documen
 pub use schedule::{Missed, Overlap, Schedule, parse_cron};
 pub use schema::{PluginSchema, inline_schema, job_schema};
 pub use settings::{ByteSize, Duration, Settings};
+pub use variables::Variables;

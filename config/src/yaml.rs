@@ -153,14 +153,17 @@ enum Frame {
 /// Parses one YAML document into a [`Node`]. Problems go into `diags`; `None` when the
 /// text is not YAML at all.
 pub fn parse(text: &str, diags: &mut Diagnostics) -> Option<Node> {
-    parse_with_env(text, diags, &|name| std::env::var(name).ok())
+    parse_with_env(text, diags, &|name| {
+        crate::Variables::Environment.lookup(name)
+    })
 }
 
-/// [`parse`] with a custom variable lookup (tests, or an API call's own variables).
+/// [`parse`] with a custom variable lookup (a server's [`crate::Variables`], tests): it
+/// returns the value, `None` when unset, or an error saying why the job may not read it.
 pub fn parse_with_env(
     text: &str,
     diags: &mut Diagnostics,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Lookup,
 ) -> Option<Node> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -285,7 +288,7 @@ fn interpolate_node(
     node: Node,
     style: ScalarStyle,
     diags: &mut Diagnostics,
-    lookup: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Lookup,
 ) -> Node {
     let Value::String(s) = &node.value else {
         return node;
@@ -312,9 +315,13 @@ fn interpolate_node(
     }
 }
 
-/// Replaces `${VAR}` and `${VAR:-default}`; `$$` is a literal `$`. An unset variable
-/// without a default is an error naming it.
-pub fn interpolate(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+/// What a variable lookup found: the value, `None` when unset, or why it may not be read.
+pub type Lookup = Result<Option<String>, String>;
+
+/// Replaces `${VAR}`, `${VAR:-default}` and `${secret:NAME}`; `$$` is a literal `$`. An
+/// unset variable without a default is an error naming it, and so is one the lookup
+/// refuses (even with a default: a refused read is a mistake to fix, not to paper over).
+pub fn interpolate(s: &str, lookup: impl Fn(&str) -> Lookup) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find('$') {
@@ -332,12 +339,15 @@ pub fn interpolate(s: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<S
                 Some((n, d)) => (n, Some(d)),
                 None => (expr, None),
             };
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let bare = name
+                .strip_prefix(crate::variables::SECRET_PREFIX)
+                .unwrap_or(name);
+            if bare.is_empty() || !bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(format!(
-                    "`${{{expr}}}` is not a valid variable reference (expected ${{NAME}} or ${{NAME:-default}})"
+                    "`${{{expr}}}` is not a valid variable reference (expected ${{NAME}}, ${{NAME:-default}} or ${{secret:NAME}})"
                 ));
             }
-            match (lookup(name), default) {
+            match (lookup(name)?, default) {
                 (Some(v), _) if !v.is_empty() || default.is_none() => out.push_str(&v),
                 (_, Some(d)) => out.push_str(d),
                 (None, None) => {
@@ -390,17 +400,24 @@ mod tests {
 
     #[test]
     fn interpolation_with_defaults_and_escapes() {
-        let env = |n: &str| (n == "SET").then(|| "v".to_string());
+        let env = |n: &str| Ok((n == "SET").then(|| "v".to_string()));
         assert_eq!(interpolate("x${SET}y", env).as_deref(), Ok("xvy"));
         assert_eq!(interpolate("${UNSET:-d}", env).as_deref(), Ok("d"));
         assert_eq!(interpolate("$$HOME", env).as_deref(), Ok("$HOME"));
         assert!(interpolate("${UNSET}", env).unwrap_err().contains("UNSET"));
         assert!(interpolate("${bad name}", env).is_err());
+        // A refused read is an error even with a default.
+        let deny = |n: &str| Err(format!("no {n}"));
+        assert_eq!(interpolate("${X:-d}", deny), Err("no X".to_string()));
+        assert_eq!(
+            interpolate("${secret:db}", deny),
+            Err("no secret:db".to_string())
+        );
     }
 
     #[test]
     fn interpolated_value_cannot_inject_structure() {
-        let env = |_: &str| Some("{b: 1, c: [2]}\nd: 3".to_string());
+        let env = |_: &str| Ok(Some("{b: 1, c: [2]}\nd: 3".to_string()));
         let mut d = Diagnostics::new("t.yaml");
         let n = parse_with_env("a: ${X}\nn: ${N}\n", &mut d, &env).expect("parses");
         assert!(d.is_empty(), "{d}");
@@ -408,7 +425,7 @@ mod tests {
             n.to_json(),
             serde_json::json!({"a": "{b: 1, c: [2]}\nd: 3", "n": "{b: 1, c: [2]}\nd: 3"})
         );
-        let num = |_: &str| Some("42".to_string());
+        let num = |_: &str| Ok(Some("42".to_string()));
         let n = parse_with_env("a: ${X}\nb: '${X}'\n", &mut d, &num).expect("parses");
         assert_eq!(n.to_json(), serde_json::json!({"a": 42, "b": "42"}));
     }

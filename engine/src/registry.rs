@@ -227,7 +227,17 @@ impl Registry {
 
     /// Parses and builds job text (e.g. an HTTP body); see [`load`](Self::load).
     pub fn load_str(&self, text: &str, file: &str) -> Result<CompiledJob, fust_config::Error> {
-        let (spec, diags) = JobSpec::parse_partial(text, file);
+        self.load_str_with(text, file, &fust_config::Variables::Environment)
+    }
+
+    /// [`load_str`](Self::load_str) reading `${...}` through `vars`.
+    pub fn load_str_with(
+        &self,
+        text: &str,
+        file: &str,
+        vars: &fust_config::Variables,
+    ) -> Result<CompiledJob, fust_config::Error> {
+        let (spec, diags) = JobSpec::parse_partial_with(text, file, vars);
         self.compile_partial(&spec, diags)
     }
 

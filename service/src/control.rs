@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fust_config::{JobSpec, Schedule};
+use fust_config::{JobSpec, Schedule, Variables};
 use tokio::sync::{Semaphore, broadcast};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     pub(crate) job_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     pub(crate) active: Mutex<HashMap<String, Active>>,
     pub(crate) events: broadcast::Sender<RunEvent>,
+    /// What `${...}` in a stored job reads when it runs (the server's rules).
+    pub(crate) variables: Arc<Variables>,
     pub(crate) tasks: Mutex<JoinSet<()>>,
     pub(crate) shutdown: CancellationToken,
 }
@@ -65,12 +67,14 @@ pub fn schedule_of(definition: &str) -> Schedule {
 }
 
 impl JobManager {
-    /// A manager running at most `workers` runs at once.
+    /// A manager running at most `workers` runs at once, reading `${...}` in jobs through
+    /// `variables`.
     pub fn new(
         store: Store,
         registry: Arc<Registry>,
         workers: usize,
         guard: Option<Guard>,
+        variables: Arc<Variables>,
     ) -> Self {
         let workers = workers.max(1);
         let (events, _) = broadcast::channel(4096);
@@ -79,6 +83,7 @@ impl JobManager {
                 store,
                 registry,
                 guard,
+                variables,
                 workers: Arc::new(Semaphore::new(workers)),
                 worker_count: workers,
                 job_locks: Mutex::default(),

@@ -212,7 +212,10 @@ impl JobManager {
         cancel: CancellationToken,
         secrets: &mut Vec<String>,
     ) -> Result<RunSummary, Error> {
-        let mut job = self.inner.registry.load_str(definition, file)?;
+        let mut job = self
+            .inner
+            .registry
+            .load_str_with(definition, file, &self.inner.variables)?;
         *secrets = secret_values(&job, &self.inner.registry);
         job.state = Some(Arc::new(JobState::new(
             self.inner.store.clone(),

@@ -31,6 +31,8 @@ pub struct AppState {
     pub manager: JobManager,
     pub registry: Arc<Registry>,
     pub roots: Arc<DataRoots>,
+    /// What `${...}` in a submitted job may read.
+    pub variables: Arc<fust_config::Variables>,
     pub preview_max_rows: usize,
     pub openapi: Arc<serde_json::Value>,
     pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
@@ -194,7 +196,7 @@ fn text_body(body: &Bytes) -> ApiResult<&str> {
 
 /// Parses, builds and checks a job body: every problem at once, with line and column.
 fn compile(state: &AppState, text: &str) -> ApiResult<CompiledJob> {
-    let (spec, mut diags) = JobSpec::parse_partial(text, BODY);
+    let (spec, mut diags) = JobSpec::parse_partial_with(text, BODY, &state.variables);
     check_secrets(text, &spec, &state.registry, &mut diags);
     check_paths(&spec, &state.roots, &mut diags);
     Ok(state.registry.compile_partial(&spec, diags)?)

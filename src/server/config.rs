@@ -52,6 +52,17 @@ pub struct ServerConfig {
     /// How often the scheduler looks for due cron times.
     #[serde(default = "default_tick")]
     pub scheduler_tick: fust_config::Duration,
+    /// The server's environment variables that jobs submitted over HTTP may read as
+    /// `${NAME}`: names, or prefixes ending in `*` (`JOB_*`). Default: none — a job sent to
+    /// the server cannot read its environment (`--job-env` adds to this list).
+    #[serde(default)]
+    pub job_env: Vec<String>,
+    /// Named secrets that jobs submitted over HTTP may use as `${secret:NAME}`, and only as
+    /// the value of a secret option (a password, a key, a URL with a password). The value
+    /// usually comes from the server's environment: `secrets: {warehouse: "${WAREHOUSE_PW}"}`.
+    /// Never shown in a response, a log line or an error.
+    #[serde(default)]
+    pub secrets: std::collections::BTreeMap<String, Secret>,
 }
 
 /// See [`ServerConfig::log_format`].
@@ -100,6 +111,8 @@ impl Default for ServerConfig {
             body_limit: default_body_limit(),
             preview_max_rows: default_preview_rows(),
             scheduler_tick: default_tick(),
+            job_env: Vec::new(),
+            secrets: Default::default(),
         }
     }
 }
@@ -112,6 +125,19 @@ impl ServerConfig {
             source,
         })?;
         fust_config::parse_document(&text, &path.display().to_string(), "server config")
+    }
+
+    /// What `${...}` in a job submitted over HTTP may read: the allowed environment
+    /// variables and the named secrets.
+    pub fn variables(&self) -> fust_config::Variables {
+        fust_config::Variables::Server {
+            allowed: self.job_env.clone(),
+            secrets: self
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose().to_string()))
+                .collect(),
+        }
     }
 
     /// The tokens from the file and from `FUST_API_TOKENS`.

@@ -77,9 +77,32 @@ impl ApiError {
     }
 }
 
+/// The values of the server's named secrets, set once at start: no error body may carry
+/// one, whatever the message it came from.
+static SECRETS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// Registers the server's secret values for [`redact`].
+pub fn hide_secrets(values: Vec<String>) {
+    let _ = SECRETS.set(values.into_iter().filter(|v| v.len() >= 4).collect());
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn redact(text: &str) -> String {
+    SECRETS
+        .get()
+        .into_iter()
+        .flatten()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "***"))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut body = self.body;
+        body.error = redact(&body.error);
+        for p in &mut body.problems {
+            p.message = redact(&p.message);
+        }
+        (self.status, Json(body)).into_response()
     }
 }
 

@@ -132,16 +132,21 @@ pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
 }
 
 /// Secret options (marked `writeOnly` in the plugin's schema) written as literal values:
-/// over the API they must be `${VAR}` references to the server's environment. A URL
-/// option is a secret only when it carries a password.
+/// over the API they must be references (`${secret:NAME}`, or an allowed `${VAR}`). A URL
+/// option is a secret only when it carries a password. And `${secret:NAME}` may stand only
+/// as a secret option's value, so a secret cannot flow into SQL, a path or anything shown.
 pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mut Diagnostics) {
     let lines: Vec<&str> = text.lines().collect();
+    let mut secret_lines = Vec::new();
     for section in spec.sections() {
         for (key, value) in registry.secret_options(section) {
+            let mark = section.value_mark(key);
+            if let Some(m) = mark {
+                secret_lines.push(m.line);
+            }
             if key.ends_with("url") && !url_has_password(value) {
                 continue;
             }
-            let mark = section.value_mark(key);
             let raw = mark
                 .and_then(|m| lines.get(m.line.saturating_sub(1)))
                 .copied()
@@ -151,11 +156,27 @@ pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mu
                     mark,
                     format!("{}.{key}", section.path),
                     format!(
-                        "a secret sent to the server must be a reference to its environment, e.g. `{key}: ${{{}}}`; literal secrets are not stored",
-                        key.to_ascii_uppercase()
+                        "a secret sent to the server must be a reference, e.g. `{key}: ${{secret:NAME}}` \
+                         with NAME under `secrets:` in the server config; literal secrets are not stored"
                     ),
                 );
             }
+        }
+    }
+    for (i, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("${secret:") else {
+            continue;
+        };
+        if !secret_lines.contains(&(i + 1)) {
+            diags.push(
+                Some(fust_config::Mark {
+                    line: i + 1,
+                    column: at + 1,
+                }),
+                "",
+                "`${secret:NAME}` may only be the value of a secret option (a password, a key, a \
+                 URL with a password), so its value never reaches a query, a path or an output",
+            );
         }
     }
 }

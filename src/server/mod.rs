@@ -157,7 +157,15 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
             diags.into_result(()).map_err(Error::from)
         })
     };
-    let manager = JobManager::new(store, registry.clone(), cfg.workers, Some(guard));
+    let variables = Arc::new(cfg.variables());
+    error::hide_secrets(variables.secret_values());
+    let manager = JobManager::new(
+        store,
+        registry.clone(),
+        cfg.workers,
+        Some(guard),
+        variables.clone(),
+    );
     let interrupted = manager
         .recover()
         .await
@@ -173,6 +181,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         manager: manager.clone(),
         registry,
         roots,
+        variables,
         preview_max_rows: cfg.preview_max_rows,
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
         prometheus: metrics::install()?,
