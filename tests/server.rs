@@ -955,6 +955,15 @@ async fn submitted_jobs_read_only_allowed_variables() {
             sql("SELECT '${secret:nope}' AS v FROM input"),
             "no secret `nope`",
         ),
+        // On the same line as a secret option, in another option's value.
+        (
+            "input: {type: postgres, url: 'postgres://postgres@127.0.0.1/test', password: '${secret:db}', query: 'SELECT ''${secret:db}'' AS v'}\noutput: {type: csv, path: out/x.csv}\n".to_string(),
+            "may only be the value of a secret option",
+        ),
+        (
+            "input: {type: csv, path: data/orders.csv}\nsettings: {spill_dir: '${secret:db}'}\noutput: {type: csv, path: out/x.csv}\n".to_string(),
+            "may only be the value of a secret option",
+        ),
     ] {
         for route in ["/preview", "/validate", "/jobs"] {
             let body = if route == "/jobs" {

@@ -81,6 +81,11 @@ impl PluginSpec {
         self.marks.get(key).copied()
     }
 
+    /// Where every option and nested value starts, by dotted path.
+    pub fn value_marks(&self) -> impl Iterator<Item = (&str, Mark)> {
+        self.marks.iter().map(|(k, m)| (k.as_str(), *m))
+    }
+
     fn key_path(&self, key: &str) -> String {
         if key.is_empty() {
             self.path.clone()

@@ -4,7 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use fust_config::{Diagnostics, JobSpec};
+use fust_config::{Diagnostics, JobSpec, Mark};
 use fust_engine::Registry;
 
 /// Canonical data roots; relative job paths resolve against `base`.
@@ -137,16 +137,20 @@ pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
 /// as a secret option's value, so a secret cannot flow into SQL, a path or anything shown.
 pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mut Diagnostics) {
     let lines: Vec<&str> = text.lines().collect();
-    let mut secret_lines = Vec::new();
+    // Where every value starts, and whether it is a secret option's.
+    let mut starts: Vec<(Mark, bool)> = Vec::new();
     for section in spec.sections() {
-        for (key, value) in registry.secret_options(section) {
-            let mark = section.value_mark(key);
-            if let Some(m) = mark {
-                secret_lines.push(m.line);
-            }
+        let secrets = registry.secret_options(section);
+        starts.extend(
+            section
+                .value_marks()
+                .map(|(key, m)| (m, secrets.iter().any(|(k, _)| *k == key))),
+        );
+        for (key, value) in secrets {
             if key.ends_with("url") && !url_has_password(value) {
                 continue;
             }
+            let mark = section.value_mark(key);
             let raw = mark
                 .and_then(|m| lines.get(m.line.saturating_sub(1)))
                 .copied()
@@ -163,20 +167,27 @@ pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mu
             }
         }
     }
+    // Each `${secret:…}` must lie in a secret option's value: the nearest value starting
+    // before it, on its own line, is a secret option's.
     for (i, line) in lines.iter().enumerate() {
-        let Some(at) = line.find("${secret:") else {
-            continue;
-        };
-        if !secret_lines.contains(&(i + 1)) {
-            diags.push(
-                Some(fust_config::Mark {
-                    line: i + 1,
-                    column: at + 1,
-                }),
-                "",
-                "`${secret:NAME}` may only be the value of a secret option (a password, a key, a \
-                 URL with a password), so its value never reaches a query, a path or an output",
-            );
+        for (at, _) in line.match_indices("${secret:") {
+            let here = Mark {
+                line: i + 1,
+                column: at + 1,
+            };
+            let owner = starts
+                .iter()
+                .filter(|(m, _)| (m.line, m.column) <= (here.line, here.column))
+                .max_by_key(|(m, _)| (m.line, m.column));
+            let in_secret = owner.is_some_and(|(m, secret)| *secret && m.line == here.line);
+            if !in_secret {
+                diags.push(
+                    Some(here),
+                    "",
+                    "`${secret:NAME}` may only be the value of a secret option (a password, a key, \
+                     a URL with a password), so its value never reaches a query, a path or an output",
+                );
+            }
         }
     }
 }
