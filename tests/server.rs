@@ -431,6 +431,9 @@ async fn paths_cannot_escape_the_data_roots() {
         ("data/../../outside/secret.csv", "input.path"),
         ("data/link/secret.csv", "input.path"),
         ("/etc/passwd", "input.path"),
+        ("FILE:///etc/passwd", "input.path"),
+        ("'{x}/../../outside/secret.csv'", "input.path"),
+        ("data/*/../../../outside/secret.csv", "input.path"),
     ] {
         let body = job("escape", "out/x.csv").replace("data/orders.csv", path);
         let (status, resp) = server.post("/jobs", &body).await;

@@ -32,9 +32,28 @@ impl DataRoots {
     /// Where `path` really points (symlinks followed as far as the path exists), if that
     /// is inside a root.
     pub fn confine(&self, path: &str) -> Result<PathBuf, String> {
-        let raw = path.strip_prefix("file://").unwrap_or(path);
-        // A glob is checked by its fixed prefix.
-        let fixed = raw.find(['*', '?', '[', '{']).map_or(raw, |i| &raw[..i]);
+        // The scheme is case-insensitive (`FILE:///etc/passwd` is a file URL too).
+        let raw = match path.get(..7) {
+            Some(scheme) if scheme.eq_ignore_ascii_case("file://") => &path[7..],
+            _ => path,
+        };
+        // A glob is checked by its fixed prefix (up to the first character DataFusion's
+        // listing treats as a glob), and what follows may not climb out of it.
+        let fixed = match raw.find(['*', '?', '[']) {
+            Some(i) => {
+                if Path::new(&raw[i..])
+                    .components()
+                    .any(|c| c == Component::ParentDir)
+                {
+                    return Err(format!(
+                        "`{path}` could lead outside the data roots: a glob may not contain `..` \
+                         after its first wildcard"
+                    ));
+                }
+                &raw[..i]
+            }
+            None => raw,
+        };
         let resolved = resolve(&self.base.join(fixed));
         if self.roots.iter().any(|r| resolved.starts_with(r)) {
             Ok(resolved)
@@ -96,9 +115,13 @@ fn is_path_option(key: &str) -> bool {
         || key.ends_with("_dir")
 }
 
-/// A path option's value names a local file (not `s3://…`, `https://…`).
+/// A path option's value names a local file (not `s3://…`, `https://…`); the scheme is
+/// compared case-insensitively, as URL parsing does.
 fn is_local(value: &str) -> bool {
-    !value.contains("://") || value.starts_with("file://")
+    match value.split_once("://") {
+        Some((scheme, _)) => scheme.eq_ignore_ascii_case("file"),
+        None => true,
+    }
 }
 
 /// Every local path option outside the data roots, with its position.
@@ -216,6 +239,13 @@ mod tests {
         assert!(roots.confine("data/../../secret.csv").is_err());
         assert!(roots.confine("/etc/passwd").is_err());
         assert!(roots.confine("file:///etc/passwd").is_err());
+        // Upper-case schemes, a brace (not a glob to DataFusion) and `..` after a wildcard.
+        assert!(is_local("FILE:///etc/passwd") && is_local("File:///etc/passwd"));
+        assert!(!is_local("s3://bucket/key") && !is_local("S3://bucket/key"));
+        assert!(roots.confine("FILE:///etc/passwd").is_err());
+        assert!(roots.confine("{x}/../../secret.csv").is_err());
+        assert!(roots.confine("data/*/../../../secret.csv").is_err());
+        assert!(roots.confine("data/{a,b}.csv").is_ok());
         #[cfg(unix)]
         {
             let e = roots.confine("data/link/secret.csv").unwrap_err();
