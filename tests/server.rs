@@ -399,6 +399,22 @@ output:
         "name: literal2\ninput:\n  type: postgres\n  url: postgres://postgres:{canary}@127.0.0.1/test\n  query: SELECT 1\noutput:\n  type: console\n"
     );
     assert_eq!(server.post("/jobs", &url_literal).await.0, 422);
+    // A reference in a comment does not make a literal a reference, and secret options
+    // nested in a map are found too.
+    let commented = literal.replace(&canary, &format!("{canary} # ${{secret:canary}}"));
+    let (status, body) = server.post("/jobs", &commented).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["problems"][0]["key"], "input.password", "{body}");
+    let nested = format!(
+        "name: literal3\ninput:\n  type: parquet\n  path: 's3://bucket/x.parquet'\n  storage:\n    access_key_id: AKIA\n    secret_access_key: {canary}\noutput:\n  type: console\n"
+    );
+    let (status, body) = server.post("/jobs", &nested).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string().contains("input.storage.secret_access_key"),
+        "{body}"
+    );
+    bodies.push(body.to_string());
     server.stop();
     bodies.push(server.log_text());
     for b in &bodies {

@@ -159,29 +159,24 @@ impl Registry {
         self.sinks.retain(|n, _| keep(n));
     }
 
-    /// The options set in `section` that its plugin marks secret (`writeOnly` in its
-    /// schema, e.g. `password`, `url`), with their string values.
-    pub fn secret_options<'a>(&self, section: &'a PluginSpec) -> Vec<(&'a str, &'a str)> {
-        let infos: Vec<&PluginInfo> = self
+    /// The secret options of `section` that hold text, as (dotted path, value): every key,
+    /// at any depth (`storage.secret_access_key`), that the plugin's schema marks
+    /// `writeOnly` (passwords, keys, URLs that may carry a password).
+    pub fn secret_options<'a>(&self, section: &'a PluginSpec) -> Vec<(String, &'a str)> {
+        let mut names = std::collections::BTreeSet::new();
+        for info in self
             .sources()
             .chain(self.processors())
             .chain(self.sinks())
             .filter(|i| i.name == section.kind)
-            .collect();
-        let secret = |key: &str| {
-            infos.iter().any(|i| {
-                i.options
-                    .as_value()
-                    .pointer(&format!("/properties/{key}"))
-                    .is_some_and(|schema| schema.to_string().contains("\"writeOnly\":true"))
-            })
-        };
-        section
-            .options
-            .iter()
-            .filter(|(key, _)| secret(key))
-            .filter_map(|(key, value)| Some((key.as_str(), value.as_str()?)))
-            .collect()
+        {
+            write_only_names(info.options.as_value(), &mut names);
+        }
+        let mut out = Vec::new();
+        for (key, value) in &section.options {
+            secret_values_in(key, value, &names, &mut out);
+        }
+        out
     }
 
     pub fn sources(&self) -> impl Iterator<Item = &PluginInfo> {
@@ -305,5 +300,49 @@ fn build<T: ?Sized>(
             );
             None
         }
+    }
+}
+
+/// The names of every property, at any depth of `schema`, whose schema is `writeOnly`.
+fn write_only_names(schema: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+    match schema {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Object(props)) = map.get("properties") {
+                for (name, sub) in props {
+                    if sub.to_string().contains("\"writeOnly\":true") {
+                        out.insert(name.clone());
+                    }
+                }
+            }
+            for v in map.values() {
+                write_only_names(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| write_only_names(v, out)),
+        _ => {}
+    }
+}
+
+/// Text values under secret `names`, anywhere in `value` (maps and lists walked).
+fn secret_values_in<'a>(
+    path: &str,
+    value: &'a serde_json::Value,
+    names: &std::collections::BTreeSet<String>,
+    out: &mut Vec<(String, &'a str)>,
+) {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    match value {
+        serde_json::Value::String(s) if names.contains(last) => out.push((path.to_string(), s)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                secret_values_in(&format!("{path}.{k}"), v, names, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                secret_values_in(&format!("{path}[{i}]"), v, names, out);
+            }
+        }
+        _ => {}
     }
 }

@@ -167,16 +167,21 @@ pub fn check_secrets(text: &str, spec: &JobSpec, registry: &Registry, diags: &mu
         starts.extend(
             section
                 .value_marks()
-                .map(|(key, m)| (m, secrets.iter().any(|(k, _)| *k == key))),
+                .map(|(key, m)| (m, secrets.iter().any(|(k, _)| k == key))),
         );
-        for (key, value) in secrets {
+        for (key, value) in &secrets {
             if key.ends_with("url") && !url_has_password(value) {
                 continue;
             }
             let mark = section.value_mark(key);
+            // The value as written: from where it starts to a comment (`password: pw #
+            // ${X}` is a literal with a reference in a comment).
             let raw = mark
-                .and_then(|m| lines.get(m.line.saturating_sub(1)))
-                .copied()
+                .and_then(|m| {
+                    let line = lines.get(m.line.saturating_sub(1))?;
+                    line.get(m.column.saturating_sub(1)..)
+                })
+                .map(|v| v.split(" #").next().unwrap_or(v))
                 .unwrap_or_default();
             if !raw.contains("${") {
                 diags.push(
