@@ -808,17 +808,18 @@ async fn overlap_policies_and_the_worker_limit() {
     }
     assert!(max_pending >= 1, "queue never queued");
     assert_eq!(server.delete("/jobs/queuer").await, 204);
-    // Queued runs of a deleted job still run (their version is kept); cancel them.
-    for run in server
-        .get_json("/runs?job=queuer")
-        .await
-        .as_array()
-        .unwrap()
-    {
-        if run["state"] == "pending" || run["state"] == "running" {
-            let id = run["id"].as_str().unwrap();
-            server.post(&format!("/runs/{id}/cancel"), "").await;
+    // Deleting the job cancelled its queued runs (a running one ends as it stops).
+    let start = std::time::Instant::now();
+    loop {
+        let (pending, running, _) = states(&server, "queuer").await;
+        if (pending, running) == (0, 0) {
+            break;
         }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "runs of a deleted job still queued: {pending} pending, {running} running"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // allow: runs of one job may overlap, but the server runs one at a time (workers: 1).
@@ -1003,4 +1004,77 @@ async fn submitted_jobs_read_only_allowed_variables() {
     for a in &answers {
         assert!(!a.contains(&hidden), "the hidden value leaked: {a}");
     }
+}
+
+/// A 600-byte YAML alias bomb sent to `/validate` is refused at once (it would expand to
+/// 10^9 values), and the server stays healthy.
+#[tokio::test]
+async fn an_alias_bomb_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_in(dir.path());
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    assert!(bomb.len() < 1000, "{}", bomb.len());
+    let started = std::time::Instant::now();
+    for route in ["/validate", "/preview", "/jobs"] {
+        let (status, body) = server.post(route, &bomb).await;
+        assert_eq!(status, 422, "{route}: {body}");
+        assert!(body.to_string().contains("alias bomb"), "{body}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(server.get("/health").await.0, 200);
+}
+
+/// A deleted job stays deleted: its queued retry is cancelled and never runs, and a run in
+/// flight is cancelled instead of finishing under a job that no longer exists.
+#[tokio::test]
+async fn a_deleted_job_runs_no_more() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = start(dir.path());
+    // A failing job whose retry waits 2 s.
+    let failing = job("doomed", "out/doomed.csv").replace("data/orders.csv", "data/missing.csv")
+        + "schedule:\n  max_retries: 3\n  retry_backoff: 2s\n";
+    assert_eq!(server.post("/jobs", &failing).await.0, 201);
+    server.post("/jobs/doomed/runs", "").await;
+    let start = std::time::Instant::now();
+    loop {
+        let (pending, _, _) = states(&server, "doomed").await;
+        if pending == 1 {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no retry queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.delete("/jobs/doomed").await, 204);
+    let runs = server.get_json("/runs?job=doomed").await;
+    let by_state = |runs: &Value, s: &str| {
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["state"] == s)
+            .count()
+    };
+    assert_eq!(by_state(&runs, "cancelled"), 1, "{runs}");
+    // Past the backoff: nothing ran.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let runs = server.get_json("/runs?job=doomed").await;
+    assert_eq!(runs.as_array().unwrap().len(), 2, "{runs}");
+    assert_eq!(by_state(&runs, "failed"), 1, "{runs}");
+    assert_eq!(by_state(&runs, "cancelled"), 1, "{runs}");
+
+    // A run in flight is cancelled.
+    assert_eq!(server.post("/jobs", &slow_job("busy", "")).await.0, 201);
+    let (_, run) = server.post("/jobs/busy/runs", "").await;
+    let id = run["id"].as_str().unwrap().to_string();
+    server
+        .wait_state(&id, "running", Duration::from_secs(30))
+        .await;
+    assert_eq!(server.delete("/jobs/busy").await, 204);
+    let done = server.wait_run(&id, Duration::from_secs(30)).await;
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert!(!dir.path().join("out/busy.csv").exists());
 }

@@ -322,6 +322,13 @@ impl JobSpec {
                 "settings" => {
                     let spec = section(node, "settings");
                     if let Some(s) = spec.parse_options::<Settings>(diags) {
+                        for (key, message) in s.problems() {
+                            diags.push(
+                                spec.value_mark(key).or(Some(spec.mark)),
+                                format!("settings.{key}"),
+                                message,
+                            );
+                        }
                         job.settings = s;
                     }
                 }

@@ -40,6 +40,42 @@ const fn default_buffer() -> ByteSize {
     ByteSize(64 << 20)
 }
 
+/// Upper bounds of the settings: every size read from a job file is bounded.
+pub const MAX_BATCH_SIZE: usize = 1 << 20;
+pub const MAX_PARALLELISM: usize = 1024;
+pub const MAX_SINK_BUFFER: u64 = 16 << 30;
+
+impl Settings {
+    /// Settings outside their range, as (key, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
+            out.push((
+                "batch_size",
+                format!(
+                    "{} is out of range: use 1 to {MAX_BATCH_SIZE}",
+                    self.batch_size
+                ),
+            ));
+        }
+        if let Some(p) = self.parallelism
+            && !(1..=MAX_PARALLELISM).contains(&p)
+        {
+            out.push((
+                "parallelism",
+                format!("{p} is out of range: use 1 to {MAX_PARALLELISM}"),
+            ));
+        }
+        if !(1..=MAX_SINK_BUFFER).contains(&self.sink_buffer.0) {
+            out.push((
+                "sink_buffer",
+                format!("{} is out of range: use 1 byte to 16GiB", self.sink_buffer),
+            ));
+        }
+        out
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

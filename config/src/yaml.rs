@@ -166,7 +166,9 @@ pub fn parse_with_env(
     lookup: &dyn Fn(&str) -> Lookup,
 ) -> Option<Node> {
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each anchor's node and its weight (see [`weight`]).
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut expanded = 0usize;
     let mut root: Option<Node> = None;
     for event in Parser::new_from_str(text) {
         let (event, span) = match event {
@@ -194,7 +196,21 @@ pub fn parse_with_env(
                 ))
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(n) => Some((n.clone(), 0)),
+                Some((n, w)) => {
+                    expanded = expanded.saturating_add(*w);
+                    if expanded > MAX_EXPANDED {
+                        diags.push(
+                            Some(mark),
+                            "",
+                            format!(
+                                "aliases (`*name`) expand this document beyond {MAX_EXPANDED} values \
+                                 and characters; a job file never needs that many (is it an alias bomb?)"
+                            ),
+                        );
+                        return None;
+                    }
+                    Some((n.clone(), 0))
+                }
                 None => {
                     diags.push(Some(mark), "", "alias refers to an unknown anchor");
                     Some((
@@ -251,7 +267,8 @@ pub fn parse_with_env(
             continue;
         };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            let w = weight(&node);
+            anchors.insert(anchor, (node.clone(), w));
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -279,6 +296,25 @@ pub fn parse_with_env(
         }
     }
     root
+}
+
+/// The most values plus text characters that aliases may add to one document: a few
+/// hundred bytes of anchors and aliases can otherwise expand to gigabytes (the "billion
+/// laughs"). Generous for any real job file.
+pub const MAX_EXPANDED: usize = 1_000_000;
+
+/// A node's size for [`MAX_EXPANDED`]: one per value, plus the length of its text.
+fn weight(node: &Node) -> usize {
+    match &node.value {
+        Value::String(s) => 1 + s.len(),
+        Value::Seq(items) => items
+            .iter()
+            .fold(1usize, |a, n| a.saturating_add(weight(n))),
+        Value::Map(entries) => entries
+            .iter()
+            .fold(1usize, |a, (k, _, n)| a.saturating_add(k.len() + weight(n))),
+        _ => 1,
+    }
 }
 
 /// Applies `${VAR}` / `${VAR:-default}` to a string scalar. A plain scalar that was
@@ -396,6 +432,29 @@ mod tests {
             j,
             serde_json::json!({"a": 1, "b": 1.5, "c": true, "d": null, "e": "1", "f": "hello"})
         );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_quickly() {
+        // Nine levels of ten aliases each: 10^9 values if expanded.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        assert!(text.len() < 1000);
+        let started = std::time::Instant::now();
+        let mut d = Diagnostics::new("t.yaml");
+        assert!(parse(&text, &mut d).is_none());
+        assert!(d.to_string().contains("alias bomb"), "{d}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Ordinary reuse is fine.
+        let mut d = Diagnostics::new("t.yaml");
+        let n = parse("base: &b {type: csv, path: x.csv}\ninput: *b\n", &mut d).expect("parses");
+        assert!(d.is_empty(), "{d}");
+        assert_eq!(n.to_json()["input"]["path"], "x.csv");
     }
 
     #[test]

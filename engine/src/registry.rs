@@ -28,6 +28,18 @@ impl OptionError {
             message: message.into(),
         }
     }
+
+    /// Checks that a count or size option lies in `min..=max`: every size read from a job
+    /// is bounded, so one option cannot make Fust allocate without limit.
+    pub fn check_range(key: &str, value: usize, min: usize, max: usize) -> Result<(), Self> {
+        match (min..=max).contains(&value) {
+            true => Ok(()),
+            false => Err(Self::new(
+                key,
+                format!("{value} is out of range: use {min} to {max}"),
+            )),
+        }
+    }
 }
 
 /// What one plugin is, for `fust plugins`, the job schema and the API.

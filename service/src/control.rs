@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use fust_engine::{CompiledJob, Error, Registry, RunStats};
 
 use crate::events::RunEvent;
-use crate::store::{NewRun, RunRecord, RunState, RunUpdate, Store, StoreError, now_ms};
+use crate::store::{NewRun, RunFilter, RunRecord, RunState, RunUpdate, Store, StoreError, now_ms};
 
 /// A check the server applies to every job before it runs (e.g. paths inside the data
 /// roots). An error fails the run with its message.
@@ -199,6 +199,35 @@ impl JobManager {
 
     /// Cancels a run: a pending run becomes `cancelled` at once; a running one is told to
     /// stop and becomes `cancelled` when it has rolled back its output.
+    /// Deletes a job and cancels its pending and running runs (queued retries and cron
+    /// firings included): a deleted job stays deleted. `false` when there was no such job.
+    pub async fn delete_job(&self, name: &str) -> Result<bool, ManagerError> {
+        let store = &self.inner.store;
+        if !store.delete_job(name).await? {
+            return Ok(false);
+        }
+        let mut ids: Vec<String> = lock(&self.inner.active)
+            .iter()
+            .filter(|(_, a)| a.job == name)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for state in [RunState::Pending, RunState::Running] {
+            let filter = RunFilter {
+                job: Some(name.to_string()),
+                state: Some(state),
+                limit: Some(10_000),
+            };
+            ids.extend(store.list_runs(filter).await?.into_iter().map(|r| r.id));
+        }
+        ids.sort();
+        ids.dedup();
+        for id in ids {
+            // A run that ended meanwhile cannot be cancelled, and need not be.
+            let _ = self.cancel(&id).await;
+        }
+        Ok(true)
+    }
+
     pub async fn cancel(&self, run_id: &str) -> Result<RunRecord, ManagerError> {
         let store = &self.inner.store;
         for _ in 0..3 {

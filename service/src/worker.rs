@@ -295,6 +295,10 @@ impl JobManager {
         if retries_done >= i64::from(schedule.max_retries) || self.inner.shutdown.is_cancelled() {
             return;
         }
+        // A job deleted while its run failed is not retried.
+        if !matches!(self.inner.store.get_job(&failed.job).await, Ok(Some(_))) {
+            return;
+        }
         let backoff = schedule.retry_backoff.0.as_millis() as i64;
         let delay = backoff.saturating_mul(1i64 << retries_done.min(20));
         let new = NewRun {

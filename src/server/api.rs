@@ -498,7 +498,7 @@ pub async fn delete_job(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    if s.manager.store().delete_job(&name).await? {
+    if s.manager.delete_job(&name).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("job `{name}` not found")))

@@ -587,6 +587,9 @@ pub fn all_strings(schema: &Schema) -> SchemaRef {
     ))
 }
 
+/// Most rows a file source reads to infer its schema.
+pub const MAX_INFER_ROWS: usize = 10_000_000;
+
 /// Compression of input files.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -14,7 +14,7 @@ use fust_engine::{OptionError, Source};
 
 use super::config::CsvSourceConfig;
 use super::scan::{CsvDialect, CsvTable};
-use crate::common::file::{ListingSource, LocalScan, SchemaFix, all_strings, single_byte};
+use crate::common::file::{ListingSource, LocalScan, SchemaFix, all_strings, single_byte, MAX_INFER_ROWS};
 
 pub(super) fn regex_escape(s: &str) -> String {
     let mut out = String::from("^");
@@ -51,9 +51,7 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
         })?;
         overrides.push((name.clone(), t));
     }
-    if c.infer_rows == 0 {
-        return Err(OptionError::new("infer_rows", "must be at least 1"));
-    }
+    OptionError::check_range("infer_rows", c.infer_rows, 1, MAX_INFER_ROWS)?;
     let compression = c.compression.resolve(&c.path);
     let format = CsvFormat::default()
         .with_has_header(c.has_header)

@@ -10,7 +10,7 @@ use datafusion::error::Result;
 use fust_engine::{OptionError, Source};
 
 use super::config::{JsonLayout, JsonSourceConfig};
-use crate::common::file::ListingSource;
+use crate::common::file::{ListingSource, MAX_INFER_ROWS};
 use crate::common::{ConnectorError, ConnectorResult};
 
 /// The local file itself, or the first file of a local directory; `None` for globs, URLs
@@ -90,9 +90,7 @@ pub(super) fn array_schema(path: &str, limit: usize) -> ConnectorResult<Option<S
 }
 
 pub(super) fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
-    if c.infer_rows == 0 {
-        return Err(OptionError::new("infer_rows", "must be at least 1"));
-    }
+    OptionError::check_range("infer_rows", c.infer_rows, 1, MAX_INFER_ROWS)?;
     let array = match c.format {
         JsonLayout::Auto => !c.path.contains("://") && looks_like_array(&c.path),
         JsonLayout::Ndjson => false,

@@ -186,9 +186,7 @@ pub(super) fn build_sink(c: ParquetSinkConfig) -> Result<Arc<dyn Sink>, OptionEr
             "Parquet files can't be appended to; use `overwrite` or `error_if_exists`",
         ));
     }
-    if c.row_group_size == 0 {
-        return Err(OptionError::new("row_group_size", "must be at least 1"));
-    }
+    OptionError::check_range("row_group_size", c.row_group_size, 1, 64 << 20)?;
     let props = WriterProperties::builder()
         .set_compression(codec(c.compression, c.compression_level)?)
         .set_max_row_group_row_count(Some(c.row_group_size))

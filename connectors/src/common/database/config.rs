@@ -220,12 +220,14 @@ impl DbSourceConfig {
             }
             _ => {}
         }
-        if self.partitions == 0 {
-            return Err(OptionError::new("partitions", "must be at least 1"));
-        }
-        Ok(())
+        OptionError::check_range("partitions", self.partitions, 1, MAX_PARTITIONS)
     }
 }
+
+/// Most parallel reads (one connection each) a source may open.
+pub const MAX_PARTITIONS: usize = 256;
+/// Most rows a sink sends in one statement or batch.
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
 
 impl DbSinkConfig {
     pub fn connection(&self) -> ConnectionFields<'_> {
@@ -248,10 +250,7 @@ impl DbSinkConfig {
                 "`write_mode: upsert` needs `key_columns` (the columns of a unique key)",
             ));
         }
-        if self.batch_size == 0 {
-            return Err(OptionError::new("batch_size", "must be at least 1"));
-        }
-        Ok(())
+        OptionError::check_range("batch_size", self.batch_size, 1, MAX_BATCH_ROWS)
     }
 }
 
