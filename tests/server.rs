@@ -1040,17 +1040,6 @@ async fn a_deleted_job_runs_no_more() {
         + "schedule:\n  max_retries: 3\n  retry_backoff: 2s\n";
     assert_eq!(server.post("/jobs", &failing).await.0, 201);
     server.post("/jobs/doomed/runs", "").await;
-    let start = std::time::Instant::now();
-    loop {
-        let (pending, _, _) = states(&server, "doomed").await;
-        if pending == 1 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "no retry queued");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(server.delete("/jobs/doomed").await, 204);
-    let runs = server.get_json("/runs?job=doomed").await;
     let by_state = |runs: &Value, s: &str| {
         runs.as_array()
             .unwrap()
@@ -1058,6 +1047,21 @@ async fn a_deleted_job_runs_no_more() {
             .filter(|r| r["state"] == s)
             .count()
     };
+    // The first attempt failed and its retry waits.
+    let start = std::time::Instant::now();
+    loop {
+        let runs = server.get_json("/runs?job=doomed").await;
+        if by_state(&runs, "failed") == 1 && by_state(&runs, "pending") == 1 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no retry queued: {runs}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.delete("/jobs/doomed").await, 204);
+    let runs = server.get_json("/runs?job=doomed").await;
     assert_eq!(by_state(&runs, "cancelled"), 1, "{runs}");
     // Past the backoff: nothing ran.
     tokio::time::sleep(Duration::from_millis(2500)).await;
