@@ -103,6 +103,10 @@ enum Command {
         /// they may read none; pass secrets as `${secret:NAME}` from the config's `secrets`.
         #[arg(long, value_delimiter = ',', value_name = "NAME,PREFIX_*")]
         job_env: Vec<String>,
+        /// Host names the server answers to besides IP addresses and `localhost` (the
+        /// `Host` of every request is checked), added to the config's `allowed_hosts`.
+        #[arg(long = "allowed-host", value_delimiter = ',', value_name = "NAME")]
+        allowed_hosts: Vec<String>,
     },
 }
 
@@ -123,6 +127,7 @@ pub fn main() -> ExitCode {
             metadata,
             workers,
             job_env,
+            allowed_hosts,
         } => {
             let mut cfg = match config {
                 Some(path) => match ServerConfig::load(path) {
@@ -144,6 +149,7 @@ pub fn main() -> ExitCode {
                 cfg.workers = *w;
             }
             cfg.job_env.extend(job_env.iter().cloned());
+            cfg.allowed_hosts.extend(allowed_hosts.iter().cloned());
             Some(cfg)
         }
         _ => None,

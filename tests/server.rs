@@ -207,6 +207,7 @@ async fn invalid_jobs_get_422_with_line_and_column() {
     let r = server
         .client
         .post(server.url("/validate"))
+        .header("content-type", "application/yaml")
         .body(vec![0xff, 0xfe, 0x00])
         .send()
         .await
@@ -293,6 +294,7 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
     }
     let r = anon
         .post(server.url("/jobs"))
+        .header("content-type", "application/yaml")
         .body("x")
         .send()
         .await
@@ -1081,4 +1083,83 @@ async fn a_deleted_job_runs_no_more() {
     let done = server.wait_run(&id, Duration::from_secs(30)).await;
     assert_eq!(done["state"], "cancelled", "{done}");
     assert!(!dir.path().join("out/busy.csv").exists());
+}
+
+/// A web page cannot drive the server: a cross-site write (a form's `text/plain` body, or
+/// an `Origin` that is not the server's) and a request under a foreign `Host` (DNS
+/// rebinding) are refused, and no job is created; `--allowed-host` adds a name.
+#[tokio::test]
+async fn browsers_cannot_write_across_sites() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![],
+        token: None,
+        args: vec!["--allowed-host", "fust.internal"],
+    });
+    let body = job("csrf", "out/x.csv");
+    let own = server.base.trim_start_matches("http://").to_string();
+    let send = |content_type: Option<&str>, origin: Option<&str>, host: Option<&str>| {
+        let mut r = server.client.post(server.url("/jobs")).body(body.clone());
+        if let Some(ct) = content_type {
+            r = r.header("content-type", ct);
+        }
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        if let Some(h) = host {
+            r = r.header("host", h);
+        }
+        async move { r.send().await.unwrap().status().as_u16() }
+    };
+    // What a cross-site HTML form can send.
+    assert_eq!(send(Some("text/plain"), None, None).await, 415);
+    assert_eq!(
+        send(Some("application/x-www-form-urlencoded"), None, None).await,
+        415
+    );
+    assert_eq!(send(None, None, None).await, 415);
+    // A page on another site, even with a YAML body (fetch), and a page served from
+    // nowhere (`Origin: null`).
+    assert_eq!(
+        send(Some("application/yaml"), Some("http://evil.example"), None).await,
+        403
+    );
+    assert_eq!(
+        send(Some("application/yaml"), Some("null"), None).await,
+        403
+    );
+    // DNS rebinding: a foreign name for this server.
+    assert_eq!(
+        send(Some("application/yaml"), None, Some("evil.example:8080")).await,
+        421
+    );
+    assert_eq!(
+        server.get("/jobs").await.1,
+        "[]",
+        "a refused write created a job"
+    );
+    // The server's own origin, an allowed name, and plain API clients work.
+    let origin = format!("http://{own}");
+    assert_eq!(
+        send(Some("application/yaml"), Some(&origin), None).await,
+        201
+    );
+    let port = own.rsplit(':').next().unwrap();
+    let named = format!("fust.internal:{port}");
+    assert_eq!(
+        server
+            .client
+            .get(server.url("/jobs"))
+            .header("host", named)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
 }

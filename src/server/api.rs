@@ -296,13 +296,14 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
     operation_id = "validate",
     summary = "Checks a job (options, SQL, plan against the inputs' schemas) without running it.",
     request_body(
-        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
-        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
+        content((String = "application/yaml"), (Object = "application/json"))
     ),
     responses(
         (status = 200, description = "The job is valid (its plan was built against the inputs' schemas).", body = Validated),
         (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
         (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
         (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
         (status = 500, description = "A bug in Fust.", body = ErrorBody)
@@ -331,13 +332,14 @@ pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<
     summary = "The first rows of a job's output; nothing is written.",
     params(LimitQuery),
     request_body(
-        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
-        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
+        content((String = "application/yaml"), (Object = "application/json"))
     ),
     responses(
         (status = 200, description = "The first rows of the job's output; nothing was written.", body = PreviewBody),
         (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
         (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
         (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
         (status = 500, description = "A bug in Fust.", body = ErrorBody)
@@ -408,14 +410,15 @@ pub async fn list_jobs(State(s): State<AppState>) -> ApiResult<Json<Vec<JobView>
     operation_id = "createJob",
     summary = "Stores a new job (its `name:` names it).",
     request_body(
-        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
-        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
+        content((String = "application/yaml"), (Object = "application/json"))
     ),
     responses(
         (status = 201, description = "The job.", body = JobView),
         (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
         (status = 409, description = "A job with this name exists, or the run has finished.", body = ErrorBody),
         (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody)
     )
 )]
@@ -434,14 +437,15 @@ pub async fn create_job(State(s): State<AppState>, body: Bytes) -> ApiResult<Res
     summary = "Creates the job or stores a new version of it.",
     params(("name" = String, Path, description = "The job's name.")),
     request_body(
-        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Secrets must be `${VAR}` references to the server's environment.",
-        content((String = "application/yaml"), (String = "text/plain"), (Object = "application/json"))
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
+        content((String = "application/yaml"), (Object = "application/json"))
     ),
     responses(
         (status = 200, description = "The job.", body = JobView),
         (status = 201, description = "The job.", body = JobView),
         (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
         (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody)
     )
 )]

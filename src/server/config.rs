@@ -52,6 +52,11 @@ pub struct ServerConfig {
     /// How often the scheduler looks for due cron times.
     #[serde(default = "default_tick")]
     pub scheduler_tick: fust_config::Duration,
+    /// Host names the server answers to besides IP addresses and `localhost` (a request
+    /// whose `Host` names anything else is refused: DNS rebinding). Add the names clients
+    /// use, e.g. `[fust.internal]` (`--allowed-host` adds to this list).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
     /// The server's environment variables that jobs submitted over HTTP may read as
     /// `${NAME}`: names, or prefixes ending in `*` (`JOB_*`). Default: none — a job sent to
     /// the server cannot read its environment (`--job-env` adds to this list).
@@ -111,6 +116,7 @@ impl Default for ServerConfig {
             body_limit: default_body_limit(),
             preview_max_rows: default_preview_rows(),
             scheduler_tick: default_tick(),
+            allowed_hosts: Vec::new(),
             job_env: Vec::new(),
             secrets: Default::default(),
         }

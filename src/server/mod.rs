@@ -3,6 +3,7 @@
 //! and connector state.
 
 pub mod api;
+pub mod browser;
 pub mod config;
 pub mod error;
 pub mod guard;
@@ -33,7 +34,12 @@ use self::guard::DataRoots;
 struct Tokens(Arc<Vec<String>>);
 
 /// The router with every endpoint; `/health` is outside authentication.
-pub fn router(state: AppState, tokens: Vec<String>, body_limit: usize) -> Router {
+pub fn router(
+    state: AppState,
+    tokens: Vec<String>,
+    body_limit: usize,
+    hosts: browser::AllowedHosts,
+) -> Router {
     // A browsable API page: static Swagger UI assets (embedded in the binary) and the
     // document it shows, outside authentication like /health (neither holds data).
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs")
@@ -67,6 +73,7 @@ pub fn router(state: AppState, tokens: Vec<String>, body_limit: usize) -> Router
         .merge(api)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(json_rejections))
+        .layer(middleware::from_fn_with_state(hosts, browser::same_site))
         .with_state(state)
 }
 
@@ -208,7 +215,13 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         cfg.scheduler_tick.0.max(Duration::from_millis(50)),
         stop.clone(),
     ));
-    let app = router(state, tokens, cfg.body_limit.0 as usize);
+    let hosts = browser::AllowedHosts(Arc::new(
+        cfg.allowed_hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+    ));
+    let app = router(state, tokens, cfg.body_limit.0 as usize, hosts);
     let shutdown = {
         let stop = stop.clone();
         async move {

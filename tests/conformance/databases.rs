@@ -378,6 +378,51 @@ pub mod checks {
         assert!(state.contains("07:00:00"), "{state}");
     }
 
+    /// Text literals in a pushed-down filter mean what they say: backslashes, quotes and
+    /// LIKE wildcards select exactly the rows the same filter selects in Fust, and no
+    /// literal can extend the query.
+    pub fn pushdown_literals(db: &dyn Database) {
+        let dir = tempdir();
+        let d = dir.path();
+        let t = "fust_conf_literals";
+        let notes = [
+            r"a\b",
+            r"x\'y",
+            "it's",
+            r"ends\",
+            "100%",
+            "under_score",
+            "plain",
+            r"x' OR '1'='1",
+        ];
+        let mut csv = String::from("id,note\n");
+        for (i, n) in notes.iter().enumerate() {
+            csv.push_str(&format!("{i},\"{}\"\n", n.replace('"', "\"\"")));
+        }
+        load(db, d, t, &csv, "{id: int, note: text}");
+        for (i, n) in notes.iter().enumerate() {
+            let sql_literal = format!("'{}'", n.replace('\'', "''"));
+            let job = write_file(
+                d,
+                "lit.yaml",
+                at_test_servers(&format!(
+                    "input: {}\npipeline:\n  processors:\n    - type: filter\n      condition: {}\noutput: {{type: csv, path: out.csv}}\n",
+                    db.input(t),
+                    serde_json::to_string(&format!("note = {sql_literal}")).expect("quoted")
+                )),
+            );
+            let env = db.env();
+            let out = run_job(d, &job, &env_refs(&env));
+            out.success();
+            let got = read_rows(&d.join("out.csv"));
+            assert_eq!(
+                got,
+                vec![vec![i.to_string(), n.to_string()]],
+                "note = {sql_literal}"
+            );
+        }
+    }
+
     /// A server that accepts the connection and never answers: `connect_timeout` ends the
     /// wait (well before the 10 s default), for the source and the sink.
     pub fn connect_timeout(db: &dyn Database) {

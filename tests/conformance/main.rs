@@ -392,11 +392,11 @@ conformance!(
     postgres,
     databases::Postgres,
     [round_trip, empty_input, failed_run_publishes_nothing, bad_options_are_named],
-    database [write_modes, atomic_loads, incremental_reads, pushdown, connect_timeout]
+    database [write_modes, atomic_loads, incremental_reads, pushdown, pushdown_literals, connect_timeout]
 );
 conformance!(
     mysql,
     databases::Mysql,
     [round_trip, empty_input, failed_run_publishes_nothing, bad_options_are_named],
-    database [write_modes, atomic_loads, incremental_reads, pushdown, connect_timeout]
+    database [write_modes, atomic_loads, incremental_reads, pushdown, pushdown_literals, connect_timeout]
 );

@@ -5,6 +5,8 @@
 use std::fmt::Debug;
 
 use datafusion::arrow::datatypes::{Field, SchemaRef};
+use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::error::Result;
 use datafusion::logical_expr::Expr;
 use datafusion::sql::unparser::Unparser;
@@ -49,11 +51,66 @@ pub trait Dialect: Debug + Send + Sync {
             .join(".")
     }
 
-    /// A filter or expression as this database's SQL.
+    /// A filter or expression as this database's SQL. Text literals are written by
+    /// [`Dialect::string`], not by the unparser: the unparser leaves a quote after a
+    /// backslash unescaped (`x\'y` would end the string early) and does not know that
+    /// MySQL reads `\` as an escape.
     fn unparse(&self, expr: &Expr) -> Result<String> {
-        Ok(Unparser::new(self.unparser())
-            .expr_to_sql(expr)?
-            .to_string())
+        let mut texts: Vec<String> = Vec::new();
+        expr.apply(|e| {
+            if let Expr::Literal(v, _) = e
+                && let Some(s) = text_of(v)
+            {
+                texts.push(s.to_string());
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        if texts.is_empty() {
+            return Ok(Unparser::new(self.unparser())
+                .expr_to_sql(expr)?
+                .to_string());
+        }
+        // A placeholder no text contains, so the final replacement is exact.
+        let mut tag = String::from("fust_text_");
+        while texts.iter().any(|t| t.contains(&tag)) {
+            tag.push('x');
+        }
+        let mut replaced: Vec<String> = Vec::new();
+        let expr = expr
+            .clone()
+            .transform(|e| {
+                Ok(match e {
+                    Expr::Literal(v, meta) if text_of(&v).is_some() => {
+                        let placeholder = format!("{tag}{}", replaced.len());
+                        replaced.push(text_of(&v).unwrap_or_default().to_string());
+                        let v = match v {
+                            ScalarValue::LargeUtf8(_) => ScalarValue::LargeUtf8(Some(placeholder)),
+                            ScalarValue::Utf8View(_) => ScalarValue::Utf8View(Some(placeholder)),
+                            _ => ScalarValue::Utf8(Some(placeholder)),
+                        };
+                        Transformed::yes(Expr::Literal(v, meta))
+                    }
+                    other => Transformed::no(other),
+                })
+            })?
+            .data;
+        let mut sql = Unparser::new(self.unparser())
+            .expr_to_sql(&expr)?
+            .to_string();
+        for (i, text) in replaced.iter().enumerate() {
+            sql = sql.replace(&format!("'{tag}{i}'"), &self.string(text));
+        }
+        Ok(sql)
+    }
+}
+
+/// The value of a non-NULL text literal.
+fn text_of(v: &ScalarValue) -> Option<&str> {
+    match v {
+        ScalarValue::Utf8(Some(s))
+        | ScalarValue::LargeUtf8(Some(s))
+        | ScalarValue::Utf8View(Some(s)) => Some(s),
+        _ => None,
     }
 }
 
