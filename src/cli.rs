@@ -107,7 +107,16 @@ enum Command {
         /// `Host` of every request is checked), added to the config's `allowed_hosts`.
         #[arg(long = "allowed-host", value_delimiter = ',', value_name = "NAME")]
         allowed_hosts: Vec<String>,
+        /// Time limit of `POST /preview` and `POST /validate` (e.g. `30s`), overriding the
+        /// config's `preview_timeout`.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        preview_timeout: Option<fust_config::Duration>,
     },
+}
+
+/// A duration option on the command line: `30s`, `500ms`, `2m`.
+fn parse_duration(s: &str) -> Result<fust_config::Duration, String> {
+    fust_config::Duration::parse(s)
 }
 
 /// The registry with every built-in plugin.
@@ -128,6 +137,7 @@ pub fn main() -> ExitCode {
             workers,
             job_env,
             allowed_hosts,
+            preview_timeout,
         } => {
             let mut cfg = match config {
                 Some(path) => match ServerConfig::load(path) {
@@ -150,6 +160,9 @@ pub fn main() -> ExitCode {
             }
             cfg.job_env.extend(job_env.iter().cloned());
             cfg.allowed_hosts.extend(allowed_hosts.iter().cloned());
+            if let Some(t) = preview_timeout {
+                cfg.preview_timeout = *t;
+            }
             Some(cfg)
         }
         _ => None,

@@ -1163,3 +1163,115 @@ async fn browsers_cannot_write_across_sites() {
         200
     );
 }
+
+/// `/preview` runs under `--preview-timeout` and in a worker slot: a slow preview ends
+/// with 504 while `/health` keeps answering, and with the only worker busy a preview
+/// waits for it within the same limit.
+#[tokio::test]
+async fn previews_are_time_limited_and_count_against_the_workers() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![],
+        token: None,
+        args: vec!["--preview-timeout", "1s", "--workers", "1"],
+    });
+    let slow = format!(
+        "input: {{type: postgres, url: '{PG_URL}', query: 'SELECT 1 AS one FROM pg_sleep(5)'}}\noutput: {{type: csv, path: out/x.csv}}\n"
+    );
+    let started = std::time::Instant::now();
+    let (preview, health) = tokio::join!(server.post("/preview", &slow), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let t = std::time::Instant::now();
+        (server.get("/health").await.0, t.elapsed())
+    });
+    assert_eq!(preview.0, 504, "{}", preview.1);
+    assert!(
+        preview.1.to_string().contains("preview_timeout"),
+        "{}",
+        preview.1
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(health.0, 200);
+    assert!(
+        health.1 < Duration::from_secs(1),
+        "/health took {:?}",
+        health.1
+    );
+
+    // The only worker runs a job: a quick preview waits for it, and times out.
+    assert_eq!(server.post("/jobs", &slow_job("busy", "")).await.0, 201);
+    let (_, run) = server.post("/jobs/busy/runs", "").await;
+    let id = run["id"].as_str().unwrap().to_string();
+    server
+        .wait_state(&id, "running", Duration::from_secs(30))
+        .await;
+    let quick = job("quick", "out/q.csv");
+    let (status, body) = server.post("/preview", &quick).await;
+    assert_eq!(
+        status, 504,
+        "a preview ran beside the only worker's run: {body}"
+    );
+    server.wait_run(&id, Duration::from_secs(30)).await;
+    assert_eq!(server.post("/preview", &quick).await.0, 200);
+}
+
+/// A client that goes away cancels its preview: the worker slot it held is free at once.
+#[tokio::test]
+async fn a_disconnected_preview_frees_its_worker() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "data/orders.csv", CSV);
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![],
+        token: None,
+        args: vec!["--preview-timeout", "20s", "--workers", "1"],
+    });
+    // A query text of this run only: an earlier run's query may still be sleeping.
+    let nap = format!("15.{}", std::process::id());
+    let slow = format!(
+        "input: {{type: postgres, url: '{PG_URL}', query: 'SELECT 1 AS one FROM pg_sleep({nap})'}}\noutput: {{type: csv, path: out/x.csv}}\n"
+    );
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let mut raw = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /preview HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/yaml\r\nContent-Length: {}\r\n\r\n{slow}",
+        slow.len()
+    );
+    raw.write_all(request.as_bytes()).await.unwrap();
+    // Under way once PostgreSQL runs the query; then the client leaves.
+    let waiting = std::time::Instant::now();
+    let running = || {
+        common::try_psql(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep({nap})%' AND pid <> pg_backend_pid()"
+        ))
+        .expect("psql")
+            == "1"
+    };
+    while !running() {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "the preview never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(raw);
+    let started = std::time::Instant::now();
+    let (status, body) = server.post("/preview", &job("quick", "out/q.csv")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the slot was held {:?} after the client left",
+        started.elapsed()
+    );
+}

@@ -181,6 +181,17 @@ impl JobManager {
         (active.len() - running, running)
     }
 
+    /// Waits for one of the worker slots runs use, for work done on a request's behalf
+    /// (`/preview`, `/validate`): it counts against the same limit as runs.
+    pub async fn worker_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ManagerError> {
+        self.inner
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ManagerError::ShuttingDown)
+    }
+
     pub fn workers(&self) -> usize {
         self.inner.worker_count
     }

@@ -34,6 +34,8 @@ pub struct AppState {
     /// What `${...}` in a submitted job may read.
     pub variables: Arc<fust_config::Variables>,
     pub preview_max_rows: usize,
+    /// Time limit of `/preview` and `/validate`, worker slot included.
+    pub preview_timeout: std::time::Duration,
     pub openapi: Arc<serde_json::Value>,
     pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
 }
@@ -202,6 +204,31 @@ fn compile(state: &AppState, text: &str) -> ApiResult<CompiledJob> {
     Ok(state.registry.compile_partial(&spec, diags)?)
 }
 
+/// Runs request work in a worker slot (so it counts against the run limit) and within
+/// `preview_timeout`; dropped, and so cancelled, when the client goes away.
+async fn in_time<T>(
+    s: &AppState,
+    what: &str,
+    work: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    let limited = async {
+        let _slot = s.manager.worker_slot().await?;
+        work.await
+    };
+    tokio::time::timeout(s.preview_timeout, limited)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "{what} did not finish within {:?} (the server's `preview_timeout`); \
+                     narrow the job or raise the limit",
+                    s.preview_timeout
+                ),
+            ))
+        })
+}
+
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
@@ -306,12 +333,13 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
         (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
         (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
+        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
         (status = 500, description = "A bug in Fust.", body = ErrorBody)
     )
 )]
 pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Validated>> {
     let job = compile(&s, text_body(&body)?)?;
-    job.plan().await?;
+    in_time(&s, "validating", async { Ok(job.plan().await?) }).await?;
     Ok(Json(Validated {
         ok: true,
         name: job.spec.name.clone(),
@@ -342,6 +370,7 @@ pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<
         (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
         (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
         (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
+        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
         (status = 500, description = "A bug in Fust.", body = ErrorBody)
     )
 )]
@@ -352,14 +381,18 @@ pub async fn preview(
 ) -> ApiResult<Json<PreviewBody>> {
     let limit = number("limit", q.limit.as_deref(), 20, s.preview_max_rows as i64)? as usize;
     let job = compile(&s, text_body(&body)?)?;
-    let batches = job.preview(limit).await?;
-    let schema = match batches.first() {
-        Some(b) => b.schema(),
-        None => job
-            .plan()
-            .await
-            .map(|p| Arc::new(p.schema().as_arrow().clone()))?,
-    };
+    let (batches, schema) = in_time(&s, "the preview", async {
+        let batches = job.preview(limit).await?;
+        let schema = match batches.first() {
+            Some(b) => b.schema(),
+            None => job
+                .plan()
+                .await
+                .map(|p| Arc::new(p.schema().as_arrow().clone()))?,
+        };
+        Ok((batches, schema))
+    })
+    .await?;
     let columns = schema
         .fields()
         .iter()

@@ -49,6 +49,10 @@ pub struct ServerConfig {
     /// Most rows `POST /preview` returns.
     #[serde(default = "default_preview_rows")]
     pub preview_max_rows: usize,
+    /// How long `POST /preview` and `POST /validate` may take (waiting for a worker slot
+    /// included) before they are cancelled with 504.
+    #[serde(default = "default_preview_timeout")]
+    pub preview_timeout: fust_config::Duration,
     /// How often the scheduler looks for due cron times.
     #[serde(default = "default_tick")]
     pub scheduler_tick: fust_config::Duration,
@@ -97,6 +101,9 @@ const fn default_body_limit() -> ByteSize {
 const fn default_preview_rows() -> usize {
     1000
 }
+const fn default_preview_timeout() -> fust_config::Duration {
+    fust_config::Duration(std::time::Duration::from_secs(30))
+}
 const fn default_tick() -> fust_config::Duration {
     fust_config::Duration(std::time::Duration::from_secs(1))
 }
@@ -115,6 +122,7 @@ impl Default for ServerConfig {
             log_level: default_level(),
             body_limit: default_body_limit(),
             preview_max_rows: default_preview_rows(),
+            preview_timeout: default_preview_timeout(),
             scheduler_tick: default_tick(),
             allowed_hosts: Vec::new(),
             job_env: Vec::new(),

@@ -190,6 +190,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         roots,
         variables,
         preview_max_rows: cfg.preview_max_rows,
+        preview_timeout: cfg.preview_timeout.0,
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
         prometheus: metrics::install()?,
     };
