@@ -111,6 +111,10 @@ enum Command {
         /// config's `preview_timeout`.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         preview_timeout: Option<fust_config::Duration>,
+        /// Allow listening on a non-loopback address without bearer tokens: anyone who can
+        /// reach the port may then run jobs. Without it such a server refuses to start.
+        #[arg(long)]
+        insecure_no_auth: bool,
     },
 }
 
@@ -138,6 +142,7 @@ pub fn main() -> ExitCode {
             job_env,
             allowed_hosts,
             preview_timeout,
+            insecure_no_auth,
         } => {
             let mut cfg = match config {
                 Some(path) => match ServerConfig::load(path) {
@@ -162,6 +167,20 @@ pub fn main() -> ExitCode {
             cfg.allowed_hosts.extend(allowed_hosts.iter().cloned());
             if let Some(t) = preview_timeout {
                 cfg.preview_timeout = *t;
+            }
+            cfg.insecure_no_auth |= *insecure_no_auth;
+            // A usage mistake, caught before anything starts (a host name is checked once
+            // the server has bound it).
+            let exposed = cfg
+                .listen
+                .parse::<std::net::SocketAddr>()
+                .is_ok_and(|a| !a.ip().is_loopback());
+            if exposed && cfg.tokens().is_empty() && !cfg.insecure_no_auth {
+                eprintln!(
+                    "error: listen: {}",
+                    crate::server::unauthenticated(&cfg.listen)
+                );
+                return ExitCode::from(2);
             }
             Some(cfg)
         }

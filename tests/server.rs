@@ -1275,3 +1275,46 @@ async fn a_disconnected_preview_frees_its_worker() {
         started.elapsed()
     );
 }
+
+/// Without tokens the server refuses a network address unless told `--insecure-no-auth`
+/// (and then warns); with tokens, or on loopback, it starts.
+#[tokio::test]
+async fn no_tokens_on_a_network_address_needs_insecure_no_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = sqlite_url(dir.path());
+    let out = fust(
+        dir.path(),
+        &["serve", "--listen", "0.0.0.0:0", "--metadata", &meta],
+        &[("FUST_API_TOKENS", "")],
+    );
+    out.code_is(2);
+    assert!(
+        out.stderr.contains("refusing to listen on 0.0.0.0"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--insecure-no-auth"), "{}", out.stderr);
+
+    let mut open = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: meta.clone(),
+        config: None,
+        env: vec![],
+        token: None,
+        args: vec!["--listen", "0.0.0.0:0", "--insecure-no-auth"],
+    });
+    assert_eq!(open.get("/health").await.0, 200);
+    open.stop();
+    assert!(open.log_text().contains("INSECURE"), "{}", open.log_text());
+
+    let mut guarded = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: meta,
+        config: None,
+        env: vec![],
+        token: Some("tok-net".into()),
+        args: vec!["--listen", "0.0.0.0:0"],
+    });
+    assert_eq!(guarded.get("/jobs").await.0, 200);
+    guarded.stop();
+}

@@ -56,6 +56,10 @@ pub struct ServerConfig {
     /// How often the scheduler looks for due cron times.
     #[serde(default = "default_tick")]
     pub scheduler_tick: fust_config::Duration,
+    /// Listen beyond loopback without `auth_tokens` (anyone who can reach the port may run
+    /// jobs). Off: such a server refuses to start. `--insecure-no-auth` turns it on.
+    #[serde(default)]
+    pub insecure_no_auth: bool,
     /// Host names the server answers to besides IP addresses and `localhost` (a request
     /// whose `Host` names anything else is refused: DNS rebinding). Add the names clients
     /// use, e.g. `[fust.internal]` (`--allowed-host` adds to this list).
@@ -124,6 +128,7 @@ impl Default for ServerConfig {
             preview_max_rows: default_preview_rows(),
             preview_timeout: default_preview_timeout(),
             scheduler_tick: default_tick(),
+            insecure_no_auth: false,
             allowed_hosts: Vec::new(),
             job_env: Vec::new(),
             secrets: Default::default(),

@@ -200,10 +200,21 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
     let addr = listener
         .local_addr()
         .map_err(|e| Error::external("listen", e.to_string()))?;
-    let auth = if tokens.is_empty() {
-        "no authentication: set auth_tokens or FUST_API_TOKENS to require tokens"
-    } else {
-        "bearer tokens required"
+    let exposed = !addr.ip().is_loopback();
+    if tokens.is_empty() && exposed && !cfg.insecure_no_auth {
+        return Err(Error::user("listen", unauthenticated(&addr.to_string())));
+    }
+    let auth = match (tokens.is_empty(), exposed) {
+        (false, _) => "bearer tokens required",
+        (true, false) => "no authentication: set auth_tokens or FUST_API_TOKENS to require tokens",
+        (true, true) => {
+            tracing::warn!(
+                %addr,
+                "INSECURE: listening on a network address without authentication \
+                 (--insecure-no-auth); anyone who can reach it can run jobs"
+            );
+            "NO AUTHENTICATION on a network address (--insecure-no-auth)"
+        }
     };
     // The first line on stdout is the address, for scripts that start the server on port 0.
     println!("fust serve: listening on http://{addr} - {auth}");
@@ -237,6 +248,15 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
     manager.shutdown(Duration::from_secs(10)).await;
     background.shutdown().await;
     served.map_err(|e| Error::external("serve", e.to_string()))
+}
+
+/// Why a server without tokens does not listen on a network address.
+pub fn unauthenticated(addr: &str) -> String {
+    format!(
+        "refusing to listen on {addr} without authentication: anyone who can reach it could \
+         run jobs. Set auth_tokens (or FUST_API_TOKENS), listen on 127.0.0.1, or pass \
+         --insecure-no-auth if the network is trusted"
+    )
 }
 
 /// Applies `plugins_enabled` / `plugins_disabled`; an unknown name is an error.

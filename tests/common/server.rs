@@ -55,14 +55,11 @@ impl Server {
         ));
         let mut cmd = Command::new(FUST);
         cmd.current_dir(opts.dir)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--metadata",
-                &opts.metadata,
-            ])
-            .env("FUST_LOG", "info")
+            .args(["serve", "--metadata", &opts.metadata]);
+        if !opts.args.contains(&"--listen") {
+            cmd.args(["--listen", "127.0.0.1:0"]);
+        }
+        cmd.env("FUST_LOG", "info")
             .env_remove("FUST_API_TOKENS")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
