@@ -1092,14 +1092,7 @@ async fn a_deleted_job_runs_no_more() {
 async fn browsers_cannot_write_across_sites() {
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "data/orders.csv", CSV);
-    let server = Server::start(ServerOptions {
-        dir: dir.path(),
-        metadata: sqlite_url(dir.path()),
-        config: None,
-        env: vec![],
-        token: None,
-        args: vec!["--allowed-host", "fust.internal"],
-    });
+    let server = Server::start_with_args(dir.path(), vec!["--allowed-host", "fust.internal"]);
     let body = job("csrf", "out/x.csv");
     let own = server.base.trim_start_matches("http://").to_string();
     let send = |content_type: Option<&str>, origin: Option<&str>, host: Option<&str>| {
@@ -1171,14 +1164,10 @@ async fn browsers_cannot_write_across_sites() {
 async fn previews_are_time_limited_and_count_against_the_workers() {
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "data/orders.csv", CSV);
-    let server = Server::start(ServerOptions {
-        dir: dir.path(),
-        metadata: sqlite_url(dir.path()),
-        config: None,
-        env: vec![],
-        token: None,
-        args: vec!["--preview-timeout", "1s", "--workers", "1"],
-    });
+    let server = Server::start_with_args(
+        dir.path(),
+        vec!["--preview-timeout", "1s", "--workers", "1"],
+    );
     let slow = format!(
         "input: {{type: postgres, url: '{PG_URL}', query: 'SELECT 1 AS one FROM pg_sleep(5)'}}\noutput: {{type: csv, path: out/x.csv}}\n"
     );
@@ -1229,14 +1218,10 @@ async fn a_disconnected_preview_frees_its_worker() {
     use tokio::io::AsyncWriteExt;
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "data/orders.csv", CSV);
-    let server = Server::start(ServerOptions {
-        dir: dir.path(),
-        metadata: sqlite_url(dir.path()),
-        config: None,
-        env: vec![],
-        token: None,
-        args: vec!["--preview-timeout", "20s", "--workers", "1"],
-    });
+    let server = Server::start_with_args(
+        dir.path(),
+        vec!["--preview-timeout", "20s", "--workers", "1"],
+    );
     // A query text of this run only: an earlier run's query may still be sleeping.
     let nap = format!("15.{}", std::process::id());
     let slow = format!(

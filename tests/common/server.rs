@@ -35,13 +35,19 @@ pub struct ServerOptions<'a> {
 impl Server {
     /// A server in `dir` with a SQLite store there and the default config.
     pub fn start_in(dir: &Path) -> Server {
+        Server::start_with_args(dir, vec![])
+    }
+
+    /// A server in `dir` with a SQLite store there, no config, token or extra
+    /// environment, and these `fust serve` arguments.
+    pub fn start_with_args(dir: &Path, args: Vec<&str>) -> Server {
         Server::start(ServerOptions {
             dir,
             metadata: sqlite_url(dir),
             config: None,
             env: vec![],
             token: None,
-            args: vec![],
+            args,
         })
     }
 
