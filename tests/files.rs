@@ -762,3 +762,29 @@ fn explain_shows_pushdown_into_parquet_scan() {
     );
     assert!(!d.join("out.csv").exists(), "explain wrote the output");
 }
+
+/// A run writing a file first removes the temporary files that killed runs (`kill -9`)
+/// left for that same file; a temp of a live process (a run in progress) stays.
+#[test]
+fn temp_files_of_killed_runs_are_swept() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "in.csv", "id\n1\n2\n");
+    // No process has this pid (above Linux's pid_max), and this test process is alive.
+    let dead = write_file(d, "out/.x.csv.fust-4294967294-0-1.tmp", "half a file");
+    let live = write_file(
+        d,
+        &format!("out/.x.csv.fust-{}-0-1.tmp", std::process::id()),
+        "in progress",
+    );
+    let other = write_file(d, "out/.y.csv.fust-4294967294-0-1.tmp", "another output's");
+    let job = write_job(
+        d,
+        "input: {type: csv, path: in.csv}\noutput: {type: csv, path: out/x.csv}\n",
+    );
+    run_job(d, &job, &[]).success();
+    assert!(!dead.exists(), "the killed run's temp file is still there");
+    assert!(live.exists(), "a live process's temp file was removed");
+    assert!(other.exists(), "another output's temp file was removed");
+    assert_eq!(read_rows(&d.join("out/x.csv")), rows(&[&["1"], &["2"]]));
+}

@@ -434,6 +434,7 @@ impl Output {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&dir).map_err(|e| io_err("create directory", &dir, e))?;
+        sweep_stale_temps(&dir, &target);
         if mode == WriteMode::Append && exists {
             let file = OpenOptions::new()
                 .append(true)
@@ -585,6 +586,44 @@ pub fn all_strings(schema: &Schema) -> SchemaRef {
             .map(|f| Field::new(f.name(), DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Removes the temporary files that earlier runs writing `target` left behind when they
+/// were killed (`kill -9`, a power cut): `.NAME.fust-PID-SEQ-STAMP.tmp` whose process is
+/// gone. A temp of a live process is another run in progress and stays. Best effort: a
+/// file that cannot be removed is left for the next run.
+fn sweep_stale_temps(dir: &Path, target: &Path) {
+    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
+        return;
+    };
+    let prefix = format!(".{name}.fust-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().to_string();
+        let Some(rest) = file.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest
+            .strip_suffix(".tmp")
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            tracing::info!(file = %entry.path().display(), "removing a temporary file left by a killed run");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether process `pid` exists (Linux: `/proc/PID`; elsewhere assumed alive, so nothing
+/// is removed that might be in use).
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// Most rows a file source reads to infer its schema.
