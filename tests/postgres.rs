@@ -313,3 +313,35 @@ fn connection_and_object_errors_are_clear_and_never_show_the_password() {
     );
     assert!(out.stderr.contains("key_columns"), "{}", out.stderr);
 }
+
+/// A NaN (or infinity) in a float cursor column does not freeze incremental reads: it is
+/// never the mark, so rows added later above the finite maximum are still read.
+#[test]
+fn a_nan_in_a_float_cursor_does_not_freeze_it() {
+    let s = schema("fust_nan_cursor");
+    psql(&format!(
+        "CREATE TABLE {s}.scores (id int, score double precision);
+         INSERT INTO {s}.scores VALUES (1, 1.0), (2, 'NaN'), (3, 2.0)"
+    ));
+    let dir = tempdir();
+    let d = dir.path();
+    let job = write_job(
+        d,
+        &format!(
+            "input: {{type: postgres, url: '{URL}', table: {s}.scores, cursor_column: score, state_file: marks.json}}\noutput: {{type: csv, path: out.csv}}\n"
+        ),
+    );
+    let ids = || -> Vec<String> {
+        read_rows(&d.join("out.csv"))
+            .into_iter()
+            .map(|r| r[0].clone())
+            .collect()
+    };
+    run_job(d, &job, &[]).success();
+    assert_eq!(ids(), ["1", "3"]);
+    psql(&format!(
+        "INSERT INTO {s}.scores VALUES (4, 3.0), (5, 'Infinity')"
+    ));
+    run_job(d, &job, &[]).success();
+    assert_eq!(ids(), ["4"], "the cursor froze");
+}

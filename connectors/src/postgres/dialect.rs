@@ -28,6 +28,10 @@ impl Dialect for Postgres {
         format!("'{}'", s.replace('\'', "''"))
     }
 
+    fn finite(&self, column: &str) -> Option<String> {
+        Some(format!("{column} NOT IN ('NaN', 'Infinity', '-Infinity')"))
+    }
+
     fn unparser(&self) -> &dyn UnparserDialect {
         &PostgreSqlDialect {}
     }

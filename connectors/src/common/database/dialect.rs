@@ -43,6 +43,12 @@ pub trait Dialect: Debug + Send + Sync {
         ""
     }
 
+    /// A condition true for the finite values of float column `column` (quoted), when the
+    /// database stores NaN or infinities; `None` when it does not.
+    fn finite(&self, _column: &str) -> Option<String> {
+        None
+    }
+
     /// Quotes a possibly schema-qualified table name (`sales.orders`).
     fn table(&self, name: &str) -> String {
         name.split('.')

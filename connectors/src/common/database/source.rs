@@ -96,16 +96,23 @@ impl DbSource {
         let Some(cursor) = &self.config.cursor_column else {
             return Ok(None);
         };
-        self.column_type(schema, "cursor_column", cursor)?;
+        let float = self
+            .column_type(schema, "cursor_column", cursor)?
+            .is_floating();
         let dialect = self.driver.dialect();
         let c = dialect.ident(cursor);
         let low = self
             .load_mark(cursor)
             .await?
             .map(|v| format!("{c} > {}", self.literal(schema, cursor, &v)));
+        // A NaN or infinite mark would freeze the cursor (nothing is ever above it): such
+        // values are never the mark, and their rows are not read incrementally.
+        let finite = float.then(|| dialect.finite(&c)).flatten();
+        let conditions: Vec<&String> = low.iter().chain(finite.iter()).collect();
         let mut sql = format!("SELECT max({c}) FROM {from}");
-        if let Some(low) = &low {
-            sql.push_str(&format!(" WHERE {low}"));
+        if !conditions.is_empty() {
+            let all: Vec<&str> = conditions.iter().map(|s| s.as_str()).collect();
+            sql.push_str(&format!(" WHERE {}", all.join(" AND ")));
         }
         let high = self
             .driver
