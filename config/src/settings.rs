@@ -40,6 +40,12 @@ const fn default_buffer() -> ByteSize {
     ByteSize(64 << 20)
 }
 
+/// Why `value` is not in `min..=max`, or `None` when it is: every count or size read from a
+/// job is bounded (settings here, plugin options through `OptionError::check_range`).
+pub fn out_of_range<T: PartialOrd + fmt::Display>(value: T, min: T, max: T) -> Option<String> {
+    (value < min || value > max).then(|| format!("{value} is out of range: use {min} to {max}"))
+}
+
 /// Upper bounds of the settings: every size read from a job file is bounded.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 pub const MAX_PARALLELISM: usize = 1024;
@@ -49,28 +55,17 @@ impl Settings {
     /// Settings outside their range, as (key, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        if !(1..=MAX_BATCH_SIZE).contains(&self.batch_size) {
-            out.push((
-                "batch_size",
-                format!(
-                    "{} is out of range: use 1 to {MAX_BATCH_SIZE}",
-                    self.batch_size
-                ),
-            ));
+        if let Some(m) = out_of_range(self.batch_size, 1, MAX_BATCH_SIZE) {
+            out.push(("batch_size", m));
         }
-        if let Some(p) = self.parallelism
-            && !(1..=MAX_PARALLELISM).contains(&p)
+        if let Some(m) = self
+            .parallelism
+            .and_then(|p| out_of_range(p, 1, MAX_PARALLELISM))
         {
-            out.push((
-                "parallelism",
-                format!("{p} is out of range: use 1 to {MAX_PARALLELISM}"),
-            ));
+            out.push(("parallelism", m));
         }
-        if !(1..=MAX_SINK_BUFFER).contains(&self.sink_buffer.0) {
-            out.push((
-                "sink_buffer",
-                format!("{} is out of range: use 1 byte to 16GiB", self.sink_buffer),
-            ));
+        if let Some(m) = out_of_range(self.sink_buffer, ByteSize(1), ByteSize(MAX_SINK_BUFFER)) {
+            out.push(("sink_buffer", m));
         }
         out
     }

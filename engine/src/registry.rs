@@ -32,12 +32,9 @@ impl OptionError {
     /// Checks that a count or size option lies in `min..=max`: every size read from a job
     /// is bounded, so one option cannot make Fust allocate without limit.
     pub fn check_range(key: &str, value: usize, min: usize, max: usize) -> Result<(), Self> {
-        match (min..=max).contains(&value) {
-            true => Ok(()),
-            false => Err(Self::new(
-                key,
-                format!("{value} is out of range: use {min} to {max}"),
-            )),
+        match fust_config::out_of_range(value, min, max) {
+            None => Ok(()),
+            Some(message) => Err(Self::new(key, message)),
         }
     }
 }

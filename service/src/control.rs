@@ -217,11 +217,8 @@ impl JobManager {
         if !store.delete_job(name).await? {
             return Ok(false);
         }
-        let mut ids: Vec<String> = lock(&self.inner.active)
-            .iter()
-            .filter(|(_, a)| a.job == name)
-            .map(|(id, _)| id.clone())
-            .collect();
+        // Every queued, retrying or running run is pending or running in the store.
+        let mut ids: Vec<String> = Vec::new();
         for state in [RunState::Pending, RunState::Running] {
             let filter = RunFilter {
                 job: Some(name.to_string()),
@@ -230,8 +227,6 @@ impl JobManager {
             };
             ids.extend(store.list_runs(filter).await?.into_iter().map(|r| r.id));
         }
-        ids.sort();
-        ids.dedup();
         for id in ids {
             // A run that ended meanwhile cannot be cancelled, and need not be.
             let _ = self.cancel(&id).await;

@@ -207,6 +207,16 @@ pub fn run_while_server_stops(
     assert!(stderr.contains(server), "names the server: {stderr}");
 }
 
+/// A YAML alias bomb under 1 KB: nine levels of ten aliases each, 10^9 values if expanded.
+pub fn alias_bomb() -> String {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    text
+}
+
 /// Writes `text` to `dir/name` (creating parent directories) and returns the path.
 pub fn write_file(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
     let path = dir.join(name);
