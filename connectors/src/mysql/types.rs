@@ -677,6 +677,12 @@ impl Decoder {
             };
             pushed.map_err(|e| e.in_row(number, self.fields[i].name().as_str()))?;
         }
+        if !values.is_empty() {
+            return Err(ConnectorError::Malformed(format!(
+                "row {number}: the server sent {} bytes after the last column",
+                values.len()
+            )));
+        }
         self.rows += 1;
         Ok(())
     }
@@ -1250,6 +1256,11 @@ mod tests {
             let err = d.push_packet(&whole[..cut]).unwrap_err().to_string();
             assert!(err.starts_with("row 1"), "{cut}: {err}");
         }
+        // Bytes after the last value are a malformed row, not ignored.
+        let mut long = whole.clone();
+        long.extend_from_slice(b"junk");
+        let err = d.push_packet(&long).unwrap_err().to_string();
+        assert!(err.contains("4 bytes after the last column"), "{err}");
         assert!(
             d.set_wire_kinds(kinds()[..1].to_vec())
                 .unwrap_err()

@@ -21,6 +21,12 @@ use crate::common::{ConnectorError, ConnectorResult};
 
 /// A packet's largest payload; a longer one continues in the next packet.
 const MAX_PAYLOAD: usize = 0xFF_FFFF;
+/// The longest payload accepted from a server, split or not: MySQL's and MariaDB's own
+/// ceiling (`max_allowed_packet` is at most 1 GiB), so a hostile or broken server cannot
+/// make the reader grow a buffer without end.
+const MAX_JOINED: usize = 1 << 30;
+/// The most columns a result may have: a MySQL table has at most 4096 (InnoDB: 1017).
+const MAX_COLUMNS: u64 = 4096;
 /// Bytes asked of the socket at a time.
 const READ_CHUNK: usize = 256 * 1024;
 /// utf8mb4_general_ci: known to MySQL 5.5.3+ and every MariaDB.
@@ -99,6 +105,8 @@ pub struct Conn<S> {
     /// The current packet's payload: in `buf`, or in `joined` when it spanned packets.
     payload: Range<usize>,
     joined: Option<Vec<u8>>,
+    /// The longest payload accepted ([`MAX_JOINED`]; smaller in tests).
+    max_payload: usize,
     /// The sequence number of the next packet to send.
     seq: u8,
 }
@@ -116,6 +124,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             end: 0,
             payload: 0..0,
             joined: None,
+            max_payload: MAX_JOINED,
             seq: 0,
         };
         conn.next().await?;
@@ -248,7 +257,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
             Some(0x00) => return Ok(Vec::new()),
             _ => Reader::new(p).lenenc()?,
         };
-        let mut kinds = Vec::with_capacity(count.min(4096) as usize);
+        if count > MAX_COLUMNS {
+            return Err(WireError::Protocol(format!(
+                "a result of {count} columns (a table has at most {MAX_COLUMNS})"
+            )));
+        }
+        let mut kinds = Vec::with_capacity(count as usize);
         for _ in 0..count {
             self.next().await?;
             kinds.push(column_kind(self.payload())?);
@@ -338,6 +352,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 }
                 (None, true) => joined = Some(self.buf[body].to_vec()),
                 (Some(j), more) => {
+                    if j.len() + len > self.max_payload {
+                        return Err(WireError::Protocol(format!(
+                            "a packet longer than {} MiB (the most a server may send)",
+                            self.max_payload >> 20
+                        )));
+                    }
                     j.extend_from_slice(&self.buf[body]);
                     if !more {
                         self.joined = joined;
@@ -813,6 +833,166 @@ mod tests {
             Err(WireError::Unsupported(m)) => assert!(m.contains("full authentication"), "{m}"),
             other => panic!("full authentication: {other:?}"),
         }
+    }
+
+    /// What the fake server answers to one command.
+    enum Reply {
+        Packets(Vec<Vec<u8>>),
+        /// 16 MiB continuation packets, without end.
+        Endless,
+        /// Closes the connection halfway through a packet.
+        Cut,
+    }
+
+    /// One packet: its 3-byte length, sequence number and payload.
+    fn framed(seq: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        p.push(seq);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A hostile server over an in-memory pipe: it greets, accepts any login (no
+    /// password), then answers each command with the next of `replies`.
+    async fn hostile_server(
+        replies: Vec<Reply>,
+    ) -> (
+        Conn<tokio::io::DuplexStream>,
+        datafusion::common::runtime::SpawnedTask<io::Result<()>>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (client, mut server) = tokio::io::duplex(1 << 16);
+        let server_task = datafusion::common::runtime::SpawnedTask::spawn(async move {
+            let caps: u32 = PROTOCOL_41 | SECURE_CONNECTION | CONNECT_WITH_DB | PLUGIN_AUTH;
+            let mut hello = vec![10];
+            hello.extend_from_slice(b"10.11-hostile\0");
+            hello.extend_from_slice(&[1, 0, 0, 0]);
+            hello.extend_from_slice(&[7; 8]);
+            hello.push(0);
+            hello.extend_from_slice(&(caps as u16).to_le_bytes());
+            hello.extend_from_slice(&[45, 2, 0]);
+            hello.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
+            hello.push(21);
+            hello.extend_from_slice(&[0; 10]);
+            hello.extend_from_slice(&[7; 13]);
+            hello.extend_from_slice(b"mysql_native_password\0");
+            let read_packet = async |server: &mut tokio::io::DuplexStream| {
+                let mut head = [0u8; 4];
+                server.read_exact(&mut head).await.ok()?;
+                let mut body = vec![0u8; u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize];
+                server.read_exact(&mut body).await.ok()
+            };
+            server.write_all(&framed(0, &hello)).await?;
+            read_packet(&mut server).await;
+            server.write_all(&framed(2, &[0, 0, 0, 2, 0, 0, 0])).await?;
+            for reply in replies {
+                if read_packet(&mut server).await.is_none() {
+                    break;
+                }
+                match reply {
+                    Reply::Packets(ps) => {
+                        for (seq, p) in ps.iter().enumerate() {
+                            server.write_all(&framed(seq as u8 + 1, p)).await?;
+                        }
+                    }
+                    Reply::Endless => {
+                        let chunk = framed(1, &vec![b'x'; MAX_PAYLOAD]);
+                        loop {
+                            server.write_all(&chunk).await?;
+                        }
+                    }
+                    Reply::Cut => {
+                        server.write_all(&[200, 0, 0, 1, 0, 1, 2]).await?;
+                        return Ok(());
+                    }
+                }
+            }
+            io::Result::Ok(())
+        });
+        let login = Login {
+            user: "fust",
+            password: "",
+            database: "test",
+        };
+        (Conn::login(client, &login).await.unwrap(), server_task)
+    }
+
+    /// `COM_STMT_PREPARE`'s OK for a statement of `columns` columns and no parameters,
+    /// with the column definitions and their EOF.
+    fn prepared(columns: u16) -> Reply {
+        let mut ok = vec![0, 1, 0, 0, 0];
+        ok.extend_from_slice(&columns.to_le_bytes());
+        ok.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let mut ps = vec![ok];
+        for _ in 0..columns {
+            ps.push(column_definition(253));
+        }
+        if columns > 0 {
+            ps.push(vec![0xFE, 0, 0, 2, 0]);
+        }
+        Reply::Packets(ps)
+    }
+
+    fn column_definition(ty: u8) -> Vec<u8> {
+        let mut c = Vec::new();
+        for name in ["def", "test", "t", "t", "c", "c"] {
+            c.push(name.len() as u8);
+            c.extend_from_slice(name.as_bytes());
+        }
+        c.extend_from_slice(&[0x0C, 45, 0, 255, 0, 0, 0, ty, 0, 0, 0, 0, 0]);
+        c
+    }
+
+    /// Lengths and counts from a hostile server are bounded: each answer below is an
+    /// error naming what was wrong, never a panic, a hang or memory without end.
+    #[tokio::test]
+    async fn a_hostile_server_gets_errors_not_crashes() {
+        // A column count of 2^40: refused before any column is read.
+        let mut huge = vec![0xFE];
+        huge.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        let (mut conn, _server) = hostile_server(vec![prepared(1), Reply::Packets(vec![huge])]).await;
+        let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("1099511627776 columns"), "{err}");
+
+        // Continuation packets without end: refused at the ceiling.
+        let (mut conn, _server) = hostile_server(vec![prepared(1), Reply::Endless]).await;
+        conn.max_payload = 40 << 20;
+        let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("longer than 40 MiB"), "{err}");
+
+        // A connection cut inside a packet.
+        let (mut conn, _server) = hostile_server(vec![prepared(1), Reply::Cut]).await;
+        let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("the server closed the connection"), "{err}");
+
+        // A prepare reply that is neither OK nor an error, and a cut column definition.
+        let (mut conn, _server) = hostile_server(vec![Reply::Packets(vec![vec![0x07]])]).await;
+        let err = conn.query("SELECT 1").await.unwrap_err().to_string();
+        assert!(err.contains("prepare reply starting with"), "{err}");
+        let cut_def = column_definition(253)[..9].to_vec();
+        let (mut conn, _server) = hostile_server(vec![
+            prepared(1),
+            Reply::Packets(vec![vec![1], cut_def]),
+        ])
+        .await;
+        let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
+        assert!(err.contains("cut short"), "{err}");
+
+        // The control: a well-formed result reads.
+        let (mut conn, _server) = hostile_server(vec![
+            prepared(1),
+            Reply::Packets(vec![
+                vec![1],
+                column_definition(253),
+                vec![0xFE, 0, 0, 2, 0],
+                vec![0, 0, 2, b'h', b'i'],
+                vec![0xFE, 0, 0, 2, 0],
+            ]),
+        ])
+        .await;
+        assert_eq!(conn.query("SELECT c FROM t").await.unwrap(), vec![WireKind::Bytes]);
+        assert_eq!(conn.next_row().await.unwrap(), Some(&[0, 0, 2, b'h', b'i'][..]));
+        assert_eq!(conn.next_row().await.unwrap(), None);
     }
 
     const NATIVE_SECRET: &str = "21b3ff405f32cbe4aafff291396046ea29fa3a4d";

@@ -186,7 +186,15 @@ impl Reader {
                         &err,
                     ));
                 }
-                None => break,
+                None => {
+                    self.decoder.end().map_err(|m| {
+                        external(format!(
+                            "postgres {}: reading `{}`: {m}",
+                            self.endpoint, self.sql
+                        ))
+                    })?;
+                    break;
+                }
             }
         }
         if self.decoder.rows() == 0 {

@@ -403,6 +403,13 @@ impl Col {
                     1 => {
                         let n = get_i32(&mut r)?;
                         let _lower = get_i32(&mut r)?;
+                        // Each element takes at least its 4-byte length.
+                        if n < 0 || n as usize > r.len() / 4 {
+                            return Err(ConnectorError::Malformed(format!(
+                                "an array of {n} elements in {} bytes",
+                                r.len()
+                            )));
+                        }
                         n
                     }
                     d => {
@@ -415,18 +422,31 @@ impl Col {
                     match get_i32(&mut r)? {
                         -1 => child.push_null(),
                         len => {
-                            let len = len as usize;
-                            if r.len() < len {
-                                return Err(ConnectorError::malformed("truncated array"));
-                            }
-                            let (item, rest) = r.split_at(len);
+                            let Some((item, rest)) = usize::try_from(len)
+                                .ok()
+                                .and_then(|len| r.split_at_checked(len))
+                            else {
+                                return Err(ConnectorError::Malformed(format!(
+                                    "an array element of {len} bytes in {} bytes",
+                                    r.len()
+                                )));
+                            };
                             child.push(item)?;
                             r = rest;
                         }
                     }
                 }
+                if !r.is_empty() {
+                    return Err(ConnectorError::Malformed(format!(
+                        "{} bytes after the last array element",
+                        r.len()
+                    )));
+                }
                 let last = offsets.last().copied().unwrap_or(0);
-                offsets.push(last + n);
+                let end = last.checked_add(n).ok_or_else(|| {
+                    ConnectorError::out_of_range("more array elements than a batch can hold")
+                })?;
+                offsets.push(end);
                 valid.push(true);
             }
         }
@@ -620,6 +640,12 @@ fn numeric_to_text(v: &[u8]) -> ConnectorResult<String> {
     Ok(s)
 }
 
+/// The longest value PostgreSQL can hold (1 GB); a longer length on the wire is an error,
+/// not a buffer to grow.
+const MAX_FIELD: usize = 1 << 30;
+/// The longest header extension accepted (PostgreSQL sends none).
+const MAX_HEADER_EXTENSION: usize = 1 << 16;
+
 /// Decodes a binary COPY stream into batches: feed it chunks, take full batches.
 pub struct CopyDecoder {
     buf: BytesMut,
@@ -669,6 +695,20 @@ impl CopyDecoder {
         self.finished
     }
 
+    /// Checks, when the server says the COPY is over, that the stream ended with its
+    /// trailer: a stream cut inside a row (or before the trailer) is an error, not a
+    /// shorter result.
+    pub fn end(&self) -> ConnectorResult<()> {
+        if self.finished {
+            return Ok(());
+        }
+        Err(ConnectorError::Malformed(format!(
+            "the COPY stream ended without its trailer, after row {} ({} bytes of a cut row)",
+            self.rows_before + self.rows as u64,
+            self.buf.len()
+        )))
+    }
+
     /// Appends a chunk and decodes every complete row in the buffer.
     pub fn feed(&mut self, chunk: &[u8]) -> ConnectorResult<()> {
         self.buf.extend_from_slice(chunk);
@@ -682,72 +722,96 @@ impl CopyDecoder {
             }
             let ext = u32::from_be_bytes([self.buf[15], self.buf[16], self.buf[17], self.buf[18]])
                 as usize;
+            if ext > MAX_HEADER_EXTENSION {
+                return Err(ConnectorError::Malformed(format!(
+                    "a COPY header extension of {ext} bytes"
+                )));
+            }
             if self.buf.len() < 19 + ext {
                 return Ok(());
             }
             self.buf.advance(19 + ext);
             self.header_done = true;
         }
-        loop {
-            let Some(len) = self.complete_row() else {
+        if self.finished && !self.buf.is_empty() {
+            return Err(ConnectorError::Malformed(format!(
+                "{} bytes after the end of the COPY stream",
+                self.buf.len()
+            )));
+        }
+        while !self.finished {
+            let number = self.rows_before + self.rows as u64 + 1;
+            let Some(len) = self.complete_row(number)? else {
                 return Ok(());
             };
-            if len == 2 {
-                // Trailer: field count -1.
-                self.buf.advance(2);
+            let trailer = self.buf[..2] == [0xFF, 0xFF];
+            let row = self.buf.split_to(len);
+            if trailer {
+                // The trailer (field count -1); nothing may follow it.
                 self.finished = true;
+                if !self.buf.is_empty() {
+                    return Err(ConnectorError::Malformed(format!(
+                        "{} bytes after the end of the COPY stream",
+                        self.buf.len()
+                    )));
+                }
                 return Ok(());
             }
-            let fields = i16::from_be_bytes([self.buf[0], self.buf[1]]);
-            if fields as usize != self.cols.len() {
-                return Err(ConnectorError::Malformed(format!(
-                    "the server sent {fields} columns, expected {}",
-                    self.cols.len()
-                )));
-            }
-            let row = self.buf.split_to(len);
+            // complete_row checked the field count and that every length fits in `row`.
             let mut r = &row[2..];
             for (i, col) in self.cols.iter_mut().enumerate() {
                 let n = r.get_i32();
-                if n < 0 {
+                if n == -1 {
                     col.push_null();
                 } else {
                     let (v, rest) = r.split_at(n as usize);
-                    col.push(v).map_err(|e| {
-                        e.in_row(
-                            self.rows_before + self.rows as u64 + 1,
-                            self.names[i].as_str(),
-                        )
-                    })?;
+                    col.push(v)
+                        .map_err(|e| e.in_row(number, self.names[i].as_str()))?;
                     r = rest;
                 }
             }
             self.rows += 1;
         }
+        Ok(())
     }
 
-    /// The byte length of the next complete row in the buffer (2 for the trailer).
-    fn complete_row(&self) -> Option<usize> {
+    /// The byte length of the next row in the buffer (2 for the trailer), `None` until it
+    /// is all there; an error when its field count or a field length cannot be right.
+    fn complete_row(&self, number: u64) -> ConnectorResult<Option<usize>> {
         let b = &self.buf[..];
         if b.len() < 2 {
-            return None;
+            return Ok(None);
         }
         let n = i16::from_be_bytes([b[0], b[1]]);
         if n == -1 {
-            return Some(2);
+            return Ok(Some(2));
+        }
+        if usize::try_from(n).ok() != Some(self.cols.len()) {
+            return Err(ConnectorError::Malformed(format!(
+                "row {number}: the server sent {n} columns, expected {}",
+                self.cols.len()
+            )));
         }
         let mut pos = 2usize;
-        for _ in 0..n {
+        for name in &self.names {
             if b.len() < pos + 4 {
-                return None;
+                return Ok(None);
             }
             let len = i32::from_be_bytes([b[pos], b[pos + 1], b[pos + 2], b[pos + 3]]);
-            pos += 4 + len.max(0) as usize;
+            pos += 4;
+            match usize::try_from(len) {
+                Ok(len) if len <= MAX_FIELD => pos += len,
+                _ if len == -1 => {}
+                _ => {
+                    return Err(ConnectorError::malformed(format!("a value of {len} bytes"))
+                        .in_row(number, name.as_str()));
+                }
+            }
             if b.len() < pos {
-                return None;
+                return Ok(None);
             }
         }
-        Some(pos)
+        Ok(Some(pos))
     }
 
     /// The rows decoded so far as arrays, in column order.
@@ -1243,6 +1307,107 @@ fn parse_uuid(s: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A binary COPY stream: the header, rows of (length, bytes) fields, the trailer.
+    fn copy_stream(rows: &[Vec<(i32, Vec<u8>)>], trailer: bool) -> Vec<u8> {
+        let mut b = b"PGCOPY\n\xff\r\n\0".to_vec();
+        b.extend_from_slice(&[0; 8]);
+        for row in rows {
+            b.extend_from_slice(&(row.len() as i16).to_be_bytes());
+            for (len, v) in row {
+                b.extend_from_slice(&len.to_be_bytes());
+                b.extend_from_slice(v);
+            }
+        }
+        if trailer {
+            b.extend_from_slice(&(-1i16).to_be_bytes());
+        }
+        b
+    }
+
+    /// A one-dimensional int4 array claiming `n` elements, with `items` after the header.
+    fn int4_array(n: i32, items: &[i32]) -> (i32, Vec<u8>) {
+        let mut v = Vec::new();
+        for x in [1, 0, 23, n, 1] {
+            v.extend_from_slice(&i32::to_be_bytes(x));
+        }
+        for x in items {
+            v.extend_from_slice(&4i32.to_be_bytes());
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        (v.len() as i32, v)
+    }
+
+    fn decode(stream: &[u8]) -> ConnectorResult<(usize, Vec<ArrayRef>)> {
+        let fields: Vec<FieldRef> = [
+            PgType::Int4.field("id"),
+            PgType::Array(Box::new(PgType::Int4), 23).field("tags"),
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+        let mut d = CopyDecoder::new(&fields)?;
+        // Fed in small chunks, as the socket hands them over.
+        for chunk in stream.chunks(7) {
+            d.feed(chunk)?;
+        }
+        d.end()?;
+        Ok((d.rows(), d.take()))
+    }
+
+    /// What a hostile or broken server sends is an error naming what was wrong (and the
+    /// row and column where there is one), never a panic, a silently shorter result or a
+    /// buffer grown without end.
+    #[test]
+    fn hostile_copy_streams_are_errors() {
+        let id = |x: i32| (4, x.to_be_bytes().to_vec());
+        let good = copy_stream(&[vec![id(1), int4_array(2, &[5, 6])]], true);
+        let (rows, cols) = decode(&good).unwrap();
+        assert_eq!(rows, 1);
+        assert_eq!(cols[1].as_list::<i32>().value(0).len(), 2);
+
+        let err = |stream: Vec<u8>| decode(&stream).unwrap_err().to_string();
+        // A negative element count (this used to panic building the list).
+        let e = err(copy_stream(&[vec![id(1), int4_array(-3, &[])]], true));
+        assert!(e.contains("row 1, column `tags`: an array of -3 elements"), "{e}");
+        // More elements claimed than the bytes hold.
+        let e = err(copy_stream(&[vec![id(1), int4_array(1 << 30, &[5])]], true));
+        assert!(e.contains("an array of 1073741824 elements"), "{e}");
+        // An element longer than the array, and bytes after the last element.
+        let (_, mut v) = int4_array(1, &[5]);
+        v[23] = 9;
+        let e = err(copy_stream(&[vec![id(1), (v.len() as i32, v)]], true));
+        assert!(e.contains("an array element of 9 bytes"), "{e}");
+        let (_, mut v) = int4_array(1, &[5]);
+        v.extend_from_slice(b"junk");
+        let e = err(copy_stream(&[vec![id(1), (v.len() as i32, v)]], true));
+        assert!(e.contains("4 bytes after the last array element"), "{e}");
+        // A zero or negative field count (these used to end the result silently).
+        for n in [0i16, -2] {
+            let mut s = copy_stream(&[], false);
+            s.extend_from_slice(&n.to_be_bytes());
+            s.extend_from_slice(&[0; 16]);
+            let e = err(s);
+            assert!(e.contains(&format!("row 1: the server sent {n} columns")), "{e}");
+        }
+        // A field length below -1, and one beyond what PostgreSQL can hold.
+        let e = err(copy_stream(&[vec![id(1), (-7, vec![])]], true));
+        assert!(e.contains("row 1, column `tags`: a value of -7 bytes"), "{e}");
+        let e = err(copy_stream(&[vec![id(1), (i32::MAX, vec![])]], true));
+        assert!(e.contains("a value of 2147483647 bytes"), "{e}");
+        // A stream cut inside a row, or ended without its trailer.
+        let e = err(good[..good.len() - 5].to_vec());
+        assert!(e.contains("ended without its trailer, after row 0"), "{e}");
+        let e = err(good[..good.len() - 2].to_vec());
+        assert!(e.contains("ended without its trailer, after row 1"), "{e}");
+        // Bytes after the trailer, and a header extension of 4 GiB.
+        let mut s = good.clone();
+        s.push(0);
+        assert!(err(s).contains("1 bytes after the end of the COPY stream"));
+        let mut s = good.clone();
+        s[15..19].copy_from_slice(&[0xFF; 4]);
+        assert!(err(s).contains("a COPY header extension of 4294967295 bytes"));
+    }
 
     fn numeric_bytes(text: &str) -> Vec<u8> {
         let mut b = BytesMut::new();
