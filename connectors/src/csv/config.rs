@@ -56,7 +56,9 @@ pub struct CsvSourceConfig {
     /// Rows read to infer column types.
     #[serde(default = "infer_rows")]
     pub infer_rows: usize,
-    /// Allow quoted values that span lines (files are then read without splitting).
+    /// Allow quoted values that span lines (files are then read without splitting). Without
+    /// it, a large local file is read in parallel byte ranges, and a quoted line break where
+    /// the file is cut fails the read with a message naming this option.
     #[serde(default)]
     pub newlines_in_values: bool,
     /// Input compression.

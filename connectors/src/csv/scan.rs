@@ -49,6 +49,25 @@ pub struct CsvDialect {
     pub newlines_in_values: bool,
 }
 
+/// Whether the next byte range of the file starts at the record this one stopped before
+/// (`next`, at or after `stop`). The next range skips to just after the first line end at
+/// or after its start (`stop - 1` here) without knowing whether that line end is inside a
+/// quoted value; this range, having parsed up to `next`, does know. The guess is right when
+/// only line ends (blank lines, the `\n` of a `\r\n`) lie between it and `next`; when it
+/// is inside a quoted value, the other range would invent rows from the rest of the value
+/// (and its field count may well match), so the read fails instead.
+fn boundary_holds(buf: &[u8], stop: usize, next: usize) -> bool {
+    let is_end = |b: &u8| *b == b'\n' || *b == b'\r';
+    let Some(between) = buf.get(stop.saturating_sub(1)..next) else {
+        return false;
+    };
+    match between.iter().position(is_end) {
+        Some(i) => between[i + 1..].iter().all(is_end),
+        // The last record ends the file without a line end: no range follows.
+        None => next >= buf.len(),
+    }
+}
+
 /// Whether the reader can produce this column type (others go through arrow-csv).
 pub fn supported_type(t: &DataType) -> bool {
     use DataType::*;
@@ -726,6 +745,17 @@ impl RangeReader {
                     )
                 })?;
             pos = split.pos;
+            if split.done && pos >= stop && !boundary_holds(&buf, stop, pos) {
+                return Err(self.fail(
+                    path,
+                    offset + stop as u64 - 1,
+                    "a quoted value holds a line break where the file is cut for parallel \
+                     reading, so the rows after it cannot be found; set \
+                     `newlines_in_values: true` on this input (the file is then read in one \
+                     piece)"
+                        .into(),
+                ));
+            }
             let taken = fields.rows();
             if !header {
                 self.read.add(taken);
@@ -1284,6 +1314,7 @@ mod tests {
 mod against_arrow_csv {
     use std::io::Write;
 
+    use datafusion::arrow::datatypes::{Field, Schema};
     use datafusion::arrow::util::pretty::pretty_format_batches;
     use datafusion::datasource::file_format::csv::CsvFormat;
     use datafusion::datasource::listing::{
@@ -1420,6 +1451,80 @@ mod against_arrow_csv {
         let (fust, _) = both(&text, dialect(), 2, 64, 256, "SELECT * FROM t LIMIT 5").await?;
         assert_eq!(fust.len(), 5 + 4);
         Ok(())
+    }
+
+    /// A quoted value with a line break where the file is cut into ranges: the range after
+    /// the cut would start inside the value and read `7,fake"` as a row (the field count
+    /// matches). The read fails, naming the option that reads such files, wherever the
+    /// cuts fall; with the option set, the rows are exact.
+    #[tokio::test]
+    async fn quoted_line_breaks_at_a_range_cut_fail_instead_of_inventing_rows() -> Result<()> {
+        let mut text = b"id,note\n".to_vec();
+        for i in 0..2000 {
+            text.extend_from_slice(format!("{i},\"line one\n7,fake\"\n").as_bytes());
+        }
+        let (mut failed, mut whole) = (0, 0);
+        for partitions in [2, 3, 4, 7] {
+            match fust_only(&text, dialect(), partitions, 4096, "SELECT count(*) AS n FROM t")
+                .await
+            {
+                Err(e) => {
+                    assert!(e.to_string().contains("newlines_in_values: true"), "{e}");
+                    failed += 1;
+                }
+                Ok(fust) => {
+                    assert!(fust.iter().any(|l| l.contains("| 2000 |")), "{fust:?}");
+                    whole += 1;
+                }
+            }
+        }
+        assert!(failed > 0, "no cut fell inside a value ({whole} whole reads)");
+        let lines = dialect_with_newlines();
+        let (fust, arrow) =
+            both(&text, lines, 4, 100, 4096, "SELECT count(*) AS n, max(note) FROM t").await?;
+        assert_eq!(fust, arrow);
+        assert!(fust.iter().any(|l| l.contains("| 2000 |")), "{fust:?}");
+
+        // Blank lines and CRLF at the cuts are not mistaken for it.
+        let mut text = b"id,note\r\n".to_vec();
+        for i in 0..3000 {
+            text.extend_from_slice(format!("{i},\"a,b\"\r\n\r\n").as_bytes());
+        }
+        for partitions in [2, 3, 5, 8] {
+            let fust = fust_only(&text, dialect(), partitions, 1024, "SELECT count(*) AS n FROM t")
+                .await?;
+            assert!(fust.iter().any(|l| l.contains("| 3000 |")), "{partitions}: {fust:?}");
+        }
+        Ok(())
+    }
+
+    /// Reads `text` with Fust's reader only.
+    async fn fust_only(
+        text: &[u8],
+        dialect: CsvDialect,
+        partitions: usize,
+        block: usize,
+        sql: &str,
+    ) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.csv");
+        File::create(&path)?.write_all(text)?;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, true),
+            Field::new("note", DataType::Utf8, true),
+        ]));
+        let size = text.len() as u64;
+        let t = CsvTable::try_new(vec![(path, size)], schema, dialect)
+            .ok_or_else(|| DataFusionError::Internal("not readable".into()))?
+            .with_block_size(block);
+        rows(&session(partitions, 100), Arc::new(t), sql).await
+    }
+
+    fn dialect_with_newlines() -> CsvDialect {
+        CsvDialect {
+            newlines_in_values: true,
+            ..dialect()
+        }
     }
 
     #[tokio::test]
