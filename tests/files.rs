@@ -113,6 +113,43 @@ fn csv_parquet_csv_round_trip_keeps_values_and_types() {
 
 const PLAIN_CSV: &str = "id,name,score\n1,ada,3.5\n2,grace,4\n3,alan,\n";
 
+/// Numbers written with leading zeros are codes (zip codes, ids): inference keeps them as
+/// text, zeros and all, as DuckDB does; `0`, `0.5` and `-0.25` stay numbers, and `schema:`
+/// still wins.
+#[test]
+fn zero_padded_numbers_stay_text() {
+    let dir = tempdir();
+    let d = dir.path();
+    let mut csv = "zip,code,n,f,neg,forced\n".to_string();
+    for i in 0..50 {
+        csv.push_str(&format!("{},{i},{i},0.5,-0.25,{i}\n", 10000 + i));
+    }
+    csv.push_str("08123,007,0,0.5,-01.5,012\n");
+    write_file(d, "zips.csv", &csv);
+    run_ok(
+        d,
+        "input: {type: csv, path: zips.csv, schema: {forced: bigint}}\n\
+         output: {type: parquet, path: zips.parquet}\n",
+    );
+    let (schema, batches) = read_batches(&d.join("zips.parquet"));
+    let types: Vec<String> = (schema.fields().iter())
+        .map(|f| format!("{}:{}", f.name(), f.data_type()))
+        .collect();
+    assert_eq!(
+        types,
+        ["zip:Utf8View", "code:Utf8View", "n:Int64", "f:Float64", "neg:Utf8View", "forced:Int64"],
+    );
+    let last = batches.last().unwrap();
+    let row = last.num_rows() - 1;
+    let text = |c: usize| {
+        datafusion::arrow::util::display::array_value_to_string(last.column(c), row).unwrap()
+    };
+    assert_eq!(
+        (text(0), text(1), text(4), text(5)),
+        ("08123".into(), "007".into(), "-01.5".into(), "12".into())
+    );
+}
+
 fn have(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
 use datafusion::common::Column;
@@ -60,6 +61,66 @@ pub struct ListingSource {
     /// A connector's own reader for plain local files (CSV has one), tried before
     /// DataFusion's reader when every file is local.
     pub local_scan: Option<LocalScan>,
+    /// For text formats: look again at this many rows after inference, and read a column
+    /// inferred as a number as text when one of them is written with a leading zero.
+    pub zero_padded_as_text: Option<usize>,
+}
+
+/// `schema` with each numeric column that holds a zero-padded number (`007`, `08123`,
+/// `-01.5`) in the first `rows` rows of `text` (the files read as all strings) turned to
+/// text, as DuckDB's sniffer does: such a column is a code (a zip code, an id), and a
+/// number would silently drop its zeros. A lone `0` and `0.5` are numbers.
+async fn zero_padded_as_text(
+    ctx: &SessionContext,
+    text: Arc<dyn TableProvider>,
+    schema: &SchemaRef,
+    rows: usize,
+) -> Result<SchemaRef> {
+    use datafusion::functions::expr_fn::regexp_like;
+    use datafusion::functions_aggregate::expr_fn::bool_or;
+    let numeric: Vec<&Field> = (schema.fields().iter())
+        .filter(|f| f.data_type().is_numeric())
+        .map(|f| f.as_ref())
+        .collect();
+    if numeric.is_empty() {
+        return Ok(schema.clone());
+    }
+    let checks: Vec<Expr> = numeric
+        .iter()
+        .map(|f| {
+            let text = Expr::Column(Column::new_unqualified(f.name()));
+            bool_or(regexp_like(text, lit(r"^\s*[-+]?0[0-9]"), None)).alias(f.name())
+        })
+        .collect();
+    let found = ctx
+        .read_table(text)?
+        .limit(0, Some(rows))?
+        .aggregate(vec![], checks)?
+        .collect()
+        .await?;
+    let padded: Vec<&str> = match found.first() {
+        Some(b) if b.num_rows() == 1 => numeric
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                let c = b.column(*i).as_boolean();
+                c.is_valid(0) && c.value(0)
+            })
+            .map(|(_, f)| f.name().as_str())
+            .collect(),
+        _ => Vec::new(),
+    };
+    if padded.is_empty() {
+        return Ok(schema.clone());
+    }
+    tracing::debug!(columns = ?padded, "zero-padded numbers: read as text");
+    let fields: Vec<Field> = (schema.fields().iter())
+        .map(|f| match padded.contains(&f.name().as_str()) {
+            true => Field::new(f.name(), DataType::Utf8, true),
+            false => f.as_ref().clone(),
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
 }
 
 /// Builds a table over local files `(path, size)` with the given schema, or `None` to
@@ -108,9 +169,6 @@ impl fust_engine::Source for ListingSource {
                 ))
             })?,
         };
-        if let Some(fix) = &self.fix_schema {
-            schema = fix(schema)?;
-        }
         let local_files = self
             .local_scan
             .as_ref()
@@ -126,6 +184,14 @@ impl fust_engine::Source for ListingSource {
                 .with_schema(schema);
             Ok(Arc::new(ListingTable::try_new(config)?))
         };
+        if self.schema.is_none()
+            && let Some(rows) = self.zero_padded_as_text
+        {
+            schema = zero_padded_as_text(ctx, table(all_strings(&schema))?, &schema, rows).await?;
+        }
+        if let Some(fix) = &self.fix_schema {
+            schema = fix(schema)?;
+        }
         let Some(null_value) = &self.null_value else {
             return table(schema);
         };

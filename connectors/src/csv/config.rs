@@ -53,7 +53,8 @@ pub struct CsvSourceConfig {
     /// Column types that override inference, `column: SQL type` (e.g. `id: bigint`).
     #[serde(default)]
     pub schema: IndexMap<String, String>,
-    /// Rows read to infer column types.
+    /// Rows read to infer column types. A column whose numbers are written with leading
+    /// zeros (`08123`, `007`) in those rows is read as text, zeros kept.
     #[serde(default = "infer_rows")]
     pub infer_rows: usize,
     /// Allow quoted values that span lines (files are then read without splitting). Without

@@ -117,5 +117,6 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
         schema: None,
         listed_bytes: Default::default(),
         local_scan,
+        zero_padded_as_text: (!c.all_strings).then_some(c.infer_rows),
     }))
 }

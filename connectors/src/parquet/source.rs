@@ -21,5 +21,6 @@ pub(super) fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, Op
         schema: None,
         listed_bytes: Default::default(),
         local_scan: None,
+        zero_padded_as_text: None,
     }))
 }
