@@ -4,6 +4,9 @@
 //! share and `object_store/` the object-store access the file connectors use.
 
 pub mod common;
+#[cfg(any(feature = "csv", feature = "mysql", feature = "postgres"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod object_store;
 
 use fust_engine::Registry;

@@ -7,7 +7,7 @@ pub mod dialect;
 mod sink;
 mod source;
 pub mod types;
-mod wire;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 
