@@ -5,6 +5,7 @@
 pub mod channel;
 pub mod error;
 pub mod executor;
+pub mod functions;
 pub mod plugin;
 pub mod registry;
 pub mod session;
