@@ -6,7 +6,8 @@
 //!   SELECT … ON DUPLICATE KEY UPDATE` for `upsert`) and `post_sql`; an error, or a dropped
 //!   connection, rolls it all back;
 //! - a missing table is built under a private name (`<table>__fust_new_<connection id>`)
-//!   and renamed into place only once loaded; a failed run drops it.
+//!   and renamed into place only once loaded; a failed run drops it, and every run drops
+//!   those of killed runs (whose connection the server no longer lists) before it writes.
 //!
 //! Rows go in by `LOAD DATA LOCAL INFILE` fed from memory when the server allows
 //! `local_infile` (its warnings are checked, since LOCAL turns errors into warnings), else
