@@ -3,6 +3,7 @@
 //! connector or processor by name.
 
 pub mod channel;
+pub mod durable;
 pub mod egress;
 pub mod error;
 pub mod executor;
