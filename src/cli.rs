@@ -115,6 +115,11 @@ enum Command {
         /// reach the port may then run jobs. Without it such a server refuses to start.
         #[arg(long)]
         insecure_no_auth: bool,
+        /// Hosts that jobs submitted over HTTP may connect to (HOST, HOST:PORT, *.DOMAIN
+        /// or an address), added to the config's `allow_egress`. Without either, any host;
+        /// link-local and cloud metadata addresses (169.254.169.254) are refused always.
+        #[arg(long, value_delimiter = ',', value_name = "HOST[:PORT]")]
+        allow_egress: Vec<String>,
     },
 }
 
@@ -143,6 +148,7 @@ pub fn main() -> ExitCode {
             allowed_hosts,
             preview_timeout,
             insecure_no_auth,
+            allow_egress,
         } => {
             let mut cfg = match config {
                 Some(path) => match ServerConfig::load(path) {
@@ -169,6 +175,17 @@ pub fn main() -> ExitCode {
                 cfg.preview_timeout = *t;
             }
             cfg.insecure_no_auth |= *insecure_no_auth;
+            if !allow_egress.is_empty() {
+                let list = cfg.allow_egress.get_or_insert_with(Vec::new);
+                list.extend(allow_egress.iter().cloned());
+            }
+            match cfg.egress() {
+                Ok(policy) => fust_engine::egress::install(policy),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
             // A usage mistake, caught before anything starts (a host name is checked once
             // the server has bound it).
             let exposed = cfg

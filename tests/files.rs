@@ -137,7 +137,14 @@ fn zero_padded_numbers_stay_text() {
         .collect();
     assert_eq!(
         types,
-        ["zip:Utf8View", "code:Utf8View", "n:Int64", "f:Float64", "neg:Utf8View", "forced:Int64"],
+        [
+            "zip:Utf8View",
+            "code:Utf8View",
+            "n:Int64",
+            "f:Float64",
+            "neg:Utf8View",
+            "forced:Int64"
+        ],
     );
     let last = batches.last().unwrap();
     let row = last.num_rows() - 1;

@@ -1299,3 +1299,105 @@ async fn no_tokens_on_a_network_address_needs_insecure_no_auth() {
     assert_eq!(guarded.get("/jobs").await.0, 200);
     guarded.stop();
 }
+
+/// A local endpoint that answers every request with 404 and keeps the request heads it
+/// was sent (to see which credentials a job's S3 requests carry).
+fn recording_endpoint() -> (u16, std::sync::Arc<std::sync::Mutex<String>>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            log.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&head));
+            let _ = s.write_all(
+                b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (port, seen)
+}
+
+/// Jobs submitted over HTTP reach only the hosts the operator allows (`--allow-egress`),
+/// never a cloud metadata address (even when allowed), and a job that names its own S3
+/// endpoint gets none of the server's credentials.
+#[tokio::test]
+async fn submitted_jobs_reach_only_allowed_hosts_and_never_get_server_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, seen) = recording_endpoint();
+    let allow = format!("127.0.0.1:5432,127.0.0.1:{port},169.254.169.254");
+    let canary = "AKIAFUSTCANARY000000";
+    let server = Server::start(ServerOptions {
+        dir: dir.path(),
+        metadata: sqlite_url(dir.path()),
+        config: None,
+        env: vec![
+            ("AWS_ACCESS_KEY_ID", canary.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "fust-canary-secret".to_string()),
+            ("AWS_REGION", "us-east-1".to_string()),
+        ],
+        token: None,
+        args: vec!["--allow-egress", &allow],
+    });
+    let pg = |host: &str| {
+        format!(
+            "input: {{type: postgres, url: 'postgres://postgres@{host}/test', query: 'SELECT 7 AS seven'}}\n\
+             output: {{type: console}}\n"
+        )
+    };
+    let (status, body) = server.post("/preview", &pg("127.0.0.1:5432")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["rows"][0]["seven"], 7, "{body}");
+
+    let mysql = "input: {type: mysql, url: 'mysql://root@127.0.0.1:3306/test', query: 'SELECT 1'}\n\
+                 output: {type: console}\n";
+    let (status, body) = server.post("/preview", mysql).await;
+    assert_ne!(status, 200, "{body}");
+    let text = body.to_string();
+    assert!(
+        text.contains("127.0.0.1:3306") && text.contains("egress allow list"),
+        "{text}"
+    );
+
+    let (status, body) = server.post("/preview", &pg("169.254.169.254:5432")).await;
+    assert_ne!(status, 200, "{body}");
+    assert!(
+        body.to_string().contains("cloud metadata address"),
+        "{body}"
+    );
+
+    let s3 = format!(
+        "input: {{type: csv, path: 's3://bucket/orders.csv', storage: {{endpoint: 'http://127.0.0.1:{port}'}}}}\n\
+         output: {{type: console}}\n"
+    );
+    let (status, body) = server.post("/preview", &s3).await;
+    assert_ne!(status, 200, "{body}");
+    let heads = seen.lock().unwrap().clone();
+    assert!(
+        heads.contains("/bucket"),
+        "the endpoint was not asked: {heads:?} {body}"
+    );
+    assert!(
+        !heads.contains(canary) && !heads.to_ascii_lowercase().contains("authorization"),
+        "the server's credentials went to the job's endpoint:\n{heads}"
+    );
+    let s3_meta = format!(
+        "input: {{type: csv, path: 's3://bucket/orders.csv', storage: {{endpoint: 'http://127.0.0.1:{port}', options: {{aws_metadata_endpoint: 'http://169.254.169.254'}}}}}}\n\
+         output: {{type: console}}\n"
+    );
+    let (status, body) = server.post("/preview", &s3_meta).await;
+    assert_ne!(status, 200, "{body}");
+    assert!(
+        body.to_string().contains("cloud metadata address"),
+        "{body}"
+    );
+}

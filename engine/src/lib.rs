@@ -3,8 +3,11 @@
 //! connector or processor by name.
 
 pub mod channel;
+pub mod durable;
+pub mod egress;
 pub mod error;
 pub mod executor;
+pub mod functions;
 pub mod plugin;
 pub mod registry;
 pub mod session;

@@ -57,5 +57,7 @@ pub fn session(
     let runtime = runtime
         .build_arc()
         .map_err(|e| Error::datafusion("settings", e))?;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    ctx.register_udf(crate::functions::exact_round());
+    Ok(ctx)
 }

@@ -228,7 +228,9 @@ async fn slt_files() {
     for file in &files {
         let mut runner = sqllogictest::Runner::new(|| async {
             Ok(Fust {
-                ctx: SessionContext::new(),
+                // The session a job's run gets (with Fust's own functions in place).
+                ctx: fust_engine::session::session(&fust_config::Settings::default(), None)
+                    .expect("session"),
                 registry: registry(),
             })
         });

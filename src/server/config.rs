@@ -76,6 +76,12 @@ pub struct ServerConfig {
     /// Never shown in a response, a log line or an error.
     #[serde(default)]
     pub secrets: std::collections::BTreeMap<String, Secret>,
+    /// The hosts jobs submitted over HTTP may connect to (databases, object-store
+    /// endpoints): `HOST`, `HOST:PORT`, `*.DOMAIN` or an address. Unset: any host.
+    /// Link-local and cloud metadata addresses (169.254.169.254, …) are refused always.
+    /// `--allow-egress` adds to this list.
+    #[serde(default)]
+    pub allow_egress: Option<Vec<String>>,
 }
 
 /// See [`ServerConfig::log_format`].
@@ -132,11 +138,25 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             job_env: Vec::new(),
             secrets: Default::default(),
+            allow_egress: None,
         }
     }
 }
 
 impl ServerConfig {
+    /// The egress policy for submitted jobs; the error names the entry that is wrong.
+    pub fn egress(&self) -> Result<fust_engine::egress::EgressPolicy, String> {
+        let allow = match &self.allow_egress {
+            None => None,
+            Some(list) => Some(
+                list.iter()
+                    .map(|e| e.parse().map_err(|m| format!("allow_egress: {m}")))
+                    .collect::<Result<Vec<_>, String>>()?,
+            ),
+        };
+        Ok(fust_engine::egress::EgressPolicy { allow })
+    }
+
     /// Reads the config file; problems are reported with line and column.
     pub fn load(path: &std::path::Path) -> Result<Self, fust_config::Error> {
         let text = std::fs::read_to_string(path).map_err(|source| fust_config::Error::Read {

@@ -12,6 +12,9 @@ use fust_engine::Registry;
 pub struct DataRoots {
     base: PathBuf,
     roots: Vec<PathBuf>,
+    /// Files inside the roots that jobs may never name: the server's own (the SQLite
+    /// metadata store, which holds every job and run).
+    protected: Vec<PathBuf>,
 }
 
 impl DataRoots {
@@ -26,7 +29,35 @@ impl DataRoots {
                 .map(|r| base.join(r).canonicalize())
                 .collect::<std::io::Result<Vec<_>>>()?
         };
-        Ok(DataRoots { base, roots })
+        Ok(DataRoots {
+            base,
+            roots,
+            protected: Vec::new(),
+        })
+    }
+
+    /// Keeps jobs away from `file` (and the `-wal`, `-shm` and `-journal` files beside it),
+    /// even though it lies in a data root.
+    pub fn protect(&mut self, file: &Path) {
+        let file = resolve(&self.base.join(file));
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = file.as_os_str().to_os_string();
+            name.push(suffix);
+            self.protected.push(PathBuf::from(name));
+        }
+    }
+
+    /// The protected file `path` (resolved, and as a glob: `pattern`) could name.
+    fn reaches_protected(&self, resolved: &Path, pattern: Option<&str>) -> Option<&PathBuf> {
+        let glob = pattern.and_then(|p| {
+            let abs = self.base.join(p);
+            glob::Pattern::new(&abs.to_string_lossy()).ok()
+        });
+        // A directory that holds one is fine: listing a directory keeps only files with
+        // the format's extension.
+        self.protected
+            .iter()
+            .find(|p| resolved.starts_with(p) || glob.as_ref().is_some_and(|g| g.matches_path(p)))
     }
 
     /// Where `path` really points (symlinks followed as far as the path exists), if that
@@ -55,6 +86,13 @@ impl DataRoots {
             None => raw,
         };
         let resolved = resolve(&self.base.join(fixed));
+        let glob = (fixed.len() < raw.len()).then_some(raw);
+        if let Some(p) = self.reaches_protected(&resolved, glob) {
+            return Err(format!(
+                "`{path}` would reach {}, the server's own file; jobs may not read or write it",
+                p.display()
+            ));
+        }
         if self.roots.iter().any(|r| resolved.starts_with(r)) {
             Ok(resolved)
         } else {
@@ -256,6 +294,33 @@ mod tests {
             let e = roots.confine("data/link/secret.csv").unwrap_err();
             assert!(e.contains("outside the data roots"), "{e}");
             assert!(roots.confine("data/link/*.csv").is_err());
+        }
+    }
+
+    /// The SQLite metadata store sits in the default data root (`.fust/fust.db` in the
+    /// working directory): no path, glob or file URL may name it or its WAL files.
+    #[test]
+    fn the_metadata_store_is_out_of_reach() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join(".fust")).unwrap();
+        std::fs::write(root.join(".fust/fust.db"), "SQLite").unwrap();
+        let mut roots = DataRoots::new(root.clone(), &[]).unwrap();
+        roots.protect(Path::new(".fust/fust.db"));
+        let db = root.join(".fust/fust.db");
+        for path in [
+            ".fust/fust.db".to_string(),
+            "./.fust/../.fust/fust.db-wal".to_string(),
+            format!("file://{}", db.display()),
+            "*/fust.db".to_string(),
+            "**/*.db".to_string(),
+            ".fust/*".to_string(),
+        ] {
+            let e = roots.confine(&path).unwrap_err();
+            assert!(e.contains("the server's own file"), "{path}: {e}");
+        }
+        for path in ["data.csv", "*.csv", ".fust/", "out/fust.db"] {
+            assert!(roots.confine(path).is_ok(), "{path}");
         }
     }
 }

@@ -140,19 +140,25 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
     let registry = Arc::new(registry);
     let cwd = std::env::current_dir()
         .map_err(|e| Error::external("serve", format!("cannot read the working directory: {e}")))?;
-    let roots = Arc::new(DataRoots::new(cwd, &cfg.data_roots).map_err(|e| {
+    let mut roots = DataRoots::new(cwd, &cfg.data_roots).map_err(|e| {
         Error::user(
             "data_roots",
             format!("a data root does not exist or cannot be read: {e}"),
         )
-    })?);
+    })?;
     let url = cfg.metadata_url.expose().to_string();
-    if let Some(path) = url.strip_prefix("sqlite://")
-        && let Some(parent) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        let _ = std::fs::create_dir_all(parent);
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        if let Some(parent) = file.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        // The store may sit in a data root (the default, .fust/fust.db, does): no job may
+        // read or overwrite it.
+        roots.protect(file);
     }
+    let roots = Arc::new(roots);
     let store = Store::connect(&url)
         .await
         .map_err(|e| Error::external("metadata_url", e.to_string()))?;

@@ -1,6 +1,6 @@
 //! What every file connector shares: a listing source over paths/globs/URLs, and an
-//! atomic file writer (temporary name + rename locally; multipart upload on object
-//! stores) that format encoders write into.
+//! atomic file writer (temporary name, fsync and rename locally; an append journal for
+//! appends; multipart upload on object stores) that format encoders write into.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::array::{Array, AsArray};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::view::ViewTable;
@@ -27,7 +27,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::functions::expr_fn::nullif;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, SinkSummary};
+use fust_engine::{OptionError, SinkSummary, durable};
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as StorePath;
@@ -37,6 +37,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::common::journal::{self, Journal, journal_path};
 use crate::object_store::{StorageOptions, input_url, register_store};
 
 /// Turns an inferred schema into the one to read with (e.g. "all strings", overrides).
@@ -381,7 +382,8 @@ pub async fn write_file_parallel(
 }
 
 /// Outputs of this process not yet published: temporary files to delete, or appended files
-/// with the length to cut them back to. Lets the CLI clean up when it must exit at once.
+/// with the length to cut them back to (and their journal to remove after). Lets the CLI
+/// clean up when it must exit at once.
 static UNPUBLISHED: Mutex<Vec<(PathBuf, Option<u64>)>> = Mutex::new(Vec::new());
 
 fn track(path: &Path, len: Option<u64>) {
@@ -407,8 +409,10 @@ pub fn remove_unpublished() {
                 let _ = std::fs::remove_file(&path);
             }
             Some(len) => {
-                if let Ok(f) = OpenOptions::new().write(true).open(&path) {
-                    let _ = f.set_len(len);
+                if let Ok(f) = OpenOptions::new().write(true).open(&path)
+                    && f.set_len(len).and_then(|()| f.sync_all()).is_ok()
+                {
+                    let _ = std::fs::remove_file(journal_path(&path));
                 }
             }
         }
@@ -423,9 +427,12 @@ pub enum Output {
     Store { writer: BufWriter, bytes: u64 },
 }
 
-/// A local file written under a temporary name in the same directory, renamed on commit.
-/// Dropping it without commit (failure, Ctrl-C) removes the temporary file; an appended
-/// file is cut back to its old length.
+/// A local file written under a temporary name in the same directory, fsynced and renamed
+/// on commit; or, for an append to an existing file, appended to in place under an
+/// [append journal](crate::common::journal) that commit removes. Dropping it without
+/// commit (failure, Ctrl-C) removes the temporary file; an appended file is cut back to
+/// its old length. A `kill -9` leaves the temporary file or the journal, which the next
+/// run of the same output sweeps or undoes ([`Output::open`]).
 pub struct LocalOutput {
     file: Option<File>,
     temp: Option<PathBuf>,
@@ -433,6 +440,7 @@ pub struct LocalOutput {
     mode: WriteMode,
     /// For append: the length before this run.
     appended_from: Option<u64>,
+    journal: Option<Journal>,
     bytes: u64,
     committed: bool,
 }
@@ -447,10 +455,8 @@ impl Drop for LocalOutput {
         if let Some(t) = &self.temp {
             let _ = std::fs::remove_file(t);
         }
-        if let Some(len) = self.appended_from
-            && let Ok(f) = OpenOptions::new().write(true).open(&self.target)
-        {
-            let _ = f.set_len(len);
+        if let Some(journal) = self.journal.take() {
+            journal.roll_back();
         }
     }
 }
@@ -491,16 +497,17 @@ impl Output {
         if target.is_dir() {
             return plan_err!("`{path}` is a directory; give a file name");
         }
+        let dir = durable::dir_of(&target);
+        std::fs::create_dir_all(&dir).map_err(|e| io_err("create directory", &dir, e))?;
+        // What killed runs of this output left: first undo a half-done append (in every
+        // mode: an overwrite that fails must leave the old content, not a partial append),
+        // then remove their temporary files.
+        journal::recover(&target)?;
+        durable::sweep_stale_temps(&target);
         let exists = target.exists();
         if exists && mode == WriteMode::ErrorIfExists {
             return exec_err!("`{path}` already exists (mode: error_if_exists)");
         }
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| io_err("create directory", &dir, e))?;
-        sweep_stale_temps(&dir, &target);
         if mode == WriteMode::Append && exists {
             let file = OpenOptions::new()
                 .append(true)
@@ -510,6 +517,7 @@ impl Output {
                 .metadata()
                 .map_err(|e| io_err("stat", &target, e))?
                 .len();
+            let journal = Journal::begin(&target, len)?;
             track(&target, Some(len));
             return Ok(Output::Local(LocalOutput {
                 file: Some(file),
@@ -517,26 +525,12 @@ impl Output {
                 target,
                 mode,
                 appended_from: Some(len),
+                journal: Some(journal),
                 bytes: 0,
                 committed: false,
             }));
         }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let stamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        // Unique within the process too: the job service runs jobs concurrently, possibly
-        // onto the same target.
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let temp = dir.join(format!(
-            ".{name}.fust-{}-{seq}-{stamp}.tmp",
-            std::process::id()
-        ));
+        let temp = durable::temp_path(&target);
         let file = File::create(&temp).map_err(|e| io_err("create", &temp, e))?;
         track(&temp, None);
         Ok(Output::Local(LocalOutput {
@@ -545,6 +539,7 @@ impl Output {
             target,
             mode,
             appended_from: None,
+            journal: None,
             bytes: 0,
             committed: false,
         }))
@@ -581,10 +576,10 @@ impl Output {
     pub async fn commit(mut self) -> Result<u64> {
         match &mut self {
             Output::Local(l) => {
-                untrack(l.temp.as_ref().unwrap_or(&l.target));
-                if let Some(file) = l.file.take() {
-                    drop(file);
-                }
+                let file = l
+                    .file
+                    .take()
+                    .ok_or_else(|| DataFusionError::Internal("file closed".into()))?;
                 if let Some(temp) = &l.temp {
                     if l.mode == WriteMode::ErrorIfExists && l.target.exists() {
                         return exec_err!(
@@ -592,9 +587,13 @@ impl Output {
                             l.target.display()
                         );
                     }
-                    std::fs::rename(temp, &l.target)
+                    durable::publish(file, temp, &l.target)
                         .map_err(|e| io_err("publish", &l.target, e))?;
+                } else if let Some(journal) = l.journal.take() {
+                    // On failure the journal stays: the next run cuts the file back.
+                    journal.commit(file)?;
                 }
+                untrack(l.temp.as_ref().unwrap_or(&l.target));
                 l.committed = true;
                 Ok(l.bytes)
             }
@@ -652,44 +651,6 @@ pub fn all_strings(schema: &Schema) -> SchemaRef {
             .map(|f| Field::new(f.name(), DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ))
-}
-
-/// Removes the temporary files that earlier runs writing `target` left behind when they
-/// were killed (`kill -9`, a power cut): `.NAME.fust-PID-SEQ-STAMP.tmp` whose process is
-/// gone. A temp of a live process is another run in progress and stays. Best effort: a
-/// file that cannot be removed is left for the next run.
-fn sweep_stale_temps(dir: &Path, target: &Path) {
-    let Some(name) = target.file_name().map(|n| n.to_string_lossy().to_string()) else {
-        return;
-    };
-    let prefix = format!(".{name}.fust-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let file = entry.file_name().to_string_lossy().to_string();
-        let Some(rest) = file.strip_prefix(&prefix) else {
-            continue;
-        };
-        let Some(pid) = rest
-            .strip_suffix(".tmp")
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid != std::process::id() && !process_alive(pid) {
-            tracing::info!(file = %entry.path().display(), "removing a temporary file left by a killed run");
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Whether process `pid` exists (Linux: `/proc/PID`; elsewhere assumed alive, so nothing
-/// is removed that might be in use).
-fn process_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// Most rows a file source reads to infer its schema.

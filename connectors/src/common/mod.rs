@@ -6,6 +6,7 @@
 pub mod database;
 pub mod error;
 pub mod file;
+pub mod journal;
 #[cfg(any(feature = "csv", feature = "postgres", feature = "mysql"))]
 pub mod scan;
 pub mod time;

@@ -22,6 +22,9 @@ const SESSION: &[&str] = &[
 /// Opens a connection over TCP to exactly the host and port given (no switch to a local
 /// socket) and sets up the session, including `statement_timeout`.
 pub async fn connect(e: &Endpoint) -> Result<Conn, DataFusionError> {
+    fust_engine::egress::check(&e.host, e.port)
+        .await
+        .map_err(|m| external(format!("mysql {e}: {m}")))?;
     let opts = OptsBuilder::default()
         .ip_or_hostname(e.host.clone())
         .tcp_port(e.port)
@@ -76,6 +79,9 @@ fn timeout_statements(e: &Endpoint) -> Option<[String; 2]> {
 /// [`connect`] through Fust's own client ([`wire`]), which the reads use: it hands over
 /// each row as its bytes in the read buffer.
 pub async fn connect_wire(e: &Endpoint) -> Result<wire::Conn<TcpStream>, DataFusionError> {
+    fust_engine::egress::check(&e.host, e.port)
+        .await
+        .map_err(|m| external(format!("mysql {e}: {m}")))?;
     let login = wire::Login {
         user: &e.user,
         password: e.password.as_ref().map_or("", |p| p.expose()),

@@ -6,7 +6,8 @@
 //!   SELECT … ON DUPLICATE KEY UPDATE` for `upsert`) and `post_sql`; an error, or a dropped
 //!   connection, rolls it all back;
 //! - a missing table is built under a private name (`<table>__fust_new_<connection id>`)
-//!   and renamed into place only once loaded; a failed run drops it.
+//!   and renamed into place only once loaded; a failed run drops it, and every run drops
+//!   those of killed runs (whose connection the server no longer lists) before it writes.
 //!
 //! Rows go in by `LOAD DATA LOCAL INFILE` fed from memory when the server allows
 //! `local_infile` (its warnings are checked, since LOCAL turns errors into warnings), else
@@ -92,6 +93,9 @@ impl Sink for MySink {
             batch_size: self.config.batch_size,
             local_infile,
         };
+        // Every run sweeps (not only one that builds the table): a killed run's staging
+        // table would otherwise outlive it once the table exists by other means.
+        self.drop_stale_stages(&mut conn).await?;
         let rows = if self.exists(&mut conn).await? {
             self.load_existing(&mut conn, &loader, stream).await?
         } else {
@@ -214,7 +218,6 @@ impl MySink {
             Some((db, t)) => (Some(db), t),
             None => (None, c.table.as_str()),
         };
-        self.drop_stale_stages(conn, name).await?;
         let suffix = format!("__fust_new_{}", conn.id());
         let base: String = name.chars().take(64 - suffix.len()).collect();
         let stage_name = format!("{base}{suffix}");
@@ -279,9 +282,9 @@ impl MySink {
     /// killed run, or one whose connection broke before it could clean up). A staging table
     /// is `<table>__fust_new_<connection id>`; one whose connection still shows in the
     /// process list belongs to a run in progress and is kept.
-    async fn drop_stale_stages(&self, conn: &mut Conn, name: &str) -> Result<()> {
+    async fn drop_stale_stages(&self, conn: &mut Conn) -> Result<()> {
         let e = &self.endpoint;
-        let (db, _) = self.split();
+        let (db, name) = self.split();
         let doing = format!("looking for staging tables of {}", self.config.table);
         let prefix: String = name.chars().take(32).collect();
         // `_` matches any character in LIKE: escape the name's and the suffix's.

@@ -10,7 +10,8 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
     Date32Array, Date32Builder, Decimal128Array, Decimal128Builder, Float32Array, Float32Builder,
     Float64Array, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Array,
-    Int64Builder, StringArray, Time64MicrosecondArray, Time64MicrosecondBuilder,
+    Int64Builder, StringArray, Time64MicrosecondArray,
+    DurationMicrosecondArray, DurationMicrosecondBuilder,
     TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt8Builder, UInt16Builder,
     UInt32Builder, UInt64Array, UInt64Builder,
 };
@@ -92,8 +93,9 @@ fn map_column(col: &Column) -> ConnectorResult<(DataType, String)> {
         MYSQL_TYPE_FLOAT => (DataType::Float32, "float".into()),
         MYSQL_TYPE_DOUBLE => (DataType::Float64, "double".into()),
         MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => (DataType::Date32, "date".into()),
+        // A TIME is a duration (-838:59:59 to 838:59:59), not only a time of day.
         MYSQL_TYPE_TIME | MYSQL_TYPE_TIME2 => {
-            (DataType::Time64(TimeUnit::Microsecond), frac("time"))
+            (DataType::Duration(TimeUnit::Microsecond), frac("time"))
         }
         MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2 => (
             DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -200,7 +202,7 @@ enum Col {
     Text(BinaryBuilder),
     Bytes(BinaryBuilder),
     Date(Date32Builder),
-    Time(Time64MicrosecondBuilder),
+    Duration(DurationMicrosecondBuilder),
     Ts(TimestampMicrosecondBuilder),
 }
 
@@ -230,8 +232,8 @@ impl Col {
             DataType::Utf8 => Col::Text(BinaryBuilder::with_capacity(n, n * 16)),
             DataType::Binary => Col::Bytes(BinaryBuilder::with_capacity(n, n * 16)),
             DataType::Date32 => Col::Date(Date32Builder::with_capacity(n)),
-            DataType::Time64(TimeUnit::Microsecond) => {
-                Col::Time(Time64MicrosecondBuilder::with_capacity(n))
+            DataType::Duration(TimeUnit::Microsecond) => {
+                Col::Duration(DurationMicrosecondBuilder::with_capacity(n))
             }
             t @ DataType::Timestamp(TimeUnit::Microsecond, _) => {
                 Col::Ts(TimestampMicrosecondBuilder::with_capacity(n).with_data_type(t.clone()))
@@ -262,7 +264,7 @@ impl Col {
             Col::Text(b) => b.append_null(),
             Col::Bytes(b) => b.append_null(),
             Col::Date(b) => b.append_null(),
-            Col::Time(b) => b.append_null(),
+            Col::Duration(b) => b.append_null(),
             Col::Ts(b) => b.append_null(),
         }
     }
@@ -332,7 +334,7 @@ impl Col {
                         .map_err(|_| ConnectorError::out_of_range("date out of range"))?,
                 )
             }
-            Col::Time(b) => b.append_value(time_of_day(v)?),
+            Col::Duration(b) => b.append_value(duration(v)?),
             Col::Ts(b) => {
                 let (days, micros) = datetime(v)?;
                 b.append_value(days * MICROS_PER_DAY + micros)
@@ -415,7 +417,7 @@ impl Col {
             }
             Col::Bytes(b) => Arc::new(b.finish()),
             Col::Date(b) => Arc::new(b.finish()),
-            Col::Time(b) => Arc::new(b.finish()),
+            Col::Duration(b) => Arc::new(b.finish()),
             Col::Ts(b) => Arc::new(b.finish()),
         })
     }
@@ -467,8 +469,9 @@ fn text_lossy(v: &Wire) -> String {
     }
 }
 
-/// The common case of a DECIMAL as the server sends it: `-?\d+(\.\d{scale})?` with at most
-/// 18 digits. `None` for anything else, which [`parse_decimal`] then decides.
+/// The common case of a DECIMAL as the server sends it: `-?\d+(\.\d{scale})?` in at most
+/// 19 characters (so at most 19 digits, which i64 would not always hold: the sum is kept
+/// in i128). `None` for anything else, which [`parse_decimal`] then decides.
 fn decimal_fast(b: &[u8], scale: i8) -> Option<i128> {
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
@@ -477,10 +480,10 @@ fn decimal_fast(b: &[u8], scale: i8) -> Option<i128> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    let (mut v, mut frac) = (0i64, None);
+    let (mut v, mut frac) = (0i128, None);
     for (i, &c) in digits.iter().enumerate() {
         match c {
-            b'0'..=b'9' => v = v * 10 + i64::from(c - b'0'),
+            b'0'..=b'9' => v = v * 10 + i128::from(c - b'0'),
             b'.' if frac.is_none() && i > 0 => frac = Some(digits.len() - i - 1),
             _ => return None,
         }
@@ -488,7 +491,7 @@ fn decimal_fast(b: &[u8], scale: i8) -> Option<i128> {
     if frac.unwrap_or(0) != usize::try_from(scale).ok()? {
         return None;
     }
-    Some(i128::from(if neg { -v } else { v }))
+    Some(if neg { -v } else { v })
 }
 
 /// `12.50` at scale 2 → 1250. Exact: no floating point.
@@ -576,33 +579,48 @@ fn parse_datetime(t: &str) -> Option<(u16, u8, u8, u8, u8, u8, u32)> {
     Some((y, mo, dd, h, mi, s, us))
 }
 
-/// Microseconds since midnight of a TIME value; TIME values outside a day are refused.
-fn time_of_day(v: &Wire) -> ConnectorResult<i64> {
-    match v {
-        Wire::Time(false, 0, h, mi, s, us) => Ok(((i64::from(*h) * 60 + i64::from(*mi)) * 60
-            + i64::from(*s))
-            * 1_000_000
-            + i64::from(*us)),
-        Wire::Time(..) => Err(ConnectorError::Unsupported(format!(
-            "TIME value `{}` is not a time of day (00:00:00 to 23:59:59.999999), which is what \
-             Arrow's time type holds; select it as text (`CAST(col AS CHAR)`) or seconds \
-             (`TIME_TO_SEC(col)`) in a `query:`",
-            text_lossy(v)
-        ))),
+/// A TIME value as signed microseconds: `[-]H:MM:SS[.ffffff]` with up to 838 hours, or the
+/// binary protocol's sign, days, hours, minutes, seconds and microseconds.
+fn duration(v: &Wire) -> ConnectorResult<i64> {
+    let (neg, hours, mi, s, us) = match v {
+        Wire::Time(neg, days, h, mi, s, us) => (
+            *neg,
+            i64::from(*days) * 24 + i64::from(*h),
+            i64::from(*mi),
+            i64::from(*s),
+            i64::from(*us),
+        ),
         _ => {
             let t = text(v)?;
-            let (_, _, _, h, mi, s, us) = parse_datetime(&format!("2000-01-01 {t}"))
-                .filter(|p| p.3 < 24 && !t.starts_with('-'))
-                .ok_or_else(|| {
-                    ConnectorError::Unsupported(format!("TIME value `{t}` is not a time of day"))
-                })?;
-            Ok(
-                ((i64::from(h) * 60 + i64::from(mi)) * 60 + i64::from(s)) * 1_000_000
-                    + i64::from(us),
-            )
+            let bad = || ConnectorError::Malformed(format!("`{t}` is not a TIME value"));
+            let (neg, body) = t.strip_prefix('-').map_or((false, t), |b| (true, b));
+            let (hms, frac) = body.split_once('.').unwrap_or((body, ""));
+            let mut parts = hms.split(':').map(|p| p.parse::<i64>().ok());
+            let (Some(Some(h)), Some(Some(mi)), Some(Some(s)), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            if frac.len() > 6 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
+            let us = format!("{frac:0<6}").parse::<i64>().map_err(|_| bad())?;
+            (neg, h, mi, s, us)
         }
+    };
+    let micros = ((hours * 60 + mi) * 60 + s) * 1_000_000 + us;
+    if hours < 0 || mi >= 60 || s >= 60 || micros > MAX_TIME_MICROS {
+        return Err(ConnectorError::OutOfRange(format!(
+            "TIME value `{}` is outside -838:59:59 to 838:59:59",
+            text_lossy(v)
+        )));
     }
+    Ok(if neg { -micros } else { micros })
 }
+
+/// MySQL's largest TIME, 838:59:59, in microseconds (fractions up to .999999 are refused
+/// by the server above it: 838:59:59.000000 is the maximum).
+const MAX_TIME_MICROS: i64 = (838 * 3600 + 59 * 60 + 59) * 1_000_000;
 
 /// Rows of the binary protocol decoded into Arrow columns.
 pub struct Decoder {
@@ -782,6 +800,9 @@ fn natural(t: &DataType) -> ConnectorResult<String> {
         DataType::Date32 | DataType::Date64 => "date".into(),
         DataType::Time32(TimeUnit::Second) => "time".into(),
         DataType::Time32(_) | DataType::Time64(_) => "time(6)".into(),
+        // A duration goes back as the TIME it came from (it must fit ±838:59:59).
+        DataType::Duration(TimeUnit::Second) => "time".into(),
+        DataType::Duration(_) => "time(6)".into(),
         // DATETIME holds years 1000-9999 (TIMESTAMP only 1970-2038); values are UTC.
         DataType::Timestamp(TimeUnit::Second, _) => "datetime".into(),
         DataType::Timestamp(_, _) => "datetime(6)".into(),
@@ -805,6 +826,7 @@ pub enum Enc {
     Bytes(BinaryArray),
     Date(Date32Array),
     Time(Time64MicrosecondArray),
+    Duration(DurationMicrosecondArray),
     Ts(TimestampMicrosecondArray),
 }
 
@@ -845,6 +867,11 @@ impl Enc {
                     .as_primitive()
                     .clone(),
             ),
+            D::Duration(_) => Enc::Duration(
+                cast(D::Duration(TimeUnit::Microsecond))?
+                    .as_primitive()
+                    .clone(),
+            ),
             D::Timestamp(_, tz) => Enc::Ts(
                 cast(D::Timestamp(TimeUnit::Microsecond, tz.clone()))?
                     .as_primitive()
@@ -870,6 +897,7 @@ impl Enc {
             Enc::Bytes(a) => a.is_null(row),
             Enc::Date(a) => a.is_null(row),
             Enc::Time(a) => a.is_null(row),
+            Enc::Duration(a) => a.is_null(row),
             Enc::Ts(a) => a.is_null(row),
         }
     }
@@ -897,6 +925,18 @@ impl Enc {
                     )));
                 }
                 put_time(v, out);
+            }
+            Enc::Duration(a) => {
+                let v = a.value(row);
+                if v.unsigned_abs() > MAX_TIME_MICROS as u64 {
+                    return Err(ConnectorError::OutOfRange(format!(
+                        "duration {v} µs is outside MySQL's TIME range (-838:59:59 to 838:59:59)"
+                    )));
+                }
+                if v < 0 {
+                    out.push(b'-');
+                }
+                put_time(v.abs(), out);
             }
             Enc::Ts(a) => {
                 let v = a.value(row);
@@ -967,7 +1007,7 @@ impl Enc {
                 }
                 out.push(b'\'');
             }
-            Enc::Date(_) | Enc::Time(_) | Enc::Ts(_) => {
+            Enc::Date(_) | Enc::Time(_) | Enc::Duration(_) | Enc::Ts(_) => {
                 out.push(b'\'');
                 self.put_plain(row, out)?;
                 out.push(b'\'');
@@ -1042,6 +1082,10 @@ mod tests {
             ("999999999999999999", 0),
             ("-9999999999999999.99", 2),
             ("12", 0),
+            // 19 digits: past i64 (this wrapped into a wrong value once).
+            ("9999999999999999999", 0),
+            ("-9223372036854775809", 0),
+            ("12345678901234567.9", 1),
         ] {
             let fast = decimal_fast(text.as_bytes(), scale).expect(text);
             assert_eq!(Some(fast), parse_decimal(text, scale).ok(), "{text}");
@@ -1080,14 +1124,20 @@ mod tests {
         let v = Wire::Date(1000, 1, 1, 0, 0, 0, 0);
         assert_eq!(datetime(&v).unwrap(), (-354_285, 0));
         assert!(datetime(&Wire::Date(0, 0, 0, 0, 0, 0, 0)).is_err());
+        // TIME is a duration: the whole of -838:59:59 to 838:59:59, binary or text.
         assert_eq!(
-            time_of_day(&Wire::Time(false, 0, 23, 59, 59, 999_999)).unwrap(),
+            duration(&Wire::Time(false, 0, 23, 59, 59, 999_999)).unwrap(),
             MICROS_PER_DAY - 1
         );
-        let err = time_of_day(&Wire::Time(true, 34, 22, 59, 59, 0))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("-838:59:59"), "{err}");
+        assert_eq!(
+            duration(&Wire::Time(true, 34, 22, 59, 59, 0)).unwrap(),
+            -MAX_TIME_MICROS
+        );
+        assert_eq!(duration(&Wire::Bytes(b"838:59:59")).unwrap(), MAX_TIME_MICROS);
+        assert_eq!(duration(&Wire::Bytes(b"-00:00:00.5")).unwrap(), -500_000);
+        for bad in [&b"839:00:00"[..], b"1:60:00", b"12:00", b"x:00:00", b"1:00:00.1234567"] {
+            assert!(duration(&Wire::Bytes(bad)).is_err(), "{bad:?}");
+        }
         let mut out = Vec::new();
         put_date(-354_285, &mut out);
         out.push(b' ');

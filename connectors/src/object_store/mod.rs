@@ -77,6 +77,17 @@ pub fn input_url(
     ListingTableUrl::try_new(base, Some(glob))
 }
 
+/// Checks a job's own object-store endpoint against the server's egress policy.
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    let url = Url::parse(endpoint).map_err(|e| {
+        DataFusionError::Plan(format!("storage.endpoint `{endpoint}` is not a URL: {e}"))
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(443);
+    fust_engine::egress::check_blocking(host, port)
+        .map_err(|m| DataFusionError::Plan(format!("storage.endpoint: {m}")))
+}
+
 /// Registers the object store for `url` with the session (no-op for `file://`).
 pub fn register_store(
     ctx: &SessionContext,
@@ -89,8 +100,21 @@ pub fn register_store(
             let bucket = url
                 .host_str()
                 .ok_or_else(|| DataFusionError::Plan(format!("`{url}` has no bucket name")))?;
-            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            // A job submitted to `fust serve` that picks its own endpoint gets none of the
+            // server's credentials (environment, instance role): they would be sent, signed
+            // into each request, to whoever runs that endpoint. It brings its own keys (as
+            // `${secret:NAME}`), or its requests go unsigned.
+            let own_endpoint = fust_engine::egress::restricted()
+                && (storage.endpoint.is_some() || !storage.options.is_empty());
+            let mut b = match own_endpoint {
+                true => AmazonS3Builder::new().with_skip_signature(
+                    storage.access_key_id.is_none() || storage.secret_access_key.is_none(),
+                ),
+                false => AmazonS3Builder::from_env(),
+            }
+            .with_bucket_name(bucket);
             if let Some(e) = &storage.endpoint {
+                check_endpoint(e)?;
                 b = b.with_endpoint(e);
             }
             if let Some(r) = &storage.region {
@@ -111,6 +135,9 @@ pub fn register_store(
                 b = b.with_allow_http(true);
             }
             for (k, v) in &storage.options {
+                if fust_engine::egress::restricted() && k.contains("endpoint") {
+                    check_endpoint(v)?;
+                }
                 let key = k
                     .parse()
                     .map_err(|e| DataFusionError::Plan(format!("storage.options: {e}")))?;

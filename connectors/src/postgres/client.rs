@@ -17,6 +17,9 @@ pub struct PgConn {
 /// Opens a session in UTC with ISO dates, so timestamps and pushed-down literals mean the
 /// same on both sides.
 pub async fn connect(e: &Endpoint) -> Result<PgConn, DataFusionError> {
+    fust_engine::egress::check(&e.host, e.port)
+        .await
+        .map_err(|m| external(format!("postgres {e}: {m}")))?;
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(&e.host)
         .port(e.port)

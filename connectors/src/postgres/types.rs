@@ -13,10 +13,10 @@ use datafusion::arrow::array::{
     Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::compute::{CastOptions, cast, cast_with_options};
 use datafusion::arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Field, FieldRef, Float32Type, Float64Type, Int16Type,
-    Int32Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, TimeUnit,
+    DurationMicrosecondType, Int32Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, TimeUnit,
     TimestampMicrosecondType,
 };
 use datafusion::arrow::util::display::FormatOptions;
@@ -381,7 +381,13 @@ impl Col {
                 if t == i64::MAX || t == i64::MIN {
                     return Err(ConnectorError::out_of_range("timestamp is ±infinity"));
                 }
-                b.append_value(t + EPOCH_MICROS)
+                // PostgreSQL goes to the year 294276, Arrow's microseconds since 1970 to
+                // 294247: the last 29 years do not fit.
+                b.append_value(t.checked_add(EPOCH_MICROS).ok_or_else(|| {
+                    ConnectorError::out_of_range(
+                        "timestamp after the year 294247, the last Arrow can hold",
+                    )
+                })?)
             }
             Col::Interval(b) => {
                 let raw: [u8; 16] = fixed(v)?;
@@ -865,6 +871,14 @@ pub fn cast_for(array: &ArrayRef, target: &PgType) -> ConnectorResult<ArrayRef> 
         let text: StringArray = a
             .iter()
             .map(|v| v.map(|v| iso_interval(v.months, v.days, v.nanoseconds / 1000)))
+            .collect();
+        return Ok(Arc::new(text));
+    }
+    // A duration (MySQL's TIME, say) goes as an interval of that many microseconds.
+    if let (PgType::Interval, DataType::Duration(_)) = (target, array.data_type()) {
+        let micros = cast(array, &DataType::Duration(TimeUnit::Microsecond))?;
+        let text: StringArray = (micros.as_primitive::<DurationMicrosecondType>().iter())
+            .map(|v| v.map(|us| iso_interval(0, 0, us)))
             .collect();
         return Ok(Arc::new(text));
     }
@@ -1400,6 +1414,17 @@ mod tests {
         assert!(e.contains("ended without its trailer, after row 0"), "{e}");
         let e = err(good[..good.len() - 2].to_vec());
         assert!(e.contains("ended without its trailer, after row 1"), "{e}");
+        // Timestamps Arrow cannot hold: an error naming the row and column, never a
+        // wrapped value.
+        let fields = [Arc::new(PgType::Timestamp.field("at"))];
+        for (t, want) in [(i64::MAX, "±infinity"), (i64::MAX - 1, "after the year 294247")] {
+            let mut d = CopyDecoder::new(&fields).unwrap();
+            let e = d
+                .feed(&copy_stream(&[vec![(8, t.to_be_bytes().to_vec())]], true))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("row 1, column `at`: ") && e.contains(want), "{e}");
+        }
         // Bytes after the trailer, and a header extension of 4 GiB.
         let mut s = good.clone();
         s.push(0);

@@ -1,5 +1,5 @@
 //! [`FileStateStore`]: state kept in one JSON file (`{"key": "value", …}`), replaced
-//! atomically on every write.
+//! atomically and durably on every write.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +9,11 @@ use datafusion::error::{DataFusionError, Result};
 
 use super::StateStore;
 
-/// A JSON object in a file. A write goes to a temporary file beside it that is renamed
-/// over it, so a crash keeps the old values; a missing file holds no values.
+/// A JSON object in a file. A write goes to a temporary file beside it
+/// (`.NAME.fust-PID-….tmp`), fsynced, renamed over it, and the directory fsynced
+/// ([`crate::durable::write_atomically`]), so a kill or a power cut keeps either the old
+/// values or the new ones, and a `put` that returned stays; the next write removes the
+/// temporary files of killed runs. A missing file holds no values.
 #[derive(Debug, Clone)]
 pub struct FileStateStore {
     path: PathBuf,
@@ -50,10 +53,8 @@ impl FileStateStore {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| self.error(e))?;
         }
-        let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(state).map_err(|e| self.error(e))?;
-        std::fs::write(&tmp, text).map_err(|e| self.error(e))?;
-        std::fs::rename(&tmp, &self.path).map_err(|e| self.error(e))
+        crate::durable::write_atomically(&self.path, &text).map_err(|e| self.error(e))
     }
 }
 
@@ -87,7 +88,11 @@ mod tests {
         let again = FileStateStore::new(dir.path().join("sub/state.json"), "state_file");
         assert_eq!(again.get("a").await.unwrap().as_deref(), Some("3"));
         assert_eq!(again.get("b").await.unwrap().as_deref(), Some("2"));
-        assert!(!dir.path().join("sub/state.json.tmp").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["state.json"], "no temporary file is left");
 
         std::fs::write(dir.path().join("bad.json"), "[1,").unwrap();
         let bad = FileStateStore::new(dir.path().join("bad.json"), "state_file");
