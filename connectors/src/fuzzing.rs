@@ -19,7 +19,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema};
 /// One tokio runtime per fuzzing thread: building one per input would cost more than most
 /// inputs take to decode.
 #[cfg(any(feature = "csv", feature = "mysql"))]
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+fn block_on<F: Future>(f: F) -> F::Output {
     thread_local! {
         static RT: tokio::runtime::Runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -79,7 +79,7 @@ fn mysql_field(i: usize, choice: u8) -> Field {
         16 => DataType::Utf8,
         17 => DataType::Binary,
         18 => DataType::Date32,
-        19 => DataType::Time64(TimeUnit::Microsecond),
+        19 => DataType::Duration(TimeUnit::Microsecond),
         20 => DataType::Timestamp(TimeUnit::Microsecond, None),
         _ => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
     };
@@ -345,16 +345,22 @@ pub fn pg_copy(data: &[u8]) {
     );
 }
 
-/// The rows (as text, batch by batch) or the error of reading `stream` fed in chunks.
+/// The rows (each column over all batches, as text) or the error of reading `stream` fed
+/// in chunks.
 #[cfg(feature = "postgres")]
 fn pg_read(fields: &[Arc<Field>], stream: &[u8], chunking: &[u8]) -> Result<String, String> {
-    let mut decoder = CopyDecoder::new(fields).map_err(|e| e.to_string())?;
-    let mut out = String::new();
+    // How many bytes follow the trailer depends on where the chunk holding it ends.
+    let message = |e: crate::common::ConnectorError| match e.to_string() {
+        m if m.ends_with("bytes after the end of the COPY stream") => "bytes after the end".into(),
+        m => m,
+    };
+    let mut decoder = CopyDecoder::new(fields).map_err(message)?;
+    let mut batches: Vec<Vec<ArrayRef>> = Vec::new();
     let mut batch = |decoder: &mut CopyDecoder| {
         let rows = decoder.rows();
         let columns = decoder.take();
-        out.push_str(&format!("{rows} rows: {columns:?}\n"));
-        check_batch(fields, columns, rows);
+        check_batch(fields, columns.clone(), rows);
+        batches.push(columns);
     };
     let mut rest = stream;
     let mut turn = 0;
@@ -366,20 +372,31 @@ fn pg_read(fields: &[Arc<Field>], stream: &[u8], chunking: &[u8]) -> Result<Stri
         turn += 1;
         let (chunk, later) = rest.split_at(n.min(rest.len()));
         rest = later;
-        decoder.feed(chunk).map_err(|e| e.to_string())?;
+        decoder.feed(chunk).map_err(message)?;
         if decoder.rows() >= 2 {
             batch(&mut decoder);
         }
     }
     if !rest.is_empty() {
         // The trailer came and more followed: the source feeds that too.
-        decoder.feed(rest).map_err(|e| e.to_string())?;
+        decoder.feed(rest).map_err(message)?;
     }
-    decoder.end().map_err(|e| e.to_string())?;
+    decoder.end().map_err(message)?;
     if decoder.rows() > 0 {
         batch(&mut decoder);
     }
-    Ok(out)
+    // Where batches end depends on the chunks; the rows must not.
+    let columns: Vec<String> = (0..fields.len())
+        .map(|c| {
+            let parts: Vec<&dyn datafusion::arrow::array::Array> =
+                batches.iter().map(|b| b[c].as_ref()).collect();
+            match datafusion::arrow::compute::concat(&parts) {
+                Ok(all) => format!("{all:?}"),
+                Err(e) => format!("{e}"),
+            }
+        })
+        .collect();
+    Ok(columns.join("\n"))
 }
 
 // ---------------------------------------------------------------------------------------

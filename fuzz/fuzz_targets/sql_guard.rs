@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::prelude::SessionContext;
 use libfuzzer_sys::fuzz_target;
 
