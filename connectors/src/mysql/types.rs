@@ -608,13 +608,21 @@ fn duration(v: &Wire) -> ConnectorResult<i64> {
             (neg, h, mi, s, us)
         }
     };
-    let micros = ((hours * 60 + mi) * 60 + s) * 1_000_000 + us;
-    if hours < 0 || mi >= 60 || s >= 60 || micros > MAX_TIME_MICROS {
-        return Err(ConnectorError::OutOfRange(format!(
-            "TIME value `{}` is outside -838:59:59 to 838:59:59",
-            text_lossy(v)
-        )));
-    }
+    // Every part in its range before any arithmetic: a binary TIME of 200 million days (a
+    // hostile server's) overflowed i64, and `1:-5:00` as text read as 55 minutes.
+    let parts_fit = (0..=838).contains(&hours)
+        && (0..60).contains(&mi)
+        && (0..60).contains(&s)
+        && (0..1_000_000).contains(&us);
+    let micros = parts_fit
+        .then(|| ((hours * 60 + mi) * 60 + s) * 1_000_000 + us)
+        .filter(|m| *m <= MAX_TIME_MICROS)
+        .ok_or_else(|| {
+            ConnectorError::OutOfRange(format!(
+                "TIME value `{}` is outside -838:59:59 to 838:59:59",
+                text_lossy(v)
+            ))
+        })?;
     Ok(if neg { -micros } else { micros })
 }
 
@@ -1138,6 +1146,18 @@ mod tests {
         for bad in [&b"839:00:00"[..], b"1:60:00", b"12:00", b"x:00:00", b"1:00:00.1234567"] {
             assert!(duration(&Wire::Bytes(bad)).is_err(), "{bad:?}");
         }
+        // Parts out of range, checked before the arithmetic (`1:-5:00` was 55 minutes; the
+        // days and microseconds overflowed i64).
+        for bad in [
+            Wire::Bytes(b"1:-5:00"),
+            Wire::Bytes(b"0:0:-1"),
+            Wire::Bytes(b"9223372036854775807:00:00"),
+            Wire::Time(false, u32::MAX, 23, 59, 59, 0),
+            Wire::Time(true, 0, 0, 0, 0, 1_000_000),
+        ] {
+            let err = duration(&bad).unwrap_err();
+            assert!(matches!(err, ConnectorError::OutOfRange(_)), "{bad:?}: {err}");
+        }
         let mut out = Vec::new();
         put_date(-354_285, &mut out);
         out.push(b' ');
@@ -1317,6 +1337,26 @@ mod tests {
                 .to_string()
                 .contains("sent 1 columns, expected 4")
         );
+    }
+
+    /// The mysql_wire fuzz target's find: a binary TIME of 0x0C000000 days (the server's
+    /// bytes, after the row header and NULL bitmap) overflowed i64 while being converted
+    /// to microseconds; it is a range error naming the row and column.
+    #[test]
+    fn a_time_of_200_million_days_is_an_error() {
+        let fields = [Arc::new(Field::new(
+            "t",
+            DataType::Duration(TimeUnit::Microsecond),
+            true,
+        ))];
+        let mut d = Decoder::new(&fields, 4).unwrap();
+        d.set_wire_kinds(vec![WireKind::from_column(11, false)]).unwrap();
+        let packet = [
+            0, 0, 12, 0, 0, 0, 0, 0x0C, 30, 0, 0, 0x63, 0x79, 0x3B, 0x09,
+        ];
+        let err = d.push_packet(&packet).unwrap_err().to_string();
+        assert!(err.starts_with("row 1, column `t`: "), "{err}");
+        assert!(err.contains("outside -838:59:59 to 838:59:59"), "{err}");
     }
 
     /// A binary-protocol row packet of `cells` (text cells get their length prefix).
