@@ -143,7 +143,10 @@ pub fn mysql_wire(data: &[u8]) {
     }
     while let Some((&len, rest)) = packets.split_first() {
         let (len, rest) = match len {
-            255 if rest.len() >= 2 => (usize::from(u16::from_le_bytes([rest[0], rest[1]])), &rest[2..]),
+            255 if rest.len() >= 2 => (
+                usize::from(u16::from_le_bytes([rest[0], rest[1]])),
+                &rest[2..],
+            ),
             n => (usize::from(n), rest),
         };
         let (packet, rest) = rest.split_at(len.min(rest.len()));
@@ -439,8 +442,12 @@ pub fn csv_reader(data: &[u8]) {
         return;
     }
     let table = |block: usize| {
-        CsvTable::try_new(vec![(path.clone(), text.len() as u64)], schema.clone(), dialect)
-            .map(|t| t.with_block_size(block))
+        CsvTable::try_new(
+            vec![(path.clone(), text.len() as u64)],
+            schema.clone(),
+            dialect,
+        )
+        .map(|t| t.with_block_size(block))
     };
     let (Some(split), Some(whole)) = (table(usize::from(block % 64) + 1), table(1 << 20)) else {
         return;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::sync::LazyLock;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::prelude::SessionContext;
 use libfuzzer_sys::fuzz_target;
 
@@ -23,8 +23,8 @@ static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 
 /// A run's session, as the engine configures it, with the job's tables.
 static CTX: LazyLock<SessionContext> = LazyLock::new(|| {
-    let ctx = fust_engine::session::session(&fust_config::Settings::default(), None)
-        .expect("a session");
+    let ctx =
+        fust_engine::session::session(&fust_config::Settings::default(), None).expect("a session");
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, true),
         Field::new("name", DataType::Utf8, true),

@@ -1156,7 +1156,10 @@ mod tests {
             Wire::Time(true, 0, 0, 0, 0, 1_000_000),
         ] {
             let err = duration(&bad).unwrap_err();
-            assert!(matches!(err, ConnectorError::OutOfRange(_)), "{bad:?}: {err}");
+            assert!(
+                matches!(err, ConnectorError::OutOfRange(_)),
+                "{bad:?}: {err}"
+            );
         }
         let mut out = Vec::new();
         put_date(-354_285, &mut out);
@@ -1350,10 +1353,9 @@ mod tests {
             true,
         ))];
         let mut d = Decoder::new(&fields, 4).unwrap();
-        d.set_wire_kinds(vec![WireKind::from_column(11, false)]).unwrap();
-        let packet = [
-            0, 0, 12, 0, 0, 0, 0, 0x0C, 30, 0, 0, 0x63, 0x79, 0x3B, 0x09,
-        ];
+        d.set_wire_kinds(vec![WireKind::from_column(11, false)])
+            .unwrap();
+        let packet = [0, 0, 12, 0, 0, 0, 0, 0x0C, 30, 0, 0, 0x63, 0x79, 0x3B, 0x09];
         let err = d.push_packet(&packet).unwrap_err().to_string();
         assert!(err.starts_with("row 1, column `t`: "), "{err}");
         assert!(err.contains("outside -838:59:59 to 838:59:59"), "{err}");
