@@ -458,6 +458,7 @@ pub fn csv_reader(data: &[u8]) {
     let batch = usize::from(sizes & 15) + 1;
     let first = csv_rows(split, partitions, batch, projection.as_ref());
     let second = csv_rows(whole, 1, 8192, None);
+    let _ = std::fs::remove_file(&path);
     match (first, second) {
         (Ok(mut a), Ok(b)) => {
             let mut b: Vec<Vec<String>> = match &projection {
@@ -490,10 +491,13 @@ pub fn csv_reader(data: &[u8]) {
     }
 }
 
-/// This process's scratch file (one per process: libFuzzer runs one input at a time).
+/// A new scratch file for each input: a partition of an earlier read that failed may
+/// still be reading its own file when the next input is written.
 #[cfg(feature = "csv")]
 fn csv_file() -> std::path::PathBuf {
-    std::env::temp_dir().join(format!("fust-fuzz-{}.csv", std::process::id()))
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir().join(format!("fust-fuzz-{}-{n}.csv", std::process::id()))
 }
 
 /// Every row of `table` read in `partitions` partitions, each value as text.

@@ -460,7 +460,9 @@ impl<'a> ColumnText<'a> {
         let t = DataType::Decimal128(precision, scale);
         let array = self
             .parsed::<Decimal128Type>(&t, |s| {
-                parse_decimal::<Decimal128Type>(s, precision, scale).ok()
+                (!long_exponent(s))
+                    .then(|| parse_decimal::<Decimal128Type>(s, precision, scale).ok())
+                    .flatten()
             })?
             .with_precision_and_scale(precision, scale)
             .map_err(|_| self.bad(0, &t))?;
@@ -520,6 +522,19 @@ impl<'a> ColumnText<'a> {
             _ => Ok(Arc::new(NullArray::new(self.rows()))),
         }
     }
+}
+
+/// Whether `s` has an exponent of more than four digits (`1e65537`). arrow-cast's
+/// `parse_decimal` sums the exponent in an i16 that wraps: `1e65537` read as 10, not as an
+/// error (the csv_reader fuzz target's find, as an overflow panic with overflow checks on).
+/// No decimal128 needs an exponent past 9999, so such text is refused before it gets there.
+fn long_exponent(s: &str) -> bool {
+    s.bytes()
+        .position(|b| b == b'e' || b == b'E')
+        .is_some_and(|e| {
+            let exp = s[e + 1..].trim_start_matches(['+', '-']);
+            exp.len() > 4
+        })
 }
 
 /// Days since 1970-01-01 of a valid date written `YYYY-MM-DD`; `None` for anything else.
@@ -1528,6 +1543,39 @@ mod against_arrow_csv {
                         "{partitions} partitions, block {block}: {e}"
                     ),
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// A decimal with a five-digit exponent is an error, not arrow-cast's wrapped
+    /// exponent: `1e65537` was read as 10.00.
+    #[tokio::test]
+    async fn decimals_with_huge_exponents_are_errors() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("t.csv");
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "d",
+            DataType::Decimal128(10, 2),
+            true,
+        )]));
+        for (text, want) in [("d\n1e3\n", Some("1000.00")), ("d\n1e65537\n", None)] {
+            std::fs::write(&path, text)?;
+            let t = CsvTable::try_new(
+                vec![(path.clone(), text.len() as u64)],
+                schema.clone(),
+                dialect(),
+            )
+            .ok_or_else(|| DataFusionError::Internal("not readable".into()))?;
+            match (
+                rows(&session(1, 100), Arc::new(t), "SELECT d FROM t").await,
+                want,
+            ) {
+                (Ok(rows), Some(want)) => {
+                    assert!(rows.iter().any(|r| r.contains(want)), "{rows:?}")
+                }
+                (Err(e), None) => assert!(e.to_string().contains("cannot read '1e65537'"), "{e}"),
+                (other, _) => panic!("{text:?}: {other:?}"),
             }
         }
         Ok(())
