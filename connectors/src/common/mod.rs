@@ -1,6 +1,6 @@
 //! What several connectors share: file sources and sinks (listing, compression, atomic
-//! publish), the execution plan hand-rolled scans run under, the database connectors' options, scan, dialect and cursor state, calendar
-//! conversions, and the connectors' error type.
+//! publish), the execution plan hand-rolled scans run under, the database connectors' options, scan, dialect and cursor state, their TLS client,
+//! calendar conversions, and the connectors' error type.
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod database;
@@ -9,5 +9,7 @@ pub mod file;
 #[cfg(any(feature = "csv", feature = "postgres", feature = "mysql"))]
 pub mod scan;
 pub mod time;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::{ConnectorError, ConnectorResult};
