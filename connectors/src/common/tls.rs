@@ -146,7 +146,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 }
 
 /// The operating system's trusted roots, loaded once.
-fn system_roots() -> &'static [CertificateDer<'static>] {
+pub fn system_roots() -> &'static [CertificateDer<'static>] {
     static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
     ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
 }
