@@ -125,6 +125,7 @@ pub type Columns = Vec<WireKind>;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
     /// Reads the server's greeting and logs in, without TLS.
+    #[cfg(test)]
     pub async fn login(stream: S, login: &Login<'_>) -> Result<Conn<S>> {
         type Never<S> = fn(S) -> std::future::Ready<io::Result<S>>;
         Self::login_with(stream, login, StartTls::<Never<S>>::Off).await
