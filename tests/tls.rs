@@ -92,7 +92,11 @@ fn postgres_reads_with_sslmode_require_and_fails_clearly_with_disable() {
         "the server accepts this user only over TLS (sslmode is `disable`)",
         "`sslmode: require`",
     ] {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
     assert!(!dir.path().join("out.csv").exists());
 }
@@ -126,7 +130,11 @@ fn postgres_verify_full_checks_the_certificate_against_sslrootcert() {
         &format!("not trusted by sslmode `verify-full` with {}", other_ca()),
         "give `sslrootcert` the CA that signed it",
     ] {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
 
     // A CA file that is not there.
@@ -156,7 +164,11 @@ fn a_bad_tls_mode_is_a_validation_error_listing_the_modes() {
         "`required`",
         "disable, prefer, require, verify-ca, verify-full",
     ] {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
     let job = write_job(
         dir.path(),
@@ -170,7 +182,11 @@ fn a_bad_tls_mode_is_a_validation_error_listing_the_modes() {
         "`on`",
         "DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY",
     ] {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
 }
 
@@ -291,7 +307,11 @@ fn mysql_reads_and_writes_with_ssl_mode_required_and_fails_clearly_with_disabled
         "set `ssl_mode: REQUIRED`",
     ];
     for part in wanted {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
     write_file(dir.path(), "in.csv", "id,name\n9,zed\n");
     let out = run(
@@ -300,9 +320,17 @@ fn mysql_reads_and_writes_with_ssl_mode_required_and_fails_clearly_with_disabled
     );
     out.failure();
     for part in wanted {
-        assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(part),
+            "{part:?} not in:\n{}",
+            out.stderr
+        );
     }
-    assert_eq!(my_rows("tls_my_required_out"), rows(ROWS), "nothing written");
+    assert_eq!(
+        my_rows("tls_my_required_out"),
+        rows(ROWS),
+        "nothing written"
+    );
     mariadb("DROP TABLE tls_my_required, tls_my_required_out");
 }
 
@@ -330,10 +358,17 @@ fn mysql_verify_identity_checks_the_certificate_against_ssl_ca() {
         out.failure();
         for part in [
             "mysql fust_tls@127.0.0.1:3306/test: cannot connect",
-            &format!("not trusted by `ssl_mode: VERIFY_IDENTITY` with {}", other_ca()),
+            &format!(
+                "not trusted by `ssl_mode: VERIFY_IDENTITY` with {}",
+                other_ca()
+            ),
             "give `ssl_ca` the CA that signed it",
         ] {
-            assert!(out.stderr.contains(part), "{part:?} not in:\n{}", out.stderr);
+            assert!(
+                out.stderr.contains(part),
+                "{part:?} not in:\n{}",
+                out.stderr
+            );
         }
     }
     assert_eq!(my_rows("tls_my_verify_out"), rows(ROWS), "nothing written");
@@ -360,7 +395,11 @@ fn fust_serve_answers_https_with_the_test_ca_and_not_plain_http() {
     let dir = tempdir();
     let (cert, key) = (tls_file("server.pem"), tls_file("server.key"));
     let server = Server::start_with_args(dir.path(), vec!["--tls-cert", &cert, "--tls-key", &key]);
-    assert!(server.base.starts_with("https://127.0.0.1:"), "{}", server.base);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
     let health = server.url("/health");
 
     let (ok, body, err) = curl(&["--cacert", &ca(), &health]);

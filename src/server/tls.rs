@@ -30,7 +30,10 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Error> {
         .map_err(|e| {
             Error::user(
                 "tls_cert",
-                format!("cannot read a PEM certificate chain from {}: {e}", cert.display()),
+                format!(
+                    "cannot read a PEM certificate chain from {}: {e}",
+                    cert.display()
+                ),
             )
         })?;
     if certs.is_empty() {
@@ -48,19 +51,18 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, Error> {
             format!("cannot read a PEM private key from {}: {e}", key.display()),
         )
     })?;
-    let mut config = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| Error::external("tls_cert", format!("TLS setup failed: {e}")))?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(|e| {
-        Error::user(
-            "tls_key",
-            format!("the key does not go with the certificate, or is not usable: {e}"),
-        )
-    })?;
+    let mut config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::external("tls_cert", format!("TLS setup failed: {e}")))?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| {
+                Error::user(
+                    "tls_key",
+                    format!("the key does not go with the certificate, or is not usable: {e}"),
+                )
+            })?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }

@@ -93,10 +93,7 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let Some((scheme, addr)) = line
-            .split_whitespace()
-            .find_map(|w| w.split_once("://"))
-        else {
+        let Some((scheme, addr)) = line.split_whitespace().find_map(|w| w.split_once("://")) else {
             let _ = child.kill();
             panic!(
                 "fust serve did not print its address: {line:?}\n{}",

@@ -9,7 +9,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 /// How a database connection uses TLS: libpq's `sslmode` values, which MySQL's
 /// `ssl-mode` maps onto one to one (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`,
@@ -113,16 +115,18 @@ impl TlsOptions {
             Some(path) => {
                 let certs = CertificateDer::pem_file_iter(path)
                     .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                    .map_err(|e| format!("{ca_key}: cannot read CA certificates from {path}: {e}"))?;
+                    .map_err(|e| {
+                        format!("{ca_key}: cannot read CA certificates from {path}: {e}")
+                    })?;
                 if certs.is_empty() {
                     return Err(format!(
                         "{ca_key}: {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
                     ));
                 }
                 for cert in certs {
-                    roots
-                        .add(cert)
-                        .map_err(|e| format!("{ca_key}: a certificate in {path} is not usable: {e}"))?;
+                    roots.add(cert).map_err(|e| {
+                        format!("{ca_key}: a certificate in {path} is not usable: {e}")
+                    })?;
                 }
             }
             None => {

@@ -48,9 +48,8 @@ pub struct StorageOptions {
 
 /// Client options that trust the certificates in `path` besides the system's roots.
 fn with_ca_file(path: &str) -> Result<ClientOptions> {
-    let pem = std::fs::read(path).map_err(|e| {
-        DataFusionError::Plan(format!("storage.ca_file: cannot read {path}: {e}"))
-    })?;
+    let pem = std::fs::read(path)
+        .map_err(|e| DataFusionError::Plan(format!("storage.ca_file: cannot read {path}: {e}")))?;
     let certs = Certificate::from_pem_bundle(&pem).map_err(|e| {
         DataFusionError::Plan(format!(
             "storage.ca_file: {path} is not a PEM certificate bundle: {e}"
@@ -192,8 +191,13 @@ mod tests {
                 ca_file: Some(path.into()),
                 ..Default::default()
             };
-            let err = register_store(&ctx, &url, &storage).unwrap_err().to_string();
-            assert!(err.contains("storage.ca_file") && err.contains(path), "{err}");
+            let err = register_store(&ctx, &url, &storage)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("storage.ca_file") && err.contains(path),
+                "{err}"
+            );
         }
     }
 }

@@ -443,8 +443,22 @@ impl ConnectionFields<'_> {
         };
         if let Some((key, _)) = other.iter().find(|(_, v)| v.is_some()) {
             let (server, right) = match names {
-                TlsNames::Libpq => ("PostgreSQL", if *key == "ssl_mode" { "sslmode" } else { "sslrootcert" }),
-                TlsNames::MySql => ("MySQL", if *key == "sslmode" { "ssl_mode" } else { "ssl_ca" }),
+                TlsNames::Libpq => (
+                    "PostgreSQL",
+                    if *key == "ssl_mode" {
+                        "sslmode"
+                    } else {
+                        "sslrootcert"
+                    },
+                ),
+                TlsNames::MySql => (
+                    "MySQL",
+                    if *key == "sslmode" {
+                        "ssl_mode"
+                    } else {
+                        "ssl_ca"
+                    },
+                ),
             };
             return Err(OptionError::new(
                 *key,
@@ -463,7 +477,10 @@ impl ConnectionFields<'_> {
             None => TlsMode::Prefer,
         };
         if ca.as_deref() == Some("") {
-            return Err(OptionError::new(ca_key, "empty path: give the CA file's path"));
+            return Err(OptionError::new(
+                ca_key,
+                "empty path: give the CA file's path",
+            ));
         }
         Ok(TlsOptions { mode, ca_file: ca })
     }
@@ -521,7 +538,10 @@ mod tests {
     #[test]
     fn url_and_fields() {
         let c = source("postgres://alice:s%40cret@db.example:6543/sales");
-        let e = c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq).unwrap();
+        let e = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap();
         assert_eq!(e.to_string(), "alice@db.example:6543/sales");
         assert_eq!(e.password.as_ref().map(Secret::expose), Some("s@cret"));
         assert!(!format!("{e:?}").contains("cret"));
@@ -529,19 +549,28 @@ mod tests {
         let mut c = source("postgres://alice@db/sales");
         c.port = Some(7777);
         c.database = Some("other".into());
-        let e = c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq).unwrap();
+        let e = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap();
         assert_eq!(e.to_string(), "alice@db:7777/other");
     }
 
     #[test]
     fn bad_urls_name_the_key_without_the_password() {
         let c = source("mysql://bob:hunter2@h/db");
-        let err = c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq).unwrap_err();
+        let err = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap_err();
         assert_eq!(err.key, "url");
         assert!(!err.message.contains("hunter2"), "{}", err.message);
         let c = source("postgres://h/db");
         assert_eq!(
-            c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq).unwrap_err().key,
+            c.connection()
+                .resolve(&["postgres"], 5432, TlsNames::Libpq)
+                .unwrap_err()
+                .key,
             "user"
         );
     }
@@ -552,8 +581,17 @@ mod tests {
         let my = |c: &DbSourceConfig| c.connection().resolve(&["mysql"], 3306, TlsNames::MySql);
         // Defaults: try TLS, fall back (libpq's and the mysql client's).
         let e = pg(&source("postgres://u@h/db")).unwrap();
-        assert_eq!(e.tls, TlsOptions { mode: TlsMode::Prefer, ca_file: None });
-        let e = pg(&source("postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem")).unwrap();
+        assert_eq!(
+            e.tls,
+            TlsOptions {
+                mode: TlsMode::Prefer,
+                ca_file: None
+            }
+        );
+        let e = pg(&source(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem",
+        ))
+        .unwrap();
         assert_eq!(e.tls.mode, TlsMode::VerifyFull);
         assert_eq!(e.tls.ca_file.as_deref(), Some("/ca.pem"));
         let mut c = source("postgres://u@h/db?sslmode=verify-full");
@@ -563,7 +601,11 @@ mod tests {
         let e = my(&source("mysql://u@h/db?ssl-mode=required")).unwrap();
         assert_eq!(e.tls.mode, TlsMode::Require);
         let e = my(&source("mysql://u@h/db?ssl-ca=/ca.pem")).unwrap();
-        assert_eq!(e.tls.mode, TlsMode::VerifyCa, "a CA alone verifies, as in mysql");
+        assert_eq!(
+            e.tls.mode,
+            TlsMode::VerifyCa,
+            "a CA alone verifies, as in mysql"
+        );
         let mut c = source("mysql://u@h/db");
         c.ssl_mode = Some("VERIFY_IDENTITY".into());
         assert_eq!(my(&c).unwrap().tls.mode, TlsMode::VerifyFull);
@@ -573,22 +615,36 @@ mod tests {
     fn bad_tls_options_name_the_option_and_the_choices() {
         let mut c = source("postgres://u@h/db");
         c.sslmode = Some("required".into());
-        let err = c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq).unwrap_err();
+        let err = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap_err();
         assert_eq!(err.key, "sslmode");
         assert!(
             err.message.contains("`required`")
-                && err.message.contains("disable, prefer, require, verify-ca, verify-full"),
+                && err
+                    .message
+                    .contains("disable, prefer, require, verify-ca, verify-full"),
             "{}",
             err.message
         );
         let c = source("mysql://u@h/db?ssl-mode=on");
-        let err = c.connection().resolve(&["mysql"], 3306, TlsNames::MySql).unwrap_err();
+        let err = c
+            .connection()
+            .resolve(&["mysql"], 3306, TlsNames::MySql)
+            .unwrap_err();
         assert_eq!(err.key, "ssl_mode");
-        assert!(err.message.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"));
+        assert!(
+            err.message
+                .contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")
+        );
         // One connector's option name given to the other.
         let mut c = source("mysql://u@h/db");
         c.sslmode = Some("require".into());
-        let err = c.connection().resolve(&["mysql"], 3306, TlsNames::MySql).unwrap_err();
+        let err = c
+            .connection()
+            .resolve(&["mysql"], 3306, TlsNames::MySql)
+            .unwrap_err();
         assert_eq!(err.key, "sslmode");
         assert!(err.message.contains("write `ssl_mode`"), "{}", err.message);
     }
