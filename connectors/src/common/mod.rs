@@ -1,6 +1,7 @@
 //! What several connectors share: file sources and sinks (listing, compression, atomic
-//! publish), the execution plan hand-rolled scans run under, the database connectors' options, scan, dialect and cursor state, their TLS client,
-//! calendar conversions, and the connectors' error type.
+//! publish), the execution plan hand-rolled scans run under, the database connectors'
+//! options, scan, dialect, cursor state and TLS client, calendar conversions, and the
+//! connectors' error type.
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod database;

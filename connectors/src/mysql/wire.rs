@@ -99,6 +99,7 @@ pub struct Login<'a> {
 /// Whether and how [`Conn::login_with`] switches the stream to TLS: `upgrade` takes the
 /// plain stream after the `SSLRequest` and returns it encrypted.
 pub enum StartTls<U> {
+    /// Plain TCP (`DISABLED`).
     Off,
     /// TLS when the server offers it (`PREFERRED`).
     Prefer(U),
