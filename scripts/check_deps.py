@@ -7,6 +7,7 @@
 - fust-connectors must not depend on fust-sql or fust-service;
 - fust-service must not depend on fust-connectors or fust-sql (the binary hands it a registry);
 - exactly one version of arrow, parquet and object_store in the build;
+- one TLS crypto provider: ring; aws-lc-rs (and aws-lc-sys) must not be in Cargo.lock;
 - no unused dependency: every dependency a crate's Cargo.toml names is used by its code
   (its library name appears in the crate's .rs files; dev-dependencies in tests and benches);
 - no import circle between the files of any crate: `crate::`, `super::` and `self::` paths
@@ -58,6 +59,11 @@ for lib in ["arrow", "parquet", "object_store"]:
     versions = sorted({p["version"] for p in meta["packages"] if p["name"] == lib})
     if len(versions) != 1:
         bad.append(f"expected exactly one {lib} version in the build, found {versions}")
+lock = open(os.path.join(meta["workspace_root"], "Cargo.lock")).read()
+for provider in ["aws-lc-rs", "aws-lc-sys"]:
+    if f'name = "{provider}"' in lock:
+        bad.append(f"{provider} is in Cargo.lock: rustls must use ring only (`cargo tree -i "
+                   f"{provider} --target all -e features` shows which feature brings it)")
 
 # --- import circles between files -------------------------------------------------------
 PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")

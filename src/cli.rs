@@ -111,6 +111,13 @@ enum Command {
         /// config's `preview_timeout`.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         preview_timeout: Option<fust_config::Duration>,
+        /// Serve HTTPS with this PEM certificate chain (give `--tls-key` too), overriding
+        /// the config's `tls_cert`.
+        #[arg(long, value_name = "PATH", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of `--tls-cert`, overriding the config's `tls_key`.
+        #[arg(long, value_name = "PATH", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
         /// Allow listening on a non-loopback address without bearer tokens: anyone who can
         /// reach the port may then run jobs. Without it such a server refuses to start.
         #[arg(long)]
@@ -137,6 +144,9 @@ pub fn registry() -> Registry {
 }
 
 pub fn main() -> ExitCode {
+    // Every TLS connection uses ring; clients that take the process default (the OTLP
+    // exporter's reqwest) need it installed. An error means one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let server = match &cli.command {
         Command::Serve {
@@ -147,6 +157,8 @@ pub fn main() -> ExitCode {
             job_env,
             allowed_hosts,
             preview_timeout,
+            tls_cert,
+            tls_key,
             insecure_no_auth,
             allow_egress,
         } => {
@@ -173,6 +185,10 @@ pub fn main() -> ExitCode {
             cfg.allowed_hosts.extend(allowed_hosts.iter().cloned());
             if let Some(t) = preview_timeout {
                 cfg.preview_timeout = *t;
+            }
+            if let (Some(cert), Some(key)) = (tls_cert, tls_key) {
+                cfg.tls_cert = Some(cert.clone());
+                cfg.tls_key = Some(key.clone());
             }
             cfg.insecure_no_auth |= *insecure_no_auth;
             if !allow_egress.is_empty() {

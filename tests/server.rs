@@ -273,7 +273,7 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
         token: Some("s3cr3t-token".into()),
         args: vec![],
     });
-    let anon = reqwest::Client::new();
+    let anon = common::server::test_client().build().unwrap();
     for path in [
         "/jobs",
         "/runs",

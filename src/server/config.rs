@@ -56,6 +56,14 @@ pub struct ServerConfig {
     /// How often the scheduler looks for due cron times.
     #[serde(default = "default_tick")]
     pub scheduler_tick: fust_config::Duration,
+    /// PEM certificate chain to serve HTTPS with (with `tls_key`); `--tls-cert` overrides.
+    /// Without it the server speaks plain HTTP: put it behind a TLS proxy when it is
+    /// reached over a network.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1); `--tls-key` overrides.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
     /// Listen beyond loopback without `auth_tokens` (anyone who can reach the port may run
     /// jobs). Off: such a server refuses to start. `--insecure-no-auth` turns it on.
     #[serde(default)]
@@ -134,6 +142,8 @@ impl Default for ServerConfig {
             preview_max_rows: default_preview_rows(),
             preview_timeout: default_preview_timeout(),
             scheduler_tick: default_tick(),
+            tls_cert: None,
+            tls_key: None,
             insecure_no_auth: false,
             allowed_hosts: Vec::new(),
             job_env: Vec::new(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod guard;
 pub mod metrics;
 pub mod openapi;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -200,6 +201,13 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
         prometheus: metrics::install()?,
     };
+    // Before binding: a bad certificate is a usage error, reported before anything listens.
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        (Some(_), None) => return Err(Error::user("tls_key", "`tls_cert` needs `tls_key`")),
+        (None, Some(_)) => return Err(Error::user("tls_cert", "`tls_key` needs `tls_cert`")),
+    };
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .map_err(|e| Error::user("listen", format!("cannot listen on {}: {e}", cfg.listen)))?;
@@ -223,7 +231,8 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         }
     };
     // The first line on stdout is the address, for scripts that start the server on port 0.
-    println!("fust serve: listening on http://{addr} - {auth}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("fust serve: listening on {scheme}://{addr} - {auth}");
     tracing::info!(%addr, workers = cfg.workers, "Job service started");
 
     let stop = CancellationToken::new();
@@ -247,9 +256,18 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
             stop.cancel();
         }
     };
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = match tls {
+        Some(acceptor) => {
+            axum::serve(tls::TlsListener::new(listener, acceptor), app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    };
     stop.cancel();
     manager.shutdown(Duration::from_secs(10)).await;
     background.shutdown().await;

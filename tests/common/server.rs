@@ -32,6 +32,13 @@ pub struct ServerOptions<'a> {
     pub args: Vec<&'a str>,
 }
 
+/// A reqwest client for the tests. The build's reqwest has rustls without a built-in
+/// crypto provider (ring is the one provider), so it is installed first.
+pub fn test_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 impl Server {
     /// A server in `dir` with a SQLite store there and the default config.
     pub fn start_in(dir: &Path) -> Server {
@@ -86,11 +93,7 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
-        let Some(addr) = line
-            .split("http://")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-        else {
+        let Some((scheme, addr)) = line.split_whitespace().find_map(|w| w.split_once("://")) else {
             let _ = child.kill();
             panic!(
                 "fust serve did not print its address: {line:?}\n{}",
@@ -99,10 +102,10 @@ impl Server {
         };
         Server {
             child,
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             log,
             token: opts.token,
-            client: reqwest::Client::builder()
+            client: test_client()
                 .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap(),

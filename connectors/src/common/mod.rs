@@ -1,6 +1,7 @@
 //! What several connectors share: file sources and sinks (listing, compression, atomic
-//! publish), the execution plan hand-rolled scans run under, the database connectors' options, scan, dialect and cursor state, calendar
-//! conversions, and the connectors' error type.
+//! publish), the execution plan hand-rolled scans run under, the database connectors'
+//! options, scan, dialect, cursor state and TLS client, calendar conversions, and the
+//! connectors' error type.
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod database;
@@ -10,5 +11,7 @@ pub mod journal;
 #[cfg(any(feature = "csv", feature = "postgres", feature = "mysql"))]
 pub mod scan;
 pub mod time;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::{ConnectorError, ConnectorResult};

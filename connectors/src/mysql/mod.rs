@@ -17,14 +17,14 @@ use fust_engine::{OptionError, Registry, Sink, Source, Typed};
 pub use sink::MySink;
 pub use source::MyDriver;
 
-use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig};
+use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig, TlsNames};
 
 const SCHEMES: &[&str] = &["mysql", "mariadb"];
 const DEFAULT_PORT: u16 = 3306;
 
 fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT)?;
+    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
     let driver = Arc::new(MyDriver {
         endpoint: endpoint.clone(),
     });
@@ -33,7 +33,7 @@ fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
 
 fn build_sink(c: DbSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT)?;
+    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
     Ok(Arc::new(MySink {
         config: c,
         endpoint,

@@ -225,6 +225,7 @@ mod tests {
             database: "test".into(),
             connect_timeout: std::time::Duration::from_secs(10),
             statement_timeout: None,
+            tls: crate::common::tls::TlsOptions::disabled(),
         }
     }
 

@@ -1,8 +1,8 @@
 //! A MySQL/MariaDB client for one job: running one SELECT as a prepared statement and
 //! handing over each binary-protocol row as its bytes in the read buffer. It speaks the
-//! handshake, `mysql_native_password` and the fast path of `caching_sha2_password` (the
-//! same logins sqlx supports as Fust builds it: no TLS, no RSA), `COM_QUERY` for the
-//! session's `SET`s, and `COM_STMT_PREPARE`/`COM_STMT_EXECUTE`.
+//! handshake (switching to TLS after an `SSLRequest` when `ssl_mode` asks for it),
+//! `mysql_native_password` and the fast path of `caching_sha2_password` (no RSA),
+//! `COM_QUERY` for the session's `SET`s, and `COM_STMT_PREPARE`/`COM_STMT_EXECUTE`.
 //!
 //! Why not a client library: mysql_async builds a `Value` per cell (an allocation per
 //! string or decimal), and sqlx spent about a quarter of W3m's client CPU on per-row
@@ -37,6 +37,7 @@ const LONG_PASSWORD: u32 = 1;
 const LONG_FLAG: u32 = 1 << 2;
 const CONNECT_WITH_DB: u32 = 1 << 3;
 const PROTOCOL_41: u32 = 1 << 9;
+const SSL: u32 = 1 << 11;
 const TRANSACTIONS: u32 = 1 << 13;
 const SECURE_CONNECTION: u32 = 1 << 15;
 const MULTI_RESULTS: u32 = 1 << 17;
@@ -59,6 +60,10 @@ pub enum WireError {
     Protocol(String),
     /// Login needs something this client does not do.
     Unsupported(String),
+    /// TLS is required but the server does not offer it.
+    NoTls,
+    /// The TLS handshake failed (a certificate not trusted, a name that does not match).
+    Tls(io::Error),
 }
 
 impl fmt::Display for WireError {
@@ -70,11 +75,13 @@ impl fmt::Display for WireError {
             WireError::Io(e) => write!(f, "connection failed: {e}"),
             WireError::Server(code, message) => write!(f, "{message} (error {code})"),
             WireError::Protocol(m) => write!(f, "unexpected reply from the server: {m}"),
+            WireError::NoTls => f.write_str("the server does not offer TLS"),
+            WireError::Tls(e) => write!(f, "TLS handshake failed: {e}"),
             WireError::Unsupported(m) => write!(
                 f,
                 "{m} is not supported: Fust logs in with mysql_native_password, or with \
                  caching_sha2_password once the server has cached the password (after one \
-                 login with the mysql client), without TLS"
+                 login with the mysql client)"
             ),
         }
     }
@@ -93,6 +100,17 @@ pub struct Login<'a> {
     pub user: &'a str,
     pub password: &'a str,
     pub database: &'a str,
+}
+
+/// Whether and how [`Conn::login_with`] switches the stream to TLS: `upgrade` takes the
+/// plain stream after the `SSLRequest` and returns it encrypted.
+pub enum StartTls<U> {
+    /// Plain TCP (`DISABLED`).
+    Off,
+    /// TLS when the server offers it (`PREFERRED`).
+    Prefer(U),
+    /// TLS or an error (`REQUIRED` and the verifying modes).
+    Require(U),
 }
 
 /// One connection: packets read into a buffer and handed out in place.
@@ -115,8 +133,21 @@ pub struct Conn<S> {
 pub type Columns = Vec<WireKind>;
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
-    /// Reads the server's greeting and logs in.
+    /// Reads the server's greeting and logs in, without TLS.
+    #[cfg(test)]
     pub async fn login(stream: S, login: &Login<'_>) -> Result<Conn<S>> {
+        type Never<S> = fn(S) -> std::future::Ready<io::Result<S>>;
+        Self::login_with(stream, login, StartTls::<Never<S>>::Off).await
+    }
+
+    /// Reads the server's greeting, switches to TLS as `tls` says (the `SSLRequest`
+    /// exchange: capabilities with `CLIENT_SSL`, the TLS handshake, then the login over
+    /// it), and logs in.
+    pub async fn login_with<U, F>(stream: S, login: &Login<'_>, tls: StartTls<U>) -> Result<Conn<S>>
+    where
+        U: FnOnce(S) -> F,
+        F: Future<Output = io::Result<S>>,
+    {
         let mut conn = Conn {
             stream,
             buf: vec![0; READ_CHUNK],
@@ -144,7 +175,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 "a server older than MySQL 5.5".into(),
             ));
         }
-        let caps = wanted & greeting.capabilities;
+        let mut caps = wanted & greeting.capabilities;
+        let offers_tls = greeting.capabilities & SSL != 0;
+        let upgrade = match tls {
+            StartTls::Off => None,
+            StartTls::Prefer(_) if !offers_tls => None,
+            StartTls::Require(_) if !offers_tls => return Err(WireError::NoTls),
+            StartTls::Prefer(u) | StartTls::Require(u) => Some(u),
+        };
+        if let Some(upgrade) = upgrade {
+            caps |= SSL;
+            // SSLRequest: the first 32 bytes of the login packet, then TLS from here on.
+            let mut request = Vec::with_capacity(32);
+            request.extend_from_slice(&caps.to_le_bytes());
+            request.extend_from_slice(&(MAX_PAYLOAD as u32 + 1).to_le_bytes());
+            request.push(UTF8MB4);
+            request.extend_from_slice(&[0; 23]);
+            conn.send(&request).await?;
+            if conn.start != conn.end {
+                return Err(WireError::Protocol(
+                    "data after the greeting, before the TLS handshake".into(),
+                ));
+            }
+            let Conn { stream, seq, .. } = conn;
+            conn = Conn {
+                stream: upgrade(stream).await.map_err(WireError::Tls)?,
+                buf: vec![0; READ_CHUNK],
+                start: 0,
+                end: 0,
+                payload: 0..0,
+                joined: None,
+                max_payload: MAX_JOINED,
+                seq,
+            };
+        }
         let mut plugin = greeting.plugin;
         let mut auth = scramble(&plugin, login.password, &greeting.nonce)?;
 

@@ -9,15 +9,16 @@ use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 use fust_config::Secret;
-use object_store::ObjectStore;
 use object_store::aws::AmazonS3Builder;
+use object_store::{Certificate, ClientOptions, ObjectStore};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
 /// Object-store settings (`storage:`); unset keys come from the usual environment
 /// variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`,
-/// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`).
+/// `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`). HTTPS goes through rustls (ring) and trusts the
+/// system's roots, plus `ca_file`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct StorageOptions {
@@ -36,9 +37,45 @@ pub struct StorageOptions {
     /// Allow plain `http://` endpoints.
     #[serde(default)]
     pub allow_http: Option<bool>,
+    /// PEM file of CA certificates to trust besides the system's roots, for an `https://`
+    /// endpoint with a private CA (MinIO, an on-premises S3).
+    #[serde(default)]
+    pub ca_file: Option<String>,
     /// Extra object_store options by their `aws_*` names.
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+}
+
+/// Client options that trust the certificates in `path` besides the system's roots.
+fn with_ca_file(path: &str) -> Result<ClientOptions> {
+    let pem = std::fs::read(path)
+        .map_err(|e| DataFusionError::Plan(format!("storage.ca_file: cannot read {path}: {e}")))?;
+    let certs = Certificate::from_pem_bundle(&pem).map_err(|e| {
+        DataFusionError::Plan(format!(
+            "storage.ca_file: {path} is not a PEM certificate bundle: {e}"
+        ))
+    })?;
+    if certs.is_empty() {
+        return plan_err!(
+            "storage.ca_file: {path} holds no certificate (-----BEGIN CERTIFICATE-----)"
+        );
+    }
+    Ok(certs
+        .into_iter()
+        .fold(ClientOptions::new(), ClientOptions::with_root_certificate))
+}
+
+/// What [`AmazonS3Builder::from_env`] does, on a builder already configured.
+fn from_env_after(mut b: AmazonS3Builder) -> AmazonS3Builder {
+    for (key, value) in std::env::vars_os() {
+        if let (Some(key), Some(value)) = (key.to_str(), value.to_str())
+            && key.starts_with("AWS_")
+            && let Ok(config_key) = key.to_ascii_lowercase().parse()
+        {
+            b = b.with_config(config_key, value);
+        }
+    }
+    b
 }
 
 fn is_url(path: &str) -> bool {
@@ -106,11 +143,20 @@ pub fn register_store(
             // `${secret:NAME}`), or its requests go unsigned.
             let own_endpoint = fust_engine::egress::restricted()
                 && (storage.endpoint.is_some() || !storage.options.is_empty());
-            let mut b = match own_endpoint {
-                true => AmazonS3Builder::new().with_skip_signature(
+            // The client options replace the builder's, so they come first and the
+            // environment (which may set client options too) is applied after them.
+            let with_ca = |b: AmazonS3Builder| -> Result<AmazonS3Builder> {
+                Ok(match &storage.ca_file {
+                    None => b,
+                    Some(path) => b.with_client_options(with_ca_file(path)?),
+                })
+            };
+            let mut b = match (own_endpoint, &storage.ca_file) {
+                (true, _) => with_ca(AmazonS3Builder::default())?.with_skip_signature(
                     storage.access_key_id.is_none() || storage.secret_access_key.is_none(),
                 ),
-                false => AmazonS3Builder::from_env(),
+                (false, None) => AmazonS3Builder::from_env(),
+                (false, Some(_)) => from_env_after(with_ca(AmazonS3Builder::default())?),
             }
             .with_bucket_name(bucket);
             if let Some(e) = &storage.endpoint {
@@ -154,5 +200,32 @@ pub fn register_store(
         other => plan_err!(
             "unsupported storage scheme `{other}://`; supported: local paths, file://, s3://"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_ca_file_names_the_option() {
+        let ctx = SessionContext::new();
+        let url = Url::parse("s3://bucket/x.csv").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        for path in ["/nonexistent/ca.pem", not_pem.to_str().unwrap()] {
+            let storage = StorageOptions {
+                ca_file: Some(path.into()),
+                ..Default::default()
+            };
+            let err = register_store(&ctx, &url, &storage)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("storage.ca_file") && err.contains(path),
+                "{err}"
+            );
+        }
     }
 }

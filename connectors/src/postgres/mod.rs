@@ -16,14 +16,14 @@ use fust_engine::{OptionError, Registry, Sink, Source, Typed};
 pub use sink::PgSink;
 pub use source::PgDriver;
 
-use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig};
+use crate::common::database::{DbSinkConfig, DbSource, DbSourceConfig, TlsNames};
 
 const SCHEMES: &[&str] = &["postgres", "postgresql"];
 const DEFAULT_PORT: u16 = 5432;
 
 fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT)?;
+    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
     let driver = Arc::new(PgDriver {
         endpoint: endpoint.clone(),
     });
@@ -32,7 +32,7 @@ fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
 
 fn build_sink(c: DbSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT)?;
+    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
     Ok(Arc::new(PgSink {
         config: c,
         endpoint,

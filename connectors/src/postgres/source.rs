@@ -285,6 +285,7 @@ mod snapshot_tests {
             database: "test".into(),
             connect_timeout: std::time::Duration::from_secs(10),
             statement_timeout: None,
+            tls: crate::common::tls::TlsOptions::disabled(),
         };
         let table = format!("fust_snapshot_probe_{}", std::process::id());
         let admin = connect(&endpoint).await.unwrap();

@@ -7,6 +7,17 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use url::Url;
 
+use crate::common::tls::{LIBPQ_MODES, MYSQL_MODES, TlsMode, TlsOptions};
+
+/// Whose TLS option names a connector takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsNames {
+    /// `sslmode`, `sslrootcert` (libpq).
+    Libpq,
+    /// `ssl_mode`, `ssl_ca` (the mysql client's `--ssl-mode`, `--ssl-ca`).
+    MySql,
+}
+
 /// Read a table or a query from a database.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -30,6 +41,29 @@ pub struct DbSourceConfig {
     /// Database name.
     #[serde(default)]
     pub database: Option<String>,
+    /// PostgreSQL TLS, as libpq's `sslmode`: `disable`, `prefer` (default: TLS when the
+    /// server offers it, plain otherwise; the certificate is not checked), `require` (TLS
+    /// or no connection; the certificate is checked only against `sslrootcert` if given),
+    /// `verify-ca` (signed by a trusted CA) or `verify-full` (and issued for `host`). May
+    /// also be given in `url` as `?sslmode=verify-full`.
+    #[serde(default)]
+    pub sslmode: Option<String>,
+    /// PostgreSQL: PEM file of the CA certificates to trust (default: the system's
+    /// roots). May also be given in `url` as `?sslrootcert=/path/ca.pem`.
+    #[serde(default)]
+    pub sslrootcert: Option<String>,
+    /// MySQL/MariaDB TLS, as the mysql client's `--ssl-mode`: `DISABLED`, `PREFERRED`
+    /// (default: TLS when the server offers it, plain otherwise; the certificate is not
+    /// checked), `REQUIRED` (TLS or no connection; the certificate is checked only against
+    /// `ssl_ca` if given), `VERIFY_CA` (signed by a trusted CA) or `VERIFY_IDENTITY` (and
+    /// issued for `host`). With `ssl_ca` and no `ssl_mode`: `VERIFY_CA`. May also be given
+    /// in `url` as `?ssl-mode=REQUIRED`.
+    #[serde(default)]
+    pub ssl_mode: Option<String>,
+    /// MySQL/MariaDB: PEM file of the CA certificates to trust (default: the system's
+    /// roots). May also be given in `url` as `?ssl-ca=/path/ca.pem`.
+    #[serde(default)]
+    pub ssl_ca: Option<String>,
     /// Table to read, optionally schema-qualified (`sales.orders`). Give `table` or `query`.
     #[serde(default)]
     pub table: Option<String>,
@@ -86,6 +120,29 @@ pub struct DbSinkConfig {
     /// Database name.
     #[serde(default)]
     pub database: Option<String>,
+    /// PostgreSQL TLS, as libpq's `sslmode`: `disable`, `prefer` (default: TLS when the
+    /// server offers it, plain otherwise; the certificate is not checked), `require` (TLS
+    /// or no connection; the certificate is checked only against `sslrootcert` if given),
+    /// `verify-ca` (signed by a trusted CA) or `verify-full` (and issued for `host`). May
+    /// also be given in `url` as `?sslmode=verify-full`.
+    #[serde(default)]
+    pub sslmode: Option<String>,
+    /// PostgreSQL: PEM file of the CA certificates to trust (default: the system's
+    /// roots). May also be given in `url` as `?sslrootcert=/path/ca.pem`.
+    #[serde(default)]
+    pub sslrootcert: Option<String>,
+    /// MySQL/MariaDB TLS, as the mysql client's `--ssl-mode`: `DISABLED`, `PREFERRED`
+    /// (default: TLS when the server offers it, plain otherwise; the certificate is not
+    /// checked), `REQUIRED` (TLS or no connection; the certificate is checked only against
+    /// `ssl_ca` if given), `VERIFY_CA` (signed by a trusted CA) or `VERIFY_IDENTITY` (and
+    /// issued for `host`). With `ssl_ca` and no `ssl_mode`: `VERIFY_CA`. May also be given
+    /// in `url` as `?ssl-mode=REQUIRED`.
+    #[serde(default)]
+    pub ssl_mode: Option<String>,
+    /// MySQL/MariaDB: PEM file of the CA certificates to trust (default: the system's
+    /// roots). May also be given in `url` as `?ssl-ca=/path/ca.pem`.
+    #[serde(default)]
+    pub ssl_ca: Option<String>,
     /// Target table, optionally schema-qualified.
     pub table: String,
     /// `append` (default), `overwrite` (replace all rows) or `upsert` (on `key_columns`).
@@ -157,6 +214,7 @@ pub struct Endpoint {
     pub database: String,
     pub connect_timeout: std::time::Duration,
     pub statement_timeout: Option<std::time::Duration>,
+    pub tls: TlsOptions,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -184,6 +242,10 @@ pub struct ConnectionFields<'a> {
     pub user: &'a Option<String>,
     pub password: &'a Option<Secret>,
     pub database: &'a Option<String>,
+    pub sslmode: &'a Option<String>,
+    pub sslrootcert: &'a Option<String>,
+    pub ssl_mode: &'a Option<String>,
+    pub ssl_ca: &'a Option<String>,
     pub connect_timeout: Duration,
     pub statement_timeout: Option<Duration>,
 }
@@ -197,6 +259,10 @@ impl DbSourceConfig {
             user: &self.user,
             password: &self.password,
             database: &self.database,
+            sslmode: &self.sslmode,
+            sslrootcert: &self.sslrootcert,
+            ssl_mode: &self.ssl_mode,
+            ssl_ca: &self.ssl_ca,
             connect_timeout: self.connect_timeout,
             statement_timeout: self.statement_timeout,
         }
@@ -238,6 +304,10 @@ impl DbSinkConfig {
             user: &self.user,
             password: &self.password,
             database: &self.database,
+            sslmode: &self.sslmode,
+            sslrootcert: &self.sslrootcert,
+            ssl_mode: &self.ssl_mode,
+            ssl_ca: &self.ssl_ca,
             connect_timeout: self.connect_timeout,
             statement_timeout: self.statement_timeout,
         }
@@ -255,8 +325,15 @@ impl DbSinkConfig {
 }
 
 impl ConnectionFields<'_> {
-    /// Resolves the endpoint; `schemes` are the URL schemes the connector accepts.
-    pub fn resolve(&self, schemes: &[&str], default_port: u16) -> Result<Endpoint, OptionError> {
+    /// Resolves the endpoint; `schemes` are the URL schemes the connector accepts, `names`
+    /// its TLS options' names.
+    pub fn resolve(
+        &self,
+        schemes: &[&str],
+        default_port: u16,
+        names: TlsNames,
+    ) -> Result<Endpoint, OptionError> {
+        let mut query: Vec<(String, String)> = Vec::new();
         let mut e = Endpoint {
             host: "127.0.0.1".into(),
             port: default_port,
@@ -265,6 +342,7 @@ impl ConnectionFields<'_> {
             database: String::new(),
             connect_timeout: self.connect_timeout.0,
             statement_timeout: self.statement_timeout.map(|d| d.0),
+            tls: TlsOptions::disabled(),
         };
         if let Some(url) = self.url {
             // The URL may hold a password: never echo it.
@@ -296,6 +374,7 @@ impl ConnectionFields<'_> {
             e.user = decode(u.username());
             e.password = u.password().map(|p| Secret::new(decode(p)));
             e.database = decode(u.path().trim_start_matches('/'));
+            query = u.query_pairs().into_owned().collect();
         }
         if let Some(h) = self.host {
             e.host = h.clone();
@@ -324,7 +403,86 @@ impl ConnectionFields<'_> {
                 "no database: give `database`, or put it in `url`",
             ));
         }
+        e.tls = self.tls(names, &query)?;
         Ok(e)
+    }
+
+    /// The TLS mode and CA file from the fields, else from the URL's query (`?sslmode=`,
+    /// `?ssl-mode=`, ...); libpq's and MySQL's defaults otherwise.
+    fn tls(&self, names: TlsNames, query: &[(String, String)]) -> Result<TlsOptions, OptionError> {
+        let from_url = |keys: &[&str]| {
+            query
+                .iter()
+                .rev()
+                .find(|(k, _)| keys.contains(&k.as_str()))
+                .map(|(_, v)| v.clone())
+        };
+        let (mode_key, ca_key, modes, mode, ca, other) = match names {
+            TlsNames::Libpq => (
+                "sslmode",
+                "sslrootcert",
+                &LIBPQ_MODES,
+                self.sslmode.clone().or_else(|| from_url(&["sslmode"])),
+                self.sslrootcert
+                    .clone()
+                    .or_else(|| from_url(&["sslrootcert"])),
+                [("ssl_mode", self.ssl_mode), ("ssl_ca", self.ssl_ca)],
+            ),
+            TlsNames::MySql => (
+                "ssl_mode",
+                "ssl_ca",
+                &MYSQL_MODES,
+                self.ssl_mode
+                    .clone()
+                    .or_else(|| from_url(&["ssl-mode", "ssl_mode"])),
+                self.ssl_ca
+                    .clone()
+                    .or_else(|| from_url(&["ssl-ca", "ssl_ca"])),
+                [("sslmode", self.sslmode), ("sslrootcert", self.sslrootcert)],
+            ),
+        };
+        if let Some((key, _)) = other.iter().find(|(_, v)| v.is_some()) {
+            let (server, right) = match names {
+                TlsNames::Libpq => (
+                    "PostgreSQL",
+                    if *key == "ssl_mode" {
+                        "sslmode"
+                    } else {
+                        "sslrootcert"
+                    },
+                ),
+                TlsNames::MySql => (
+                    "MySQL",
+                    if *key == "sslmode" {
+                        "ssl_mode"
+                    } else {
+                        "ssl_ca"
+                    },
+                ),
+            };
+            return Err(OptionError::new(
+                *key,
+                format!("`{key}` is not an option of this connector: for {server} write `{right}`"),
+            ));
+        }
+        let mode = match mode {
+            Some(m) => TlsMode::parse(&m, modes).ok_or_else(|| {
+                OptionError::new(
+                    mode_key,
+                    fust_config::unknown_message("TLS mode", &m, modes.as_slice()),
+                )
+            })?,
+            // The mysql client verifies against a CA it is given (libpq does not).
+            None if names == TlsNames::MySql && ca.is_some() => TlsMode::VerifyCa,
+            None => TlsMode::Prefer,
+        };
+        if ca.as_deref() == Some("") {
+            return Err(OptionError::new(
+                ca_key,
+                "empty path: give the CA file's path",
+            ));
+        }
+        Ok(TlsOptions { mode, ca_file: ca })
     }
 }
 
@@ -361,6 +519,10 @@ mod tests {
             user: None,
             password: None,
             database: None,
+            sslmode: None,
+            sslrootcert: None,
+            ssl_mode: None,
+            ssl_ca: None,
             table: Some("t".into()),
             columns: None,
             query: None,
@@ -376,7 +538,10 @@ mod tests {
     #[test]
     fn url_and_fields() {
         let c = source("postgres://alice:s%40cret@db.example:6543/sales");
-        let e = c.connection().resolve(&["postgres"], 5432).unwrap();
+        let e = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap();
         assert_eq!(e.to_string(), "alice@db.example:6543/sales");
         assert_eq!(e.password.as_ref().map(Secret::expose), Some("s@cret"));
         assert!(!format!("{e:?}").contains("cret"));
@@ -384,20 +549,103 @@ mod tests {
         let mut c = source("postgres://alice@db/sales");
         c.port = Some(7777);
         c.database = Some("other".into());
-        let e = c.connection().resolve(&["postgres"], 5432).unwrap();
+        let e = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap();
         assert_eq!(e.to_string(), "alice@db:7777/other");
     }
 
     #[test]
     fn bad_urls_name_the_key_without_the_password() {
         let c = source("mysql://bob:hunter2@h/db");
-        let err = c.connection().resolve(&["postgres"], 5432).unwrap_err();
+        let err = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap_err();
         assert_eq!(err.key, "url");
         assert!(!err.message.contains("hunter2"), "{}", err.message);
         let c = source("postgres://h/db");
         assert_eq!(
-            c.connection().resolve(&["postgres"], 5432).unwrap_err().key,
+            c.connection()
+                .resolve(&["postgres"], 5432, TlsNames::Libpq)
+                .unwrap_err()
+                .key,
             "user"
         );
+    }
+
+    #[test]
+    fn tls_options_from_fields_and_url() {
+        let pg = |c: &DbSourceConfig| c.connection().resolve(&["postgres"], 5432, TlsNames::Libpq);
+        let my = |c: &DbSourceConfig| c.connection().resolve(&["mysql"], 3306, TlsNames::MySql);
+        // Defaults: try TLS, fall back (libpq's and the mysql client's).
+        let e = pg(&source("postgres://u@h/db")).unwrap();
+        assert_eq!(
+            e.tls,
+            TlsOptions {
+                mode: TlsMode::Prefer,
+                ca_file: None
+            }
+        );
+        let e = pg(&source(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem",
+        ))
+        .unwrap();
+        assert_eq!(e.tls.mode, TlsMode::VerifyFull);
+        assert_eq!(e.tls.ca_file.as_deref(), Some("/ca.pem"));
+        let mut c = source("postgres://u@h/db?sslmode=verify-full");
+        c.sslmode = Some("disable".into());
+        assert_eq!(pg(&c).unwrap().tls.mode, TlsMode::Disable);
+
+        let e = my(&source("mysql://u@h/db?ssl-mode=required")).unwrap();
+        assert_eq!(e.tls.mode, TlsMode::Require);
+        let e = my(&source("mysql://u@h/db?ssl-ca=/ca.pem")).unwrap();
+        assert_eq!(
+            e.tls.mode,
+            TlsMode::VerifyCa,
+            "a CA alone verifies, as in mysql"
+        );
+        let mut c = source("mysql://u@h/db");
+        c.ssl_mode = Some("VERIFY_IDENTITY".into());
+        assert_eq!(my(&c).unwrap().tls.mode, TlsMode::VerifyFull);
+    }
+
+    #[test]
+    fn bad_tls_options_name_the_option_and_the_choices() {
+        let mut c = source("postgres://u@h/db");
+        c.sslmode = Some("required".into());
+        let err = c
+            .connection()
+            .resolve(&["postgres"], 5432, TlsNames::Libpq)
+            .unwrap_err();
+        assert_eq!(err.key, "sslmode");
+        assert!(
+            err.message.contains("`required`")
+                && err
+                    .message
+                    .contains("disable, prefer, require, verify-ca, verify-full"),
+            "{}",
+            err.message
+        );
+        let c = source("mysql://u@h/db?ssl-mode=on");
+        let err = c
+            .connection()
+            .resolve(&["mysql"], 3306, TlsNames::MySql)
+            .unwrap_err();
+        assert_eq!(err.key, "ssl_mode");
+        assert!(
+            err.message
+                .contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY")
+        );
+        // One connector's option name given to the other.
+        let mut c = source("mysql://u@h/db");
+        c.sslmode = Some("require".into());
+        let err = c
+            .connection()
+            .resolve(&["mysql"], 3306, TlsNames::MySql)
+            .unwrap_err();
+        assert_eq!(err.key, "sslmode");
+        assert!(err.message.contains("write `ssl_mode`"), "{}", err.message);
     }
 }

@@ -8,7 +8,7 @@ pub mod dialect;
 pub mod scan;
 pub mod source;
 
-pub use config::{CreateTable, DbSinkConfig, DbSourceConfig, DbWriteMode, Endpoint};
+pub use config::{CreateTable, DbSinkConfig, DbSourceConfig, DbWriteMode, Endpoint, TlsNames};
 pub use dialect::{Dialect, create_table_sql};
 pub use scan::{DbDriver, DbTable, Snapshot};
 pub use source::DbSource;
