@@ -49,8 +49,9 @@ def frame(seq, payload):
     return struct.pack("<I", len(payload))[:3] + bytes([seq & 0xFF]) + payload
 
 
-def greeting(plugin=b"mysql_native_password"):
+def greeting(plugin=b"mysql_native_password", ssl=False):
     caps = (1 << 9) | (1 << 15) | (1 << 3) | (1 << 19) | (1 << 21) | 1 | 4 | (1 << 13) | (1 << 17)
+    caps |= (1 << 11) if ssl else 0
     p = b"\x0a" + b"10.11.6-MariaDB\0" + struct.pack("<I", 7) + bytes(range(1, 9)) + b"\0"
     p += struct.pack("<H", caps & 0xFFFF) + b"\x2d" + b"\x02\x00"
     p += struct.pack("<H", caps >> 16) + bytes([21]) + b"\0" * 10
@@ -140,8 +141,8 @@ def mysql_seeds():
     write(t, "rows-zero-date", b"\x00" + part(bytes([18, 10, 0])) + part(row([b"\x00"])))
 
     # Whole conversations: greeting, login OK, SET OK, prepare, execute, rows, EOF.
-    def conversation(columns, rows, plugin=b"mysql_native_password", split=False):
-        s = frame(0, greeting(plugin)) + frame(2, OK) + frame(1, OK)
+    def conversation(columns, rows, plugin=b"mysql_native_password", ssl=False):
+        s = frame(0, greeting(plugin, ssl)) + frame(3, OK) + frame(1, OK)
         n = len(columns)
         prep = [b"\x00" + struct.pack("<IHH", 1, n, 0) + b"\x00\x00\x00"]
         if n:
@@ -160,6 +161,9 @@ def mysql_seeds():
         write(t, f"conv-{i}-chunked", b"\x01" + part(b"") + part(bytes([0, 6, 2])) + server)
         arrows = bytes(a for _, _, a, _ in cols)
         write(t, f"conv-{i}-typed", b"\x03" + part(arrows) + part(bytes([40])) + server)
+        # ssl_mode: preferred against a server that offers TLS (the SSLRequest exchange).
+        tls = conversation(cols, rows, ssl=True)
+        write(t, f"conv-{i}-starttls", b"\x05" + part(b"") + part(bytes([3])) + tls)
     # caching_sha2_password's fast path, an empty result, an error reply to the prepare.
     s = frame(0, greeting(b"caching_sha2_password")) + frame(2, b"\x01\x03") + frame(3, OK)
     s += frame(1, OK) + frame(1, b"\x00" + struct.pack("<IHH", 1, 0, 0) + b"\0\0\0") + frame(1, OK)

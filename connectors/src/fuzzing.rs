@@ -55,7 +55,7 @@ fn check_batch(fields: &[Arc<Field>], columns: Vec<ArrayRef>, rows: usize) {
 #[cfg(feature = "mysql")]
 use crate::mysql::types::{Decoder, MYSQL_TYPE};
 #[cfg(feature = "mysql")]
-use crate::mysql::wire::{Conn, Login, WireKind};
+use crate::mysql::wire::{Conn, Login, StartTls, WireKind};
 
 /// The Arrow column types the MySQL decoder builds (what `field_for` can produce).
 #[cfg(feature = "mysql")]
@@ -110,7 +110,7 @@ fn mysql_natural(i: usize, kind: WireKind) -> Field {
 
 /// Drives the MySQL decoders. `data[0]` chooses: bit 0 clear, binary-protocol rows straight
 /// into [`Decoder::push_packet`]; set, a whole conversation ([`mysql_conversation`]), with
-/// a password when bit 1 is set.
+/// a password when bit 1 is set and `ssl_mode: preferred` when bit 2 is.
 ///
 /// Rows: `data[1]` is the length of a column list, three bytes a column (Arrow type,
 /// `MYSQL_TYPE_*` number, flags: bit 0 UNSIGNED); then row packets, each after its length
@@ -123,7 +123,7 @@ pub fn mysql_wire(data: &[u8]) {
     if mode & 1 == 1 {
         let (columns, rest) = take_part(data, 32);
         let (chunking, server) = take_part(rest, 16);
-        mysql_conversation(columns, chunking, server, mode & 2 == 2);
+        mysql_conversation(columns, chunking, server, mode & 2 == 2, mode & 4 == 4);
         return;
     }
     let (columns, mut packets) = take_part(data, 48);
@@ -222,12 +222,19 @@ impl tokio::io::AsyncWrite for Scripted<'_> {
     }
 }
 
-/// A whole read as the MySQL source does it (`read_rows`): the server's greeting, login,
+/// A whole read as the MySQL source does it (`read_rows`): the server's greeting (and,
+/// with `starttls`, the `SSLRequest` exchange, over a pass-through "TLS"), login,
 /// `SET`, prepare and execute, then rows into a [`Decoder`] three at a time, all from
 /// `server` (framed packets as a server sends them). Column `i`'s Arrow type is
 /// `columns[i % len]`, or the natural one for its wire layout when `columns` is empty.
 #[cfg(feature = "mysql")]
-pub fn mysql_conversation(columns: &[u8], chunking: &[u8], server: &[u8], password: bool) {
+pub fn mysql_conversation(
+    columns: &[u8],
+    chunking: &[u8],
+    server: &[u8],
+    password: bool,
+    starttls: bool,
+) {
     let stream = Scripted {
         script: server,
         chunking,
@@ -239,7 +246,13 @@ pub fn mysql_conversation(columns: &[u8], chunking: &[u8], server: &[u8], passwo
         database: "test",
     };
     block_on(async {
-        let Ok(mut conn) = Conn::login(stream, &login).await else {
+        // The SSLRequest exchange with a "TLS" that leaves the bytes as they are: what the
+        // server says after it is still the script.
+        let tls = match starttls {
+            true => StartTls::Prefer(|s| std::future::ready(Ok(s))),
+            false => StartTls::Off,
+        };
+        let Ok(mut conn) = Conn::login_with(stream, &login, tls).await else {
             return;
         };
         if conn.execute("SET time_zone = '+00:00'").await.is_err() {
