@@ -12,9 +12,11 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 use datafusion::arrow::array::{ArrayRef, RecordBatchOptions};
+#[cfg(any(feature = "csv", feature = "mysql"))]
+use datafusion::arrow::datatypes::DataType;
 #[cfg(feature = "mysql")]
 use datafusion::arrow::datatypes::TimeUnit;
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema};
 
 /// One tokio runtime per fuzzing thread: building one per input would cost more than most
 /// inputs take to decode.
