@@ -140,6 +140,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         Self::login_with(stream, login, StartTls::<Never<S>>::Off).await
     }
 
+    /// A connection over `stream` with nothing read yet; `seq` numbers the next packet.
+    fn over(stream: S, seq: u8) -> Conn<S> {
+        Conn {
+            stream,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            payload: 0..0,
+            joined: None,
+            max_payload: MAX_JOINED,
+            seq,
+        }
+    }
+
     /// Reads the server's greeting, switches to TLS as `tls` says (the `SSLRequest`
     /// exchange: capabilities with `CLIENT_SSL`, the TLS handshake, then the login over
     /// it), and logs in.
@@ -148,16 +162,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
         U: FnOnce(S) -> F,
         F: Future<Output = io::Result<S>>,
     {
-        let mut conn = Conn {
-            stream,
-            buf: vec![0; READ_CHUNK],
-            start: 0,
-            end: 0,
-            payload: 0..0,
-            joined: None,
-            max_payload: MAX_JOINED,
-            seq: 0,
-        };
+        let mut conn = Conn::over(stream, 0);
         conn.next().await?;
         let greeting = Greeting::parse(conn.payload())?;
         let wanted = LONG_PASSWORD
@@ -198,16 +203,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
                 ));
             }
             let Conn { stream, seq, .. } = conn;
-            conn = Conn {
-                stream: upgrade(stream).await.map_err(WireError::Tls)?,
-                buf: vec![0; READ_CHUNK],
-                start: 0,
-                end: 0,
-                payload: 0..0,
-                joined: None,
-                max_payload: MAX_JOINED,
-                seq,
-            };
+            conn = Conn::over(upgrade(stream).await.map_err(WireError::Tls)?, seq);
         }
         let mut plugin = greeting.plugin;
         let mut auth = scramble(&plugin, login.password, &greeting.nonce)?;
