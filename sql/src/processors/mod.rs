@@ -3,18 +3,26 @@
 
 mod aggregate;
 mod common;
+mod deduplicate;
+mod enrich;
 mod filter;
 mod mapping;
 mod sql;
+mod transform;
+mod union;
 
 use fust_config::PluginRole;
 use fust_engine::{OptionError, Processor, Registry, Typed};
 use std::sync::Arc;
 
 pub use aggregate::{AggregateConfig, AggregateProcessor};
+pub use deduplicate::{DeduplicateConfig, DeduplicateProcessor};
+pub use enrich::{EnrichConfig, EnrichProcessor};
 pub use filter::{FilterConfig, FilterMode, FilterProcessor};
 pub use mapping::{MappingConfig, MappingProcessor};
 pub use sql::{SqlConfig, SqlProcessor};
+pub use transform::{TransformConfig, TransformProcessor};
+pub use union::{UnionConfig, UnionProcessor};
 
 use common::not_blank;
 
@@ -64,6 +72,52 @@ pub fn register_all(registry: &mut Registry) {
             crate::query::parse_query(&c.query)
                 .map_err(|e| OptionError::new("query", fust_engine::error::clean_message(&e)))?;
             Ok(Arc::new(SqlProcessor(c)) as Arc<dyn Processor>)
+        },
+    )));
+    registry.add_processor(Arc::new(Typed::new(
+        "transform",
+        PluginRole::Processor,
+        "Column operations in order: JSON, regex, dates, split/explode, hash, mask, clean",
+        "type: transform\nsteps:\n  - {op: regex_extract, column: email, pattern: '@(.+)$', as: domain}\n  - {op: date_parse, column: created, format: '%d/%m/%Y %H:%M', timezone: Europe/Paris}\n  - {op: mask, column: card, keep_last: 4}\n",
+        |c: TransformConfig| {
+            c.check()?;
+            Ok(Arc::new(TransformProcessor(c)) as Arc<dyn Processor>)
+        },
+    )));
+    registry.add_processor(Arc::new(Typed::new(
+        "union",
+        PluginRole::Processor,
+        "Append the rows of named inputs (by position or by name)",
+        "type: union\ninputs: [archive]\nby_name: true\n",
+        |c: UnionConfig| {
+            if c.inputs.is_empty() {
+                return Err(OptionError::new("inputs", "name at least one input"));
+            }
+            Ok(Arc::new(UnionProcessor(c)) as Arc<dyn Processor>)
+        },
+    )));
+    registry.add_processor(Arc::new(Typed::new(
+        "enrich",
+        PluginRole::Processor,
+        "Add columns from a lookup input (a join on key columns)",
+        "type: enrich\nlookup: countries\non: {country_code: code}\ncolumns: [country_name]\nhow: left\n",
+        |c: EnrichConfig| {
+            if c.on.is_empty() {
+                return Err(OptionError::new("on", "give at least one `stream_column: lookup_column`"));
+            }
+            Ok(Arc::new(EnrichProcessor::new(c)) as Arc<dyn Processor>)
+        },
+    )));
+    registry.add_processor(Arc::new(Typed::new(
+        "deduplicate",
+        PluginRole::Processor,
+        "Keep one record per key, the first or last by a column",
+        "type: deduplicate\nkey_columns: [order_id]\nkeep: last\norder_by: updated_at\n",
+        |c: DeduplicateConfig| {
+            if c.key_columns.is_empty() {
+                return Err(OptionError::new("key_columns", "name at least one column"));
+            }
+            Ok(Arc::new(DeduplicateProcessor(c)) as Arc<dyn Processor>)
         },
     )));
 }

@@ -1,4 +1,6 @@
-//! SQL functions Fust puts in place of DataFusion's, where DataFusion's answer is wrong.
+//! SQL functions a run's session has besides DataFusion's: datafusion-functions-json's
+//! `json_get*` family, Fust's `json_encode`/`json_decode` ([`json`]), and `round`, which
+//! Fust puts in place of DataFusion's because DataFusion's answer is wrong for floats.
 //!
 //! `round(x, n)` on floats: DataFusion 55 computes `(x * 10^n).round() / 10^n`, and the
 //! product is itself rounded, so `round(2953.35 * 1.1, 2)` (the float holds
@@ -10,6 +12,8 @@
 //! DataFusion's function, which is exact for them. Kept here rather than upstream for now:
 //! the fix is small and Fust needs it in DataFusion 55.
 
+mod json;
+
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float32Array, Float64Array};
@@ -19,6 +23,7 @@ use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, Int32Type
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::functions::math::round::RoundFunc;
+use datafusion::prelude::SessionContext;
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
@@ -27,6 +32,15 @@ use datafusion::logical_expr::{
 #[derive(Debug, PartialEq, Eq, Hash, Default)]
 pub struct ExactRound {
     inner: RoundFunc,
+}
+
+/// Registers Fust's functions in a session (replacing DataFusion's `round`).
+pub fn register(ctx: &mut SessionContext) -> Result<()> {
+    datafusion_functions_json::register_all(ctx)?;
+    ctx.register_udf(json::json_encode());
+    ctx.register_udf(json::json_decode());
+    ctx.register_udf(exact_round());
+    Ok(())
 }
 
 /// The `round` function a session registers in place of DataFusion's.
