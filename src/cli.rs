@@ -518,6 +518,60 @@ pub fn markdown_reference(registry: &Registry) -> String {
             out.push_str(&format!("| `{name}` | {ty} | {desc} |\n"));
         }
         out.push('\n');
+        out.push_str(&variant_tables(p.options.as_value()));
+    }
+    out
+}
+
+/// For a list option whose items are one of several shapes told apart by a tag (the
+/// `transform` processor's `steps`, by `op`): a table of the shapes and their options.
+fn variant_tables(schema: &serde_json::Value) -> String {
+    let mut out = String::new();
+    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
+        return out;
+    };
+    for (name, p) in props {
+        let Some(variants) = p.pointer("/items/oneOf").and_then(|v| v.as_array()) else {
+            continue;
+        };
+        let mut rows = Vec::new();
+        let mut tag_key = None;
+        for v in variants {
+            let tag = v
+                .get("properties")
+                .and_then(|p| p.as_object())
+                .and_then(|p| {
+                    p.iter()
+                        .find_map(|(k, t)| Some((k.clone(), t.get("const")?.as_str()?.to_string())))
+                });
+            let Some((key, value)) = tag else { continue };
+            let options: Vec<String> = crate::progress::option_rows(v)
+                .into_iter()
+                .filter(|(n, _, _)| *n != key)
+                .map(|(n, ty, desc)| {
+                    let desc = if desc.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {desc}")
+                    };
+                    format!("`{n}` {ty}{desc}")
+                })
+                .collect();
+            let desc = v.get("description").and_then(|d| d.as_str()).unwrap_or("");
+            rows.push(format!(
+                "| `{value}` | {} | {} |\n",
+                desc.replace('\n', " ").replace('|', "\\|"),
+                options.join("<br>").replace('|', "\\|")
+            ));
+            tag_key = Some(key);
+        }
+        if let Some(key) = tag_key {
+            out.push_str(&format!(
+                "Each of `{name}` is one of these, by `{key}`:\n\n| `{key}` | what it does | options |\n|---|---|---|\n"
+            ));
+            out.extend(rows);
+            out.push('\n');
+        }
     }
     out
 }

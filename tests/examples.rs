@@ -227,3 +227,51 @@ fn join_customers() {
         assert_close(&row[3], *paid, &format!("paid total of {name}"));
     }
 }
+
+#[test]
+fn biggest_order_per_customer() {
+    let dir = tempdir();
+    run_example("biggest_order_per_customer", dir.path());
+    let out = dir.path().join("biggest_orders.csv");
+    assert_no_temp_files(dir.path());
+    let text = std::fs::read_to_string(&out).expect("biggest_orders.csv");
+
+    let custs = customers();
+    let mut biggest: BTreeMap<i64, &Order> = BTreeMap::new();
+    let all = orders();
+    for o in &all {
+        let best = biggest.entry(o.cust_id).or_insert(o);
+        if o.amount > best.amount {
+            *best = o;
+        }
+    }
+    let mask = |name: &str| {
+        let chars: Vec<char> = name.chars().collect();
+        let keep = chars.len().min(4);
+        "*".repeat(chars.len() - keep) + &chars[chars.len() - keep..].iter().collect::<String>()
+    };
+    let lines = parse_csv(&text);
+    assert_eq!(
+        lines[0],
+        ["cust_id", "order_id", "amount", "month", "name", "country"]
+    );
+    let want: Vec<Vec<String>> = biggest
+        .values()
+        .map(|o| {
+            let (name, country) = custs.get(&o.cust_id).cloned().unwrap_or_default();
+            vec![
+                o.cust_id.to_string(),
+                o.order_id.to_string(),
+                format!("{:?}", o.amount),
+                o.order_date[..7].to_string(),
+                mask(&name),
+                if country.is_empty() {
+                    "??".into()
+                } else {
+                    country
+                },
+            ]
+        })
+        .collect();
+    assert_eq!(lines[1..].to_vec(), want, "{text}");
+}

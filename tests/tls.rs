@@ -3,7 +3,8 @@
 //! only over TLS (`REQUIRE SSL`), and their certificates are signed by the test CA in
 //! `$FUST_TEST_TLS_DIR` (default /var/lib/fust-tls). Each connector reads (and MySQL
 //! writes) with TLS, fails with a message saying what to set without it, and checks the
-//! certificate in the verifying modes; `fust serve --tls-cert --tls-key` answers HTTPS.
+//! certificate in the verifying modes; `fust serve --tls-cert --tls-key` answers HTTPS; S3
+//! over HTTPS (a moto_server with the test certificate) trusts `storage.ca_file`.
 //! These tests fail, never skip, when a server or the test CA is missing.
 
 mod common;
@@ -449,4 +450,66 @@ fn tls_cert_without_tls_key_is_a_usage_error() {
         "{}",
         out.stderr
     );
+}
+
+// --- S3 over HTTPS ------------------------------------------------------------------------
+
+/// `storage:` for the HTTPS moto server, trusting `ca` when given.
+fn s3_storage(moto: &Moto, ca: Option<&str>) -> String {
+    let ca = ca.map(|c| format!(", ca_file: '{c}'")).unwrap_or_default();
+    format!(
+        "{{endpoint: '{}', region: us-east-1, access_key_id: testing, secret_access_key: testing{ca}}}",
+        moto.endpoint()
+    )
+}
+
+#[test]
+fn s3_over_https_trusts_storage_ca_file_and_refuses_an_unknown_ca() {
+    let (cert, key) = (tls_file("server.pem"), tls_file("server.key"));
+    let moto = Moto::start_https("tls-bucket", &cert, &key, &ca());
+    assert!(
+        moto.endpoint().starts_with("https://"),
+        "{}",
+        moto.endpoint()
+    );
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "people.csv", "id,name\n1,ada\n2,grace\n3,édith\n");
+    let storage = s3_storage(&moto, Some(&ca()));
+    run(
+        d,
+        &format!(
+            "input: {{type: csv, path: people.csv}}\n\
+             output: {{type: parquet, path: 's3://tls-bucket/people.parquet', storage: {storage}}}\n"
+        ),
+    )
+    .success();
+    run(
+        d,
+        &format!(
+            "input: {{type: parquet, path: 's3://tls-bucket/people.parquet', storage: {storage}}}\n\
+             output: {{type: csv, path: back.csv}}\n"
+        ),
+    )
+    .success();
+    assert_eq!(sorted(read_rows(&d.join("back.csv"))), rows(ROWS));
+
+    // The test CA is not among the system's roots, and another CA did not sign the
+    // server's certificate: both fail on the certificate.
+    for ca in [None, Some(other_ca())] {
+        let storage = s3_storage(&moto, ca.as_deref());
+        let out = run(
+            d,
+            &format!(
+                "input: {{type: csv, path: people.csv}}\n\
+                 output: {{type: csv, path: 's3://tls-bucket/again.csv', storage: {storage}}}\n"
+            ),
+        );
+        out.failure();
+        assert!(
+            out.stderr.to_lowercase().contains("certificate"),
+            "with ca_file {ca:?}: {}",
+            out.stderr
+        );
+    }
 }

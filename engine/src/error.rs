@@ -109,6 +109,17 @@ pub struct Cancelled;
 /// and the trailing backtrace hint, which mean nothing to a user.
 pub fn clean_message(e: &DataFusionError) -> String {
     let mut msg = e.to_string();
+    // Causes a message leaves out (a TLS failure under "error sending request").
+    let mut source = std::error::Error::source(e);
+    for _ in 0..8 {
+        let Some(cause) = source else { break };
+        let text = cause.to_string();
+        if !text.is_empty() && !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = cause.source();
+    }
     for prefix in [
         "Execution error: ",
         "Error during planning: ",

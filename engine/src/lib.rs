@@ -11,6 +11,7 @@ pub mod functions;
 pub mod plugin;
 pub mod registry;
 pub mod session;
+pub mod sql_text;
 pub mod state;
 pub mod types;
 

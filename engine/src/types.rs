@@ -13,6 +13,7 @@ pub fn sql_type(ty: &str) -> Result<DataType> {
     if ty.contains([';', '(']) && !ty.trim_end().ends_with(')') || ty.contains(';') {
         return plan_err!("`{ty}` is not a SQL type");
     }
+    crate::sql_text::check(ty)?;
     let ctx = SessionContext::new();
     match ctx.parse_sql_expr(&format!("CAST(NULL AS {ty})"), &DFSchema::empty()) {
         Ok(Expr::Cast(c)) => Ok(c.field.data_type().clone()),

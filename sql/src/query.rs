@@ -44,6 +44,7 @@ pub async fn plan_query(ctx: &SessionContext, sql: &str) -> Result<LogicalPlan> 
 
 /// Parses `sql` and checks, without any I/O, that it is exactly one query.
 pub fn parse_query(sql: &str) -> Result<Statement> {
+    fust_engine::sql_text::check(sql)?;
     let mut statements = DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
         .map_err(|e| plan_datafusion_err!("the SQL does not parse: {e}"))?;
     if statements.len() != 1 {

@@ -455,6 +455,7 @@ pub struct Moto {
     child: Child,
     pub port: u16,
     pub bucket: String,
+    https: bool,
 }
 
 fn free_port() -> u16 {
@@ -493,9 +494,39 @@ impl Moto {
     /// Starts `moto_server` and creates `bucket`. Panics (fails the test) when moto_server
     /// is not installed or does not come up: S3 tests must never be skipped silently.
     pub fn start(bucket: &str) -> Moto {
+        let moto = Moto::spawn(bucket, &[], false, |port| {
+            matches!(http(port, "GET", "/", b""), Ok((200, _)))
+        });
+        let (code, body) =
+            http(moto.port, "PUT", &format!("/{bucket}"), b"").expect("create bucket");
+        assert_eq!(code, 200, "creating bucket {bucket} failed: {body}");
+        moto
+    }
+
+    /// Starts `moto_server` over HTTPS with the certificate `cert` (and its `key`), signed
+    /// by `ca`, and creates `bucket`. The raw-HTTP helpers (`put`, `keys`) do not speak TLS;
+    /// this server is reached with curl and with fust.
+    pub fn start_https(bucket: &str, cert: &str, key: &str, ca: &str) -> Moto {
+        let curl = |port: u16, args: &[&str]| {
+            Command::new("curl")
+                .args(["-sS", "-f", "--max-time", "10", "--cacert", ca])
+                .args(args)
+                .arg(format!("https://127.0.0.1:{port}/{bucket}"))
+                .output()
+                .expect("curl runs (install curl)")
+        };
+        // Ready when the bucket is made.
+        Moto::spawn(bucket, &["-c", cert, "-k", key], true, |port| {
+            curl(port, &["-X", "PUT"]).status.success()
+        })
+    }
+
+    /// Spawns moto_server with `args` and waits until `ready(port)`.
+    fn spawn(bucket: &str, args: &[&str], https: bool, ready: impl Fn(u16) -> bool) -> Moto {
         let port = free_port();
         let child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -509,14 +540,15 @@ impl Moto {
             child,
             port,
             bucket: bucket.to_string(),
+            https,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = moto.child.try_wait() {
                 panic!("moto_server exited at start with {status}");
             }
-            if matches!(http(port, "GET", "/", b""), Ok((200, _))) {
-                break;
+            if ready(port) {
+                return moto;
             }
             assert!(
                 Instant::now() < deadline,
@@ -524,13 +556,11 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(200));
         }
-        let (code, body) = http(port, "PUT", &format!("/{bucket}"), b"").expect("create bucket");
-        assert_eq!(code, 200, "creating bucket {bucket} failed: {body}");
-        moto
     }
 
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// The environment fust needs to reach this server.

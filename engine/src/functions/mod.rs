@@ -23,10 +23,10 @@ use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, Int32Type
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::functions::math::round::RoundFunc;
-use datafusion::prelude::SessionContext;
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
 };
+use datafusion::prelude::SessionContext;
 
 /// `round` with [`round_f64`] for floats and DataFusion's own for everything else.
 #[derive(Debug, PartialEq, Eq, Hash, Default)]

@@ -35,6 +35,12 @@ pub(super) fn check_column(df: &DataFrame, name: &str, option: &str) -> Result<(
     )
 }
 
+/// Parses a SQL expression over `df`'s columns, after [`fust_engine::sql_text::check`].
+pub(super) fn parse_expr(df: &DataFrame, sql: &str) -> Result<Expr> {
+    fust_engine::sql_text::check(sql)?;
+    df.parse_sql_expr(sql)
+}
+
 pub(super) fn column(name: &str) -> Expr {
     Expr::Column(Column::new_unqualified(name))
 }

@@ -1,7 +1,7 @@
 //! `deduplicate`: one record per key, the first or last by `order_by` (a window
 //! `row_number()` over the key, kept where it is 1).
 
-use super::common::{check_column, column, need_input};
+use super::common::{check_column, column, need_input, parse_expr};
 use async_trait::async_trait;
 use datafusion::error::Result;
 use datafusion::functions_window::expr_fn::row_number;
@@ -51,7 +51,7 @@ impl Processor for DeduplicateProcessor {
         }
         let mut order = Vec::new();
         if let Some(by) = &c.order_by {
-            let e = df.parse_sql_expr(by)?;
+            let e = parse_expr(&df, by)?;
             // Highest (or lowest) first; NULLs after every value either way.
             order.push(e.sort(c.keep == Keep::First, false));
         }

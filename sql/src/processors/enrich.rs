@@ -150,12 +150,14 @@ impl EnrichProcessor {
         let rows = concat_batches(&schema, &batches)?;
         let reservation = MemoryConsumer::new(format!("enrich lookup `{name}`"))
             .register(&ctx.runtime_env().memory_pool);
-        reservation.try_grow(rows.get_array_memory_size()).map_err(|e| {
-            e.context(format!(
-                "enrich: the lookup `{name}` ({} rows) does not fit in settings.memory_limit",
-                rows.num_rows()
-            ))
-        })?;
+        reservation
+            .try_grow(rows.get_array_memory_size())
+            .map_err(|e| {
+                e.context(format!(
+                    "enrich: the lookup `{name}` ({} rows) does not fit in settings.memory_limit",
+                    rows.num_rows()
+                ))
+            })?;
         self.held
             .lock()
             .map_err(|_| datafusion::error::DataFusionError::Internal("lock".into()))?
@@ -189,9 +191,11 @@ async fn unique(
                 .collect()
                 .await?;
             if let Some(batch) = dup.iter().find(|b| b.num_rows() > 0) {
-                let shown = datafusion::arrow::util::pretty::pretty_format_batches(&[batch.clone()])
-                    .map(|t| t.to_string())
-                    .unwrap_or_default();
+                let shown = datafusion::arrow::util::pretty::pretty_format_batches(
+                    std::slice::from_ref(batch),
+                )
+                .map(|t| t.to_string())
+                .unwrap_or_default();
                 return plan_err!(
                     "enrich: the lookup `{name}` has several rows for one key; set `on_duplicate: first` or `last` to keep one:\n{shown}"
                 );

@@ -1,6 +1,6 @@
 //! `filter`: keep or drop the rows for which a SQL condition is true (a `Filter` node).
 
-use super::common::need_input;
+use super::common::{need_input, parse_expr};
 use async_trait::async_trait;
 use datafusion::error::Result;
 use datafusion::logical_expr::LogicalPlan;
@@ -36,7 +36,7 @@ pub struct FilterProcessor(pub FilterConfig);
 impl Processor for FilterProcessor {
     async fn plan(&self, input: Option<LogicalPlan>, ctx: &SessionContext) -> Result<LogicalPlan> {
         let df = DataFrame::new(ctx.state(), need_input(input, "filter")?);
-        let cond = df.parse_sql_expr(&self.0.condition)?;
+        let cond = parse_expr(&df, &self.0.condition)?;
         let cond = match self.0.mode {
             FilterMode::Include => cond,
             FilterMode::Exclude => cond.is_not_true(),

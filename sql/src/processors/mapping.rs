@@ -1,6 +1,6 @@
 //! `mapping`: rename, cast, compute and drop columns in one `Projection`.
 
-use super::common::{check_column, column, need_input};
+use super::common::{check_column, column, need_input, parse_expr};
 use async_trait::async_trait;
 use datafusion::error::Result;
 use datafusion::logical_expr::LogicalPlan;
@@ -64,7 +64,7 @@ impl Processor for MappingProcessor {
             df = df.select(exprs)?;
         }
         for (name, expr) in &c.fields {
-            let e = df.parse_sql_expr(expr)?;
+            let e = parse_expr(&df, expr)?;
             df = df.with_column(name, e)?;
         }
         for name in &c.drop {

@@ -22,6 +22,8 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct TransformConfig {
     /// The steps, e.g. `{op: regex_replace, column: phone, pattern: '[^0-9]', replacement: ''}`.
+    /// Each reads `column`; with `as: NAME` its result is a new column at the end, without
+    /// it the result replaces `column` where it stands.
     pub steps: Vec<Step>,
 }
 
@@ -74,7 +76,8 @@ pub enum Step {
         #[serde(rename = "as", default)]
         to: Option<String>,
         pattern: String,
-        /// The replacement; `${1}` (or `\1`) inserts a group.
+        /// The replacement; `\1` inserts the first group (or `$${1}`: in a job file `$`
+        /// starts a variable, `$$` is a `$`).
         replacement: String,
     },
     /// Text → timestamp with a chrono format (`%Y-%m-%d %H:%M:%S`). With `timezone`
@@ -221,8 +224,7 @@ impl Step {
             }
             Step::RegexReplace { pattern, .. } => regex(pattern).map(|_| ()),
             Step::DateParse {
-                timezone: Some(tz),
-                ..
+                timezone: Some(tz), ..
             } => tz.parse::<Tz>().map(|_| ()).map_err(|e| {
                 OptionError::new(
                     "timezone",
@@ -251,9 +253,8 @@ impl TransformConfig {
             return Err(OptionError::new("steps", "give at least one step"));
         }
         for (i, step) in self.steps.iter().enumerate() {
-            step.check().map_err(|e| {
-                OptionError::new(format!("steps[{i}].{}", e.key), e.message)
-            })?;
+            step.check()
+                .map_err(|e| OptionError::new(format!("steps[{i}].{}", e.key), e.message))?;
         }
         Ok(())
     }
@@ -310,7 +311,11 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
                 Some(fields) => struct_type(fields)?,
                 None => infer_struct(&df, from).await?,
             };
-            call(ctx, "json_decode", vec![text(&df, from)?, lit(data_type.to_string())])?
+            call(
+                ctx,
+                "json_decode",
+                vec![text(&df, from)?, lit(data_type.to_string())],
+            )?
         }
         Step::JsonEncode { .. } => call(ctx, "json_encode", vec![value])?,
         Step::RegexExtract { pattern, group, .. } => {
@@ -332,12 +337,21 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
         } => call(
             ctx,
             "regexp_replace",
-            vec![text(&df, from)?, lit(pattern.as_str()), lit(replacement.as_str()), lit("g")],
+            vec![
+                text(&df, from)?,
+                lit(pattern.as_str()),
+                lit(replacement.as_str()),
+                lit("g"),
+            ],
         )?,
         Step::DateParse {
             format, timezone, ..
         } => {
-            let parsed = call(ctx, "to_timestamp", vec![text(&df, from)?, lit(format.as_str())])?;
+            let parsed = call(
+                ctx,
+                "to_timestamp",
+                vec![text(&df, from)?, lit(format.as_str())],
+            )?;
             // Naive microseconds; with a zone, read as local time there and shown in UTC.
             let naive = cast(parsed, DataType::Timestamp(TimeUnit::Microsecond, None));
             match timezone {
@@ -380,7 +394,10 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
             let hidden = call(
                 ctx,
                 "greatest",
-                vec![call(ctx, "character_length", vec![t.clone()])? - keep.clone(), lit(0i64)],
+                vec![
+                    call(ctx, "character_length", vec![t.clone()])? - keep.clone(),
+                    lit(0i64),
+                ],
             )?;
             let masked = call(
                 ctx,
@@ -478,8 +495,9 @@ async fn infer_struct(df: &DataFrame, name: &str) -> Result<DataType> {
             "json_decode: `{name}` has no value to infer the fields from; give `schema:`"
         );
     }
-    let schema =
-        datafusion::arrow::json::reader::infer_json_schema_from_iterator(values.into_iter().map(Ok))?;
+    let schema = datafusion::arrow::json::reader::infer_json_schema_from_iterator(
+        values.into_iter().map(Ok),
+    )?;
     Ok(DataType::Struct(schema.fields().clone()))
 }
 
@@ -513,4 +531,3 @@ fn leaves(base: Expr, prefix: &str, fields: &Fields, separator: &str, out: &mut 
         }
     }
 }
-
