@@ -11,7 +11,7 @@ use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use fust_config::JobSpec;
-use fust_engine::{CancellationToken, CompiledJob, Registry, RunStats, Sink, SinkSummary, Source};
+use fust_engine::{CancellationToken, CompiledJob, Registry, Pending, Published, RunStats, Sink, SinkSummary, Source};
 use futures::StreamExt;
 
 #[derive(Debug)]
@@ -35,20 +35,20 @@ struct CountSink;
 
 #[async_trait]
 impl Sink for CountSink {
-    async fn write(
+    async fn prepare(
         &self,
         mut stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> datafusion::error::Result<SinkSummary> {
+    ) -> datafusion::error::Result<Box<dyn Pending>> {
         let mut rows = 0;
         while let Some(b) = stream.next().await {
             rows += b?.num_rows() as u64;
         }
-        Ok(SinkSummary {
+        Ok(Box::new(Published(SinkSummary {
             rows,
             bytes: 0,
             target: "count".into(),
-        })
+        })))
     }
 }
 
@@ -122,7 +122,7 @@ fn bench(c: &mut Criterion) {
         let compiled = registry.compile(&spec).expect("compiles");
         let job = CompiledJob {
             inputs: vec![("input".into(), Arc::new(MemSource(mem)) as Arc<dyn Source>)],
-            sink: Arc::new(CountSink),
+            sinks: vec![("output".into(), Arc::new(CountSink) as Arc<dyn Sink>)],
             ..compiled
         };
         g.throughput(Throughput::Elements(rows as u64));

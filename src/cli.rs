@@ -297,11 +297,7 @@ async fn dispatch(command: Command) -> Result<(), Error> {
                 plural(compiled.inputs.len()),
                 compiled.processors.len(),
                 plural(compiled.processors.len()),
-                compiled
-                    .spec
-                    .output
-                    .as_ref()
-                    .map_or("", |o| o.kind.as_str()),
+                compiled.spec.describe_outputs(),
             );
             Ok(())
         }

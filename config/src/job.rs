@@ -19,6 +19,9 @@ use crate::yaml::{self, Node, Value};
 /// The name under which the main input (and the stream so far) is visible to SQL.
 pub const MAIN_INPUT: &str = "input";
 
+/// The name of the output written as `output:`.
+pub const MAIN_OUTPUT: &str = "output";
+
 /// One plugin section of a job: its `type` and its other keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PluginSpec {
@@ -170,7 +173,8 @@ pub struct JobSpec {
     /// The named inputs; the main one is called `input` ([`MAIN_INPUT`]).
     pub inputs: Vec<(String, PluginSpec)>,
     pub processors: Vec<PluginSpec>,
-    pub output: Option<PluginSpec>,
+    /// The named outputs; `output:` is the one called `output` ([`MAIN_OUTPUT`]).
+    pub outputs: Vec<(String, PluginSpec)>,
     pub settings: Settings,
     /// `schedule:` (used by `fust serve`).
     pub schedule: Option<Schedule>,
@@ -184,6 +188,7 @@ pub const TOP_KEYS: &[&str] = &[
     "inputs",
     "pipeline",
     "output",
+    "outputs",
     "settings",
     "schedule",
 ];
@@ -247,7 +252,7 @@ impl JobSpec {
             name: None,
             inputs: Vec::new(),
             processors: Vec::new(),
-            output: None,
+            outputs: Vec::new(),
             settings: Settings::default(),
             schedule: None,
         }
@@ -318,7 +323,39 @@ impl JobSpec {
                     }
                 }
                 "pipeline" => job.processors = processors(node, diags),
-                "output" => job.output = plugin(node, "output", diags),
+                "output" => {
+                    if let Some(p) = plugin(node, "output", diags) {
+                        job.outputs.insert(0, (MAIN_OUTPUT.to_string(), p));
+                    }
+                }
+                "outputs" => match node.entries() {
+                    Some(named) if !named.is_empty() => {
+                        for (name, name_mark, n) in named {
+                            if !is_identifier(name) {
+                                diags.push(
+                                    Some(*name_mark),
+                                    format!("outputs.{name}"),
+                                    "an output name must be an identifier (letters, digits, `_`; not starting with a digit)",
+                                );
+                            }
+                            if name == MAIN_OUTPUT && entries.iter().any(|(k, _, _)| k == "output") {
+                                diags.push(
+                                    Some(*name_mark),
+                                    "outputs.output",
+                                    "`output` is defined twice (as `output:` and in `outputs:`)",
+                                );
+                            }
+                            if let Some(p) = plugin(n, &format!("outputs.{name}"), diags) {
+                                job.outputs.push((name.clone(), p));
+                            }
+                        }
+                    }
+                    _ => diags.push(
+                        Some(node.mark),
+                        "outputs",
+                        "expected a non-empty mapping of output name → output section",
+                    ),
+                },
                 "settings" => {
                     let spec = section(node, "settings");
                     if let Some(s) = spec.parse_options::<Settings>(diags) {
@@ -347,11 +384,11 @@ impl JobSpec {
                 "missing `input` (or `inputs`): where should the data come from?",
             );
         }
-        if job.output.is_none() && !entries.iter().any(|(k, _, _)| k == "output") {
+        if !entries.iter().any(|(k, _, _)| k == "output" || k == "outputs") {
             diags.push(
                 Some(root.mark),
                 "output",
-                "missing `output`: where should the data go? (use `type: console` to print it)",
+                "missing `output` (or `outputs`): where should the data go? (use `type: console` to print it)",
             );
         }
         // Processors see the stream so far as `input`; a multi-input job needs one main input.
@@ -365,13 +402,25 @@ impl JobSpec {
         job
     }
 
-    /// Every plugin section: the inputs, the processors, then the output.
+    /// Every plugin section: the inputs, the processors, then the outputs.
     pub fn sections(&self) -> impl Iterator<Item = &PluginSpec> {
         self.inputs
             .iter()
             .map(|(_, p)| p)
             .chain(self.processors.iter())
-            .chain(self.output.iter())
+            .chain(self.outputs.iter().map(|(_, p)| p))
+    }
+
+    /// The outputs for messages: `csv` for a lone `output:`, else `big (parquet), eu (csv)`.
+    pub fn describe_outputs(&self) -> String {
+        match self.outputs.as_slice() {
+            [(name, p)] if name == MAIN_OUTPUT => p.kind.clone(),
+            all => all
+                .iter()
+                .map(|(n, p)| format!("{n} ({})", p.kind))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
     }
 
     /// The main input (named `input`), if any.

@@ -10,7 +10,7 @@ pub mod variables;
 pub mod yaml;
 
 pub use error::{Diagnostic, Diagnostics, Error, Mark, Result, did_you_mean, unknown_message};
-pub use job::{JobSpec, MAIN_INPUT, PluginRole, PluginSpec, Secret, parse_document};
+pub use job::{JobSpec, MAIN_INPUT, MAIN_OUTPUT, PluginRole, PluginSpec, Secret, parse_document};
 pub use schedule::{Missed, Overlap, Schedule, parse_cron};
 pub use schema::{PluginSchema, inline_schema, job_schema};
 pub use settings::{ByteSize, Duration, Settings, out_of_range};

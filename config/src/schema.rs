@@ -66,7 +66,7 @@ pub fn job_schema(
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "Fust job",
-        "description": "A Fust job: input(s) → pipeline.processors → output.",
+        "description": "A Fust job: input(s) → pipeline.processors → output(s).",
         "type": "object",
         "additionalProperties": false,
         "properties": {
@@ -84,9 +84,14 @@ pub fn job_schema(
                 "properties": {"processors": {"type": "array", "items": one_of(processors)}}
             },
             "output": one_of(sinks),
+            "outputs": {
+                "type": "object",
+                "description": "Named outputs: each receives every record, or those a `route` processor sends it; all are published or none.",
+                "additionalProperties": one_of(sinks)
+            },
             "settings": settings,
             "schedule": schedule
         },
-        "required": ["output"]
+        "anyOf": [{"required": ["output"]}, {"required": ["outputs"]}]
     })
 }

@@ -6,14 +6,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{Expr, LogicalPlan, lit, not};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
 use datafusion::prelude::{DataFrame, SessionContext};
-use fust_config::MAIN_INPUT;
+use fust_config::{MAIN_INPUT, MAIN_OUTPUT};
 use futures::{FutureExt, StreamExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -21,6 +23,7 @@ use tracing::{Instrument, field};
 
 use crate::channel::{BufferGauge, channel};
 use crate::error::{Cancelled, Error, Result};
+use crate::plugin::SinkSummary;
 use crate::registry::CompiledJob;
 use crate::session::session;
 
@@ -99,6 +102,8 @@ pub struct RunSummary {
     pub max_buffered_batches: u64,
     /// Bytes spilled to disk under `settings.memory_limit`.
     pub spilled_bytes: u64,
+    /// What each output wrote, by name, in the job file's order.
+    pub outputs: Vec<(String, SinkSummary)>,
 }
 
 impl CompiledJob {
@@ -263,14 +268,15 @@ impl CompiledJob {
             inputs = self.inputs.len(),
             processors = self.processors.len()
         );
-        let (ctx, plan) = async {
+        let (ctx, plan, routes) = async {
             let ctx = self.session()?;
             let df = self.dataframe(&ctx).await?;
+            let routes = self.route_filters(&ctx, &df)?;
             let plan = df
                 .create_physical_plan()
                 .await
                 .map_err(|e| Error::datafusion("planning the job", e))?;
-            Ok::<_, Error>((ctx, plan))
+            Ok::<_, Error>((ctx, plan, routes))
         }
         .instrument(planning)
         .await?;
@@ -283,13 +289,13 @@ impl CompiledJob {
             rows_in = field::Empty,
             rows_out = field::Empty,
         );
-        let (result, gauge) = self
-            .stream_to_sink(&ctx, plan.clone(), &stats, cancel)
+        let (result, gauges) = self
+            .stream_to_sinks(&ctx, plan.clone(), routes, &stats, cancel)
             .instrument(executing.clone())
             .await;
         executing.record("rows_in", leaf_rows(plan.as_ref()));
         executing.record("rows_out", stats.rows_out());
-        let sink_summary = result?;
+        let outputs = result?;
         async {
             for (name, source) in &self.inputs {
                 source.commit().await.map_err(|e| {
@@ -309,49 +315,116 @@ impl CompiledJob {
                 *bytes_in.get_or_insert(0) += b;
             }
         }
+        let written: u64 = outputs.iter().map(|(_, s)| s.bytes).sum();
+        let (rows_out, target) = match outputs.as_slice() {
+            [(_, only)] => (only.rows, only.target.clone()),
+            all => (
+                stats.rows_out(),
+                all.iter()
+                    .map(|(name, s)| format!("{name}: {} ({} rows)", s.target, s.rows))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        };
         Ok(RunSummary {
             rows_in: leaf_rows(plan.as_ref()),
-            rows_out: sink_summary.rows,
+            rows_out,
             bytes_in,
-            bytes_out: if sink_summary.bytes > 0 {
-                sink_summary.bytes
+            bytes_out: if written > 0 {
+                written
             } else {
                 stats.bytes_out()
             },
             elapsed: started.elapsed(),
-            target: sink_summary.target,
-            max_buffered_bytes: gauge.max_bytes(),
-            max_buffered_batches: gauge.max_batches(),
+            target,
+            max_buffered_bytes: gauges.iter().map(|g| g.max_bytes()).sum(),
+            max_buffered_batches: gauges.iter().map(|g| g.max_batches()).sum(),
             spilled_bytes: spilled_bytes(plan.as_ref()),
+            outputs,
         })
     }
 
-    /// Executes every partition in its own task into the bounded channel; the sink drains it.
-    async fn stream_to_sink(
+    /// Per output, the records a `route` processor gives it, as a filter on the pipeline's
+    /// batches (`None`: every record).
+    fn route_filters(&self, ctx: &SessionContext, df: &DataFrame) -> Result<Vec<Route>> {
+        let Some((path, routes)) = self
+            .processors
+            .last()
+            .and_then(|(path, p)| Some((path, p.routes()?)))
+        else {
+            return Ok(vec![None; self.sinks.len()]);
+        };
+        let mut conditions = Vec::new();
+        for (name, sql) in &routes.routes {
+            crate::sql_text::check(sql).map_err(|e| Error::datafusion(path, e))?;
+            let e = df
+                .parse_sql_expr(sql)
+                .map_err(|e| Error::datafusion(path, e))?;
+            // A NULL condition does not take the route.
+            conditions.push((name.as_str(), e.is_true()));
+        }
+        let taken = conditions.iter().map(|(_, e)| e.clone()).reduce(Expr::or);
+        self.sinks
+            .iter()
+            .map(|(name, _)| {
+                let mut takes: Vec<Expr> = conditions
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, e)| e.clone())
+                    .collect();
+                if routes.default.as_deref() == Some(name.as_str()) {
+                    takes.push(taken.clone().map_or(lit(true), not));
+                }
+                let e = takes.into_iter().reduce(Expr::or).unwrap_or(lit(false));
+                ctx.create_physical_expr(e, df.schema())
+                    .map(Some)
+                    .map_err(|e| Error::datafusion(path, e))
+            })
+            .collect()
+    }
+
+    /// Executes every partition in its own task into one bounded channel per output (each
+    /// batch filtered by the output's route); the sinks drain them at once. Every output
+    /// is prepared before any is committed, so a failure publishes none.
+    async fn stream_to_sinks(
         &self,
         ctx: &SessionContext,
         plan: Arc<dyn ExecutionPlan>,
+        routes: Vec<Route>,
         stats: &Arc<RunStats>,
         cancel: CancellationToken,
-    ) -> (Result<crate::plugin::SinkSummary>, Arc<BufferGauge>) {
-        let (tx, rx, gauge) = channel(plan.schema(), self.spec.settings.sink_buffer.0);
-        // The first failure of the plan, which is the one to report (the sink only sees it
-        // pass by and rolls back).
+    ) -> (Result<Vec<(String, SinkSummary)>>, Vec<Arc<BufferGauge>>) {
+        let (mut senders, mut receivers, mut gauges) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in &self.sinks {
+            let (tx, rx, gauge) = channel(plan.schema(), self.spec.settings.sink_buffer.0);
+            senders.push(tx);
+            receivers.push(rx);
+            gauges.push(gauge);
+        }
+        let routes = Arc::new(routes);
+        // The first failure of the plan, which is the one to report (the sinks only see it
+        // pass by and roll back).
         let failure: Arc<Mutex<Option<DataFusionError>>> = Arc::default();
         let mut tasks = JoinSet::new();
         let task_ctx = ctx.task_ctx();
         for partition in 0..plan.output_partitioning().partition_count() {
-            let (tx, stats, cancel, failure) =
-                (tx.clone(), stats.clone(), cancel.clone(), failure.clone());
+            let (txs, routes, stats, cancel, failure) = (
+                senders.clone(),
+                routes.clone(),
+                stats.clone(),
+                cancel.clone(),
+                failure.clone(),
+            );
             let plan = plan.clone();
             let task_ctx = task_ctx.clone();
             tasks.spawn(async move {
                 let fail = |e: DataFusionError| {
-                    let shown = DataFusionError::Execution(e.to_string());
+                    for tx in &txs {
+                        tx.send_error(DataFusionError::Execution(e.to_string()));
+                    }
                     if let Ok(mut f) = failure.lock() {
                         f.get_or_insert(e);
                     }
-                    tx.send_error(shown);
                 };
                 let body = AssertUnwindSafe(async {
                     let mut stream = match plan.execute(partition, task_ctx) {
@@ -373,8 +446,17 @@ impl CompiledJob {
                                 stats
                                     .bytes_out
                                     .fetch_add(batch.get_array_memory_size() as u64, Ordering::Relaxed);
-                                if !tx.send(batch).await {
-                                    return;
+                                for (tx, route) in txs.iter().zip(routes.iter()) {
+                                    let part = match route {
+                                        None => batch.clone(),
+                                        Some(filter) => match routed(&batch, filter) {
+                                            Ok(b) => b,
+                                            Err(e) => return fail(e),
+                                        },
+                                    };
+                                    if part.num_rows() > 0 && !tx.send(part).await {
+                                        return;
+                                    }
                                 }
                             }
                         }
@@ -387,18 +469,71 @@ impl CompiledJob {
                 }
             });
         }
-        drop(tx);
-        let stream: SendableRecordBatchStream = Box::pin(rx);
-        let sink_result = self.sink.write(stream, ctx).await;
+        drop(senders);
+        let prepared = futures::future::join_all(self.sinks.iter().zip(receivers).map(
+            |((name, sink), rx)| async move {
+                let stream: SendableRecordBatchStream = Box::pin(rx);
+                (name, sink.prepare(stream, ctx).await)
+            },
+        ))
+        .await;
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
         let first_failure = failure.lock().ok().and_then(|mut f| f.take());
-        let result = match (sink_result, first_failure) {
-            (_, Some(e)) => Err(Error::datafusion(self.failure_context(&e), e)),
-            (Err(e), None) => Err(Error::datafusion("output", e)),
-            (Ok(s), None) => Ok(s),
-        };
-        (result, gauge)
+        if let Some(e) = first_failure {
+            return (Err(Error::datafusion(self.failure_context(&e), e)), gauges);
+        }
+        let mut pending = Vec::new();
+        for (name, result) in prepared {
+            match result {
+                Ok(p) => pending.push((name, p)),
+                // Dropping the others' pending output rolls them back.
+                Err(e) => return (Err(Error::datafusion(output_context(name), e)), gauges),
+            }
+        }
+        let mut done: Vec<(String, SinkSummary)> = Vec::new();
+        for (name, p) in pending {
+            match p.commit().await {
+                Ok(s) => done.push((name.clone(), s)),
+                Err(e) => {
+                    let published: Vec<&str> = done.iter().map(|(n, _)| n.as_str()).collect();
+                    let context = if published.is_empty() {
+                        output_context(name)
+                    } else {
+                        format!(
+                            "{} (publishing; already published: {})",
+                            output_context(name),
+                            published.join(", ")
+                        )
+                    };
+                    return (Err(Error::datafusion(context, e)), gauges);
+                }
+            }
+        }
+        (Ok(done), gauges)
+    }
+}
+
+/// The filter of one output's records, when a `route` decides.
+type Route = Option<Arc<dyn PhysicalExpr>>;
+
+/// The rows of `batch` for which `filter` is true.
+fn routed(
+    batch: &RecordBatch,
+    filter: &Arc<dyn PhysicalExpr>,
+) -> datafusion::error::Result<RecordBatch> {
+    let mask = filter.evaluate(batch)?.into_array(batch.num_rows())?;
+    let mask = mask
+        .as_boolean_opt()
+        .ok_or_else(|| DataFusionError::Internal("a route condition is not boolean".into()))?;
+    Ok(filter_record_batch(batch, mask)?)
+}
+
+fn output_context(name: &str) -> String {
+    if name == MAIN_OUTPUT {
+        "output".to_string()
+    } else {
+        format!("outputs.{name}")
     }
 }
 

@@ -17,7 +17,7 @@ pub mod types;
 
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
-pub use plugin::{Processor, Sink, SinkSummary, Source};
+pub use plugin::{Pending, Processor, Published, Routes, Sink, SinkSummary, Source};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
 pub use state::{FileStateStore, StateStore, StateStoreExtension};
 pub use tokio_util::sync::CancellationToken;

@@ -46,6 +46,30 @@ pub trait Source: Send + Sync + Debug {
 #[async_trait]
 pub trait Processor: Send + Sync + Debug {
     async fn plan(&self, input: Option<LogicalPlan>, ctx: &SessionContext) -> Result<LogicalPlan>;
+
+    /// Which output each record goes to, for the `route` processor (the engine applies it
+    /// to the batches on their way to the sinks). A processor that routes is the last.
+    fn routes(&self) -> Option<&Routes> {
+        None
+    }
+}
+
+/// Where records go: `(output name, SQL condition)` in order, a record going to every
+/// output whose condition is true; `default` takes the records no condition took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    pub routes: Vec<(String, String)>,
+    pub default: Option<String>,
+}
+
+impl Routes {
+    /// Every output named, the routes' then the default.
+    pub fn outputs(&self) -> impl Iterator<Item = &str> {
+        self.routes
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .chain(self.default.as_deref())
+    }
 }
 
 /// What a sink reports when it has committed.
@@ -58,17 +82,48 @@ pub struct SinkSummary {
     pub target: String,
 }
 
+/// Written output held back until [`commit`](Pending::commit); dropping it without a
+/// commit rolls it back (the target is left as it was).
+#[async_trait]
+pub trait Pending: Send {
+    /// Publishes the output; says what was written.
+    async fn commit(self: Box<Self>) -> Result<SinkSummary>;
+}
+
+/// Output that became visible as it was written: for sinks that cannot hold it back
+/// (`console`), whose commit has nothing left to do.
+#[derive(Debug)]
+pub struct Published(pub SinkSummary);
+
+#[async_trait]
+impl Pending for Published {
+    async fn commit(self: Box<Self>) -> Result<SinkSummary> {
+        Ok(self.0)
+    }
+}
+
 /// The output of a job.
 ///
-/// `write` is called once with the whole output. It must make the output visible only
-/// when the stream has ended without error (commit), and leave the target as it was when
-/// the stream yields an error or the future is dropped (roll back): write to a temporary
-/// name and rename, or use an upload that is invisible until completed.
+/// `prepare` is called once with the whole output. It writes everything but keeps it
+/// invisible, to be published by the returned [`Pending`]'s commit, which the engine calls
+/// once every output of the job has prepared: a job with several outputs publishes all or
+/// none. When the stream yields an error, or the future or the `Pending` is dropped, the
+/// target must stay as it was: write to a temporary name and rename at commit, keep a
+/// database transaction open until commit, or leave a multipart upload uncompleted.
 #[async_trait]
 pub trait Sink: Send + Sync + Debug {
+    async fn prepare(
+        &self,
+        stream: SendableRecordBatchStream,
+        ctx: &SessionContext,
+    ) -> Result<Box<dyn Pending>>;
+
+    /// Prepares and commits at once.
     async fn write(
         &self,
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
-    ) -> Result<SinkSummary>;
+    ) -> Result<SinkSummary> {
+        self.prepare(stream, ctx).await?.commit().await
+    }
 }

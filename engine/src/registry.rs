@@ -129,7 +129,8 @@ pub struct CompiledJob {
     pub inputs: Vec<(String, Arc<dyn Source>)>,
     /// Each processor with its path in the job file, for error context.
     pub processors: Vec<(String, Arc<dyn Processor>)>,
-    pub sink: Arc<dyn Sink>,
+    /// Each output by name (`output` for `output:`), in the job file's order.
+    pub sinks: Vec<(String, Arc<dyn Sink>)>,
     /// Where sources keep state between runs; `None`: their own default (a file).
     pub state: Option<Arc<dyn crate::state::StateStore>>,
 }
@@ -264,29 +265,80 @@ impl Registry {
                 processors.push((p.path.clone(), proc_));
             }
         }
-        let sink = spec
-            .output
-            .as_ref()
-            .and_then(|p| build(&self.sinks, p, PluginRole::Sink, &mut diags));
-        match sink {
-            Some(sink) if diags.is_empty() => Ok(CompiledJob {
-                spec: spec.clone(),
-                inputs,
-                processors,
-                sink,
-                state: None,
-            }),
-            _ => {
-                if diags.is_empty() {
-                    diags.push(
-                        None,
-                        "output",
-                        "missing `output`: where should the data go?",
-                    );
-                }
-                diags
-                    .into_result(())
-                    .map(|_| unreachable!("diagnostics are not empty"))
+        let mut sinks = Vec::new();
+        for (name, p) in &spec.outputs {
+            if let Some(s) = build(&self.sinks, p, PluginRole::Sink, &mut diags) {
+                sinks.push((name.clone(), s));
+            }
+        }
+        check_routes(spec, &processors, &mut diags);
+        if sinks.is_empty() && diags.is_empty() {
+            diags.push(None, "output", "missing `output`: where should the data go?");
+        }
+        if !diags.is_empty() {
+            return diags
+                .into_result(())
+                .map(|_| unreachable!("diagnostics are not empty"));
+        }
+        Ok(CompiledJob {
+            spec: spec.clone(),
+            inputs,
+            processors,
+            sinks,
+            state: None,
+        })
+    }
+}
+
+/// A routing processor comes last, and its routes and the outputs name each other.
+fn check_routes(
+    spec: &JobSpec,
+    processors: &[(String, Arc<dyn Processor>)],
+    diags: &mut Diagnostics,
+) {
+    let outputs: Vec<&str> = spec.outputs.iter().map(|(n, _)| n.as_str()).collect();
+    let section = |path: &str| spec.processors.iter().find(|p| p.path == path);
+    let mut routed = None;
+    for (i, (path, p)) in processors.iter().enumerate() {
+        let Some(routes) = p.routes() else { continue };
+        let mark = section(path).map(|s| s.mark);
+        if i + 1 != processors.len() {
+            diags.push(
+                mark,
+                path.clone(),
+                "a `route` processor must be the last one: it decides which output each record goes to",
+            );
+        }
+        for name in routes.outputs() {
+            if !outputs.contains(&name) {
+                let key = if routes.default.as_deref() == Some(name) {
+                    "default".to_string()
+                } else {
+                    format!("routes.{name}")
+                };
+                let mark = section(path).and_then(|s| s.value_mark(&key)).or(mark);
+                diags.push(
+                    mark,
+                    format!("{path}.{key}"),
+                    format!(
+                        "no output called `{name}`; outputs: {} (name them under `outputs:`)",
+                        outputs.join(", ")
+                    ),
+                );
+            }
+        }
+        routed = Some(routes);
+    }
+    if let Some(routes) = routed {
+        for (name, p) in &spec.outputs {
+            if !routes.outputs().any(|r| r == name) {
+                diags.push(
+                    Some(p.mark),
+                    p.path.clone(),
+                    format!(
+                        "no route sends records to output `{name}`; add it to the route's `routes` or make it its `default`"
+                    ),
+                );
             }
         }
     }

@@ -19,7 +19,8 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use fust_config::JobSpec;
 use fust_engine::{
-    CancellationToken, CompiledJob, Error, Processor, RunStats, Sink, SinkSummary, Source,
+    CancellationToken, CompiledJob, Error, Pending, Processor, Published, RunStats, Sink, SinkSummary,
+    Source,
 };
 use futures::StreamExt;
 
@@ -91,11 +92,11 @@ struct SlowSink {
 
 #[async_trait]
 impl Sink for SlowSink {
-    async fn write(
+    async fn prepare(
         &self,
         mut stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let mut consumed = 0usize;
         let mut last = i64::MIN;
         let mut sorted = true;
@@ -129,11 +130,11 @@ impl Sink for SlowSink {
             }
         }
         self.sorted.store(sorted, Ordering::SeqCst);
-        Ok(SinkSummary {
+        Ok(Box::new(Published(SinkSummary {
             rows: self.rows.load(Ordering::SeqCst),
             bytes: 0,
             target: "test".into(),
-        })
+        })))
     }
 }
 
@@ -166,7 +167,7 @@ fn job(settings: &str, generator: Arc<Generator>, sink: Arc<SlowSink>, sort: boo
         } else {
             Vec::new()
         },
-        sink,
+        sinks: vec![("output".into(), sink as Arc<dyn Sink>)],
         state: None,
     }
 }

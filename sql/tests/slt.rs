@@ -22,7 +22,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use fust_config::PluginRole;
-use fust_engine::{OptionError, Registry, Sink, SinkSummary, Source, Typed};
+use fust_engine::{OptionError, Pending, Published, Registry, Sink, SinkSummary, Source, Typed};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sqllogictest::{DBOutput, DefaultColumnType};
@@ -56,12 +56,12 @@ struct NoSink;
 
 #[async_trait]
 impl Sink for NoSink {
-    async fn write(
+    async fn prepare(
         &self,
         _stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
-        Ok(SinkSummary::default())
+    ) -> Result<Box<dyn Pending>> {
+        Ok(Box::new(Published(SinkSummary::default())))
     }
 }
 

@@ -345,11 +345,7 @@ pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<
         name: job.spec.name.clone(),
         inputs: job.inputs.len(),
         processors: job.processors.len(),
-        output: job
-            .spec
-            .output
-            .as_ref()
-            .map_or(String::new(), |o| o.kind.clone()),
+        output: job.spec.describe_outputs(),
     }))
 }
 

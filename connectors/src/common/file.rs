@@ -27,7 +27,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::functions::expr_fn::nullif;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, SinkSummary, durable};
+use fust_engine::{OptionError, Pending, SinkSummary, durable};
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as StorePath;
@@ -313,7 +313,7 @@ pub async fn write_file(
     storage: &StorageOptions,
     mut stream: SendableRecordBatchStream,
     make: MakeEncoder<'_>,
-) -> Result<SinkSummary> {
+) -> Result<Box<dyn Pending>> {
     let mut out = Output::open(ctx, path, mode, storage).await?;
     let buf = SharedBuf::default();
     let mut encoder = make(stream.schema(), buf.clone(), out.appending())?;
@@ -349,7 +349,7 @@ pub async fn write_file_parallel(
     stream: SendableRecordBatchStream,
     header: Vec<u8>,
     encode: BatchEncoder,
-) -> Result<SinkSummary> {
+) -> Result<Box<dyn Pending>> {
     use datafusion::common::runtime::SpawnedTask;
     let mut out = Output::open(ctx, path, mode, storage).await?;
     let parallelism = ctx.state().config().target_partitions().max(1) + 1;
@@ -604,14 +604,15 @@ impl Output {
         }
     }
 
-    /// Commits when the write succeeded (`Ok(rows)`), else rolls back and returns the error.
-    pub async fn settle(self, written: Result<u64>, target: &str) -> Result<SinkSummary> {
+    /// Holds the output for commit when the write succeeded (`Ok(rows)`), else rolls back
+    /// and returns the error.
+    pub async fn settle(self, written: Result<u64>, target: &str) -> Result<Box<dyn Pending>> {
         match written {
-            Ok(rows) => Ok(SinkSummary {
+            Ok(rows) => Ok(Box::new(PendingFile {
+                out: self,
                 rows,
-                bytes: self.commit().await?,
                 target: target.to_string(),
-            }),
+            })),
             Err(e) => {
                 self.abort().await;
                 Err(e)
@@ -630,6 +631,24 @@ impl Output {
 }
 
 /// Checks that a delimiter-like option is one ASCII character.
+/// A written output file waiting for the job's other outputs; dropped, it rolls back.
+struct PendingFile {
+    out: Output,
+    rows: u64,
+    target: String,
+}
+
+#[async_trait]
+impl Pending for PendingFile {
+    async fn commit(self: Box<Self>) -> Result<SinkSummary> {
+        Ok(SinkSummary {
+            rows: self.rows,
+            bytes: self.out.commit().await?,
+            target: self.target,
+        })
+    }
+}
+
 pub fn single_byte(key: &str, s: &str) -> Result<u8, OptionError> {
     match s.as_bytes() {
         [b] if b.is_ascii() => Ok(*b),

@@ -6,7 +6,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Sink, SinkSummary};
+use fust_engine::{Pending, Sink, SinkSummary};
 use futures::StreamExt;
 
 #[derive(Debug)]
@@ -14,11 +14,11 @@ pub(super) struct ConsoleSink(pub(super) ConsoleConfig);
 
 #[async_trait::async_trait]
 impl Sink for ConsoleSink {
-    async fn write(
+    async fn prepare(
         &self,
         mut stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let mut shown: Vec<RecordBatch> = Vec::new();
         let (mut rows, mut kept) = (0u64, 0usize);
         while let Some(batch) = stream.next().await {
@@ -40,9 +40,25 @@ impl Sink for ConsoleSink {
         } else {
             String::new()
         };
-        println!("{table}\n{rows} rows{note}");
-        Ok(SinkSummary {
+        Ok(Box::new(Printout {
+            text: format!("{table}\n{rows} rows{note}"),
             rows,
+        }))
+    }
+}
+
+/// The table, printed when the job's outputs commit.
+struct Printout {
+    text: String,
+    rows: u64,
+}
+
+#[async_trait::async_trait]
+impl Pending for Printout {
+    async fn commit(self: Box<Self>) -> Result<SinkSummary> {
+        println!("{}", self.text);
+        Ok(SinkSummary {
+            rows: self.rows,
             bytes: 0,
             target: "console".into(),
         })

@@ -7,7 +7,7 @@ use datafusion::arrow::csv::WriterBuilder;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Sink, SinkSummary};
+use fust_engine::{OptionError, Pending, Sink};
 
 use super::config::CsvSinkConfig;
 use super::encode;
@@ -32,11 +32,11 @@ impl CsvSink {
 
 #[async_trait::async_trait]
 impl Sink for CsvSink {
-    async fn write(
+    async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let c = &self.config;
         let mut header = Vec::new();
         if c.write_header {

@@ -9,7 +9,7 @@ use datafusion::arrow::json::writer::{JsonArray, Writer};
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Sink, SinkSummary};
+use fust_engine::{OptionError, Pending, Sink};
 
 use super::config::{JsonLayout, JsonSinkConfig};
 use crate::common::file::{
@@ -37,11 +37,11 @@ impl Encoder for JsonEncoder {
 
 #[async_trait::async_trait]
 impl Sink for JsonSink {
-    async fn write(
+    async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let array = self.config.format == JsonLayout::Array;
         let c = &self.config;
         if !array {

@@ -26,7 +26,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Sink, SinkSummary};
+use fust_engine::{Pending, Published, Sink, SinkSummary};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -74,11 +74,14 @@ struct Target {
 
 #[async_trait]
 impl Sink for MySink {
-    async fn write(
+    /// Commits as it writes (MySQL commits DDL implicitly, and the load of a new table
+    /// ends with a rename): in a job with several outputs, a MySQL output is published
+    /// even when another output then fails.
+    async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let e = &self.endpoint;
         let mut conn = connect(e).await?;
         let local_infile = conn
@@ -101,11 +104,11 @@ impl Sink for MySink {
         } else {
             self.load_new(&mut conn, &loader, stream).await?
         };
-        Ok(SinkSummary {
+        Ok(Box::new(Published(SinkSummary {
             rows,
             bytes: 0,
             target: format!("mysql {e} table {}", self.config.table),
-        })
+        })))
     }
 }
 

@@ -15,7 +15,7 @@ use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel}
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Sink, SinkSummary};
+use fust_engine::{OptionError, Pending, Sink};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -31,11 +31,11 @@ pub(super) struct ParquetSink {
 
 #[async_trait::async_trait]
 impl Sink for ParquetSink {
-    async fn write(
+    async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let c = &self.config;
         let mut out = Output::open(ctx, &c.path, c.mode, &c.storage).await?;
         let written = self.write_row_groups(stream, &mut out).await;

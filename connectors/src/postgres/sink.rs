@@ -10,9 +10,9 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Sink, SinkSummary};
+use fust_engine::{Pending, Sink, SinkSummary};
 use futures::{SinkExt, StreamExt};
-use tokio_postgres::Transaction;
+use tokio_postgres::Client;
 
 use super::client::{connect, external, pg_error};
 use super::dialect::Postgres;
@@ -34,25 +34,25 @@ pub struct PgSink {
 
 #[async_trait]
 impl Sink for PgSink {
-    async fn write(
+    async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         _ctx: &SessionContext,
-    ) -> Result<SinkSummary> {
+    ) -> Result<Box<dyn Pending>> {
         let e = &self.endpoint;
         let c = &self.config;
         let table = PG.table(&c.table);
-        let mut conn = connect(e).await?;
-        let tx = conn
-            .client
-            .transaction()
+        let conn = connect(e).await?;
+        // Committed by `PgLoad::commit`; a dropped connection rolls back.
+        let tx = &conn.client;
+        tx.batch_execute("BEGIN")
             .await
             .map_err(|err| pg_error(e, "starting a transaction", &err))?;
-        run_all(&tx, e, &c.pre_sql, "pre_sql").await?;
+        run_all(tx, e, &c.pre_sql, "pre_sql").await?;
 
         let schema = stream.schema();
-        let created = self.ensure_table(&tx, &table, &schema).await?;
-        let targets = self.target_columns(&tx, &table, &schema).await?;
+        let created = self.ensure_table(tx, &table, &schema).await?;
+        let targets = self.target_columns(tx, &table, &schema).await?;
         let mut freeze = created;
         if c.write_mode == DbWriteMode::Overwrite && !created {
             tx.batch_execute(&format!("TRUNCATE {table}"))
@@ -72,19 +72,47 @@ impl Sink for PgSink {
         } else {
             table.clone()
         };
-        let rows = self.copy_in(&tx, &into, &targets, stream, freeze).await?;
+        let rows = self.copy_in(tx, &into, &targets, stream, freeze).await?;
         if c.write_mode == DbWriteMode::Upsert {
-            self.merge(&tx, &into, &table, &targets).await?;
+            self.merge(tx, &into, &table, &targets).await?;
         }
-        run_all(&tx, e, &c.post_sql, "post_sql").await?;
-        tx.commit()
+        run_all(tx, e, &c.post_sql, "post_sql").await?;
+        Ok(Box::new(PgLoad {
+            conn,
+            endpoint: e.clone(),
+            table,
+            summary: SinkSummary {
+                rows,
+                bytes: 0,
+                target: format!("postgres {e} table {}", c.table),
+            },
+        }))
+    }
+}
+
+/// A load whose transaction is open, waiting for the job's other outputs.
+struct PgLoad {
+    conn: super::client::PgConn,
+    endpoint: Endpoint,
+    table: String,
+    summary: SinkSummary,
+}
+
+#[async_trait]
+impl Pending for PgLoad {
+    async fn commit(self: Box<Self>) -> Result<SinkSummary> {
+        self.conn
+            .client
+            .batch_execute("COMMIT")
             .await
-            .map_err(|err| pg_error(e, &format!("committing the load of {table}"), &err))?;
-        Ok(SinkSummary {
-            rows,
-            bytes: 0,
-            target: format!("postgres {e} table {}", c.table),
-        })
+            .map_err(|err| {
+                pg_error(
+                    &self.endpoint,
+                    &format!("committing the load of {}", self.table),
+                    &err,
+                )
+            })?;
+        Ok(self.summary)
     }
 }
 
@@ -98,7 +126,7 @@ impl PgSink {
     /// Creates the table when it is missing and allowed; returns whether it did.
     async fn ensure_table(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Client,
         table: &str,
         schema: &SchemaRef,
     ) -> Result<bool> {
@@ -129,7 +157,7 @@ impl PgSink {
     /// The target's column types for the output's columns, matched by name.
     async fn target_columns(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Client,
         table: &str,
         schema: &SchemaRef,
     ) -> Result<Vec<Target>> {
@@ -174,7 +202,7 @@ impl PgSink {
     /// Streams every batch into `COPY {into} FROM STDIN (FORMAT binary)`.
     async fn copy_in(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Client,
         into: &str,
         targets: &[Target],
         mut stream: SendableRecordBatchStream,
@@ -241,7 +269,7 @@ impl PgSink {
     /// `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE` from the staging table.
     async fn merge(
         &self,
-        tx: &Transaction<'_>,
+        tx: &Client,
         stage: &str,
         table: &str,
         targets: &[Target],
@@ -270,7 +298,7 @@ impl PgSink {
     }
 }
 
-async fn run_all(tx: &Transaction<'_>, e: &Endpoint, sql: &[String], key: &str) -> Result<()> {
+async fn run_all(tx: &Client, e: &Endpoint, sql: &[String], key: &str) -> Result<()> {
     for (i, s) in sql.iter().enumerate() {
         tx.batch_execute(s)
             .await

@@ -7,6 +7,7 @@ mod deduplicate;
 mod enrich;
 mod filter;
 mod mapping;
+mod route;
 mod sql;
 mod transform;
 mod union;
@@ -20,6 +21,7 @@ pub use deduplicate::{DeduplicateConfig, DeduplicateProcessor};
 pub use enrich::{EnrichConfig, EnrichProcessor};
 pub use filter::{FilterConfig, FilterMode, FilterProcessor};
 pub use mapping::{MappingConfig, MappingProcessor};
+pub use route::{RouteConfig, RouteProcessor};
 pub use sql::{SqlConfig, SqlProcessor};
 pub use transform::{TransformConfig, TransformProcessor};
 pub use union::{UnionConfig, UnionProcessor};
@@ -118,6 +120,21 @@ pub fn register_all(registry: &mut Registry) {
                 return Err(OptionError::new("key_columns", "name at least one column"));
             }
             Ok(Arc::new(DeduplicateProcessor(c)) as Arc<dyn Processor>)
+        },
+    )));
+    registry.add_processor(Arc::new(Typed::new(
+        "route",
+        PluginRole::Processor,
+        "Send records to named outputs by condition (the last processor)",
+        "type: route\nroutes:\n  big: amount >= 1000\n  eu: region = 'EU'\ndefault: rest\n",
+        |c: RouteConfig| {
+            if c.routes.is_empty() {
+                return Err(OptionError::new("routes", "give at least one `output_name: condition`"));
+            }
+            for (name, condition) in &c.routes {
+                not_blank(name, condition)?;
+            }
+            Ok(Arc::new(RouteProcessor::new(c)) as Arc<dyn Processor>)
         },
     )));
 }
