@@ -11,7 +11,10 @@ use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use fust_config::JobSpec;
-use fust_engine::{CancellationToken, CompiledJob, Registry, Pending, Published, RunStats, Sink, SinkSummary, Source};
+use fust_engine::{
+    CancellationToken, CompiledJob, Pending, Published, Registry, RunStats, Sink, SinkSummary,
+    Source,
+};
 use futures::StreamExt;
 
 #[derive(Debug)]

@@ -88,8 +88,14 @@ fn when_one_output_fails_none_is_published() {
         out.stderr
     );
     assert!(!d.join("out/fine.csv").exists(), "fine.csv was published");
-    assert!(!d.join("out/fine.parquet").exists(), "fine.parquet was published");
-    assert_eq!(std::fs::read_to_string(d.join("out/taken.csv")).unwrap_or_default(), "old\n");
+    assert!(
+        !d.join("out/fine.parquet").exists(),
+        "fine.parquet was published"
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("out/taken.csv")).unwrap_or_default(),
+        "old\n"
+    );
     assert_no_temp_files(d);
 
     // A record that fails in the pipeline: no output either.
@@ -127,7 +133,8 @@ fn route_names_and_outputs_must_match_and_route_comes_last() {
         out.stderr
     );
     assert!(
-        out.stderr.contains("no route sends records to output `small`"),
+        out.stderr
+            .contains("no route sends records to output `small`"),
         "{}",
         out.stderr
     );
@@ -142,7 +149,11 @@ fn route_names_and_outputs_must_match_and_route_comes_last() {
          \x20 big: {type: csv, path: out/big.csv}\n",
     );
     out.failure();
-    assert!(out.stderr.contains("must be the last one"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("must be the last one"),
+        "{}",
+        out.stderr
+    );
 
     let out = job(
         d,
@@ -152,4 +163,42 @@ fn route_names_and_outputs_must_match_and_route_comes_last() {
     );
     out.failure();
     assert!(out.stderr.contains("defined twice"), "{}", out.stderr);
+}
+
+#[test]
+fn a_postgres_output_holds_its_transaction_until_every_output_has_written() {
+    psql(
+        "DROP TABLE IF EXISTS outputs_pg_all_or_none; \
+         CREATE TABLE outputs_pg_all_or_none (id bigint, amount bigint, region text); \
+         INSERT INTO outputs_pg_all_or_none VALUES (0, 0, 'old')",
+    );
+    let pg = format!(
+        "{{type: postgres, url: '{}', table: outputs_pg_all_or_none}}",
+        PG_URL.as_str()
+    );
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "out/taken.csv", "old\n");
+    let out = job(
+        d,
+        &format!(
+            "input: {{type: csv, path: orders.csv}}\n\
+             outputs:\n  db: {pg}\n  taken: {{type: csv, path: out/taken.csv, mode: error_if_exists}}\n"
+        ),
+    );
+    out.failure();
+    let rows = || psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM outputs_pg_all_or_none");
+    assert_eq!(rows(), "0", "the load was rolled back");
+
+    let out = job(
+        d,
+        &format!(
+            "input: {{type: csv, path: orders.csv}}\n\
+             outputs:\n  db: {pg}\n  copy: {{type: csv, path: out/copy.csv}}\n"
+        ),
+    );
+    out.success();
+    assert_eq!(rows(), "0,1,2,3,4,5");
+    assert_eq!(ids(&d.join("out/copy.csv")), ["1", "2", "3", "4", "5"]);
+    psql("DROP TABLE outputs_pg_all_or_none");
 }

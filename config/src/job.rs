@@ -338,7 +338,8 @@ impl JobSpec {
                                     "an output name must be an identifier (letters, digits, `_`; not starting with a digit)",
                                 );
                             }
-                            if name == MAIN_OUTPUT && entries.iter().any(|(k, _, _)| k == "output") {
+                            if name == MAIN_OUTPUT && entries.iter().any(|(k, _, _)| k == "output")
+                            {
                                 diags.push(
                                     Some(*name_mark),
                                     "outputs.output",
@@ -384,7 +385,10 @@ impl JobSpec {
                 "missing `input` (or `inputs`): where should the data come from?",
             );
         }
-        if !entries.iter().any(|(k, _, _)| k == "output" || k == "outputs") {
+        if !entries
+            .iter()
+            .any(|(k, _, _)| k == "output" || k == "outputs")
+        {
             diags.push(
                 Some(root.mark),
                 "output",

@@ -273,7 +273,11 @@ impl Registry {
         }
         check_routes(spec, &processors, &mut diags);
         if sinks.is_empty() && diags.is_empty() {
-            diags.push(None, "output", "missing `output`: where should the data go?");
+            diags.push(
+                None,
+                "output",
+                "missing `output`: where should the data go?",
+            );
         }
         if !diags.is_empty() {
             return diags

@@ -19,8 +19,8 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::SessionContext;
 use fust_config::JobSpec;
 use fust_engine::{
-    CancellationToken, CompiledJob, Error, Pending, Processor, Published, RunStats, Sink, SinkSummary,
-    Source,
+    CancellationToken, CompiledJob, Error, Pending, Processor, Published, RunStats, Sink,
+    SinkSummary, Source,
 };
 use futures::StreamExt;
 

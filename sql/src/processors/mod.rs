@@ -129,7 +129,10 @@ pub fn register_all(registry: &mut Registry) {
         "type: route\nroutes:\n  big: amount >= 1000\n  eu: region = 'EU'\ndefault: rest\n",
         |c: RouteConfig| {
             if c.routes.is_empty() {
-                return Err(OptionError::new("routes", "give at least one `output_name: condition`"));
+                return Err(OptionError::new(
+                    "routes",
+                    "give at least one `output_name: condition`",
+                ));
             }
             for (name, condition) in &c.routes {
                 not_blank(name, condition)?;

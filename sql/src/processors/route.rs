@@ -2,7 +2,7 @@
 //! `default` output). The engine applies the conditions to the pipeline's batches as they
 //! go to the sinks; this processor checks them against the schema and passes the plan on.
 
-use super::common::need_input;
+use super::common::{need_input, parse_expr};
 use async_trait::async_trait;
 use datafusion::error::Result;
 use datafusion::logical_expr::LogicalPlan;
@@ -41,8 +41,7 @@ impl Processor for RouteProcessor {
     async fn plan(&self, input: Option<LogicalPlan>, ctx: &SessionContext) -> Result<LogicalPlan> {
         let df = DataFrame::new(ctx.state(), need_input(input, "route")?);
         for (name, condition) in &self.0.routes {
-            df.parse_sql_expr(condition)
-                .map_err(|e| e.context(format!("route `{name}`")))?;
+            parse_expr(&df, condition).map_err(|e| e.context(format!("route `{name}`")))?;
         }
         Ok(df.into_unoptimized_plan())
     }
