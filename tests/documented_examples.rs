@@ -49,6 +49,11 @@ fn every_plugin_example_builds() {
             let job = match role {
                 "input" => format!("input:\n{}\n{sink}", indent(info.example, 2)),
                 "output" => format!("{source}output:\n{}\n", indent(info.example, 2)),
+                // The route's example sends records to outputs of these names.
+                _ if info.name == "route" => format!(
+                    "{source}pipeline:\n  processors:\n    - {}\noutputs:\n  big: {{type: console}}\n  eu: {{type: console}}\n  rest: {{type: console}}\n",
+                    indent(info.example, 6).trim_start()
+                ),
                 _ => format!(
                     "{source}pipeline:\n  processors:\n    - {}\n{sink}",
                     indent(info.example, 6).trim_start()

@@ -202,3 +202,51 @@ fn a_postgres_output_holds_its_transaction_until_every_output_has_written() {
     assert_eq!(ids(&d.join("out/copy.csv")), ["1", "2", "3", "4", "5"]);
     psql("DROP TABLE outputs_pg_all_or_none");
 }
+
+#[test]
+fn a_mysql_output_publishes_only_with_the_others() {
+    mariadb(
+        "DROP TABLE IF EXISTS outputs_my_existing; DROP TABLE IF EXISTS outputs_my_new; \
+         CREATE TABLE outputs_my_existing (id bigint, amount bigint, region text); \
+         INSERT INTO outputs_my_existing VALUES (0, 0, 'old')",
+    );
+    let my = |table: &str| format!("{{type: mysql, url: '{}', table: {table}}}", MY_URL.as_str());
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "out/taken.csv", "old\n");
+    let out = job(
+        d,
+        &format!(
+            "input: {{type: csv, path: orders.csv}}\n\
+             outputs:\n  existing: {}\n  new: {}\n\
+             \x20 taken: {{type: csv, path: out/taken.csv, mode: error_if_exists}}\n",
+            my("outputs_my_existing"),
+            my("outputs_my_new")
+        ),
+    );
+    out.failure();
+    let ids = |table: &str| mariadb(&format!("SELECT GROUP_CONCAT(id ORDER BY id) FROM {table}"));
+    assert_eq!(ids("outputs_my_existing"), "0", "the load was rolled back");
+    assert_eq!(
+        mariadb(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'test' \
+             AND TABLE_NAME LIKE 'outputs\\_my\\_new%'"
+        ),
+        "0",
+        "neither the new table nor its stage is left"
+    );
+
+    job(
+        d,
+        &format!(
+            "input: {{type: csv, path: orders.csv}}\n\
+             outputs:\n  existing: {}\n  new: {}\n",
+            my("outputs_my_existing"),
+            my("outputs_my_new")
+        ),
+    )
+    .success();
+    assert_eq!(ids("outputs_my_existing"), "0,1,2,3,4,5");
+    assert_eq!(ids("outputs_my_new"), "1,2,3,4,5");
+    mariadb("DROP TABLE outputs_my_existing, outputs_my_new");
+}

@@ -480,16 +480,21 @@ impl CompiledJob {
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
         let first_failure = failure.lock().ok().and_then(|mut f| f.take());
-        if let Some(e) = first_failure {
-            return (Err(Error::datafusion(self.failure_context(&e), e)), gauges);
-        }
         let mut pending = Vec::new();
+        let mut failed = first_failure.map(|e| Error::datafusion(self.failure_context(&e), e));
         for (name, result) in prepared {
             match result {
                 Ok(p) => pending.push((name, p)),
-                // Dropping the others' pending output rolls them back.
-                Err(e) => return (Err(Error::datafusion(output_context(name), e)), gauges),
+                Err(e) => {
+                    failed.get_or_insert_with(|| Error::datafusion(output_context(name), e));
+                }
             }
+        }
+        if let Some(e) = failed {
+            for (_, p) in pending {
+                p.abort().await;
+            }
+            return (Err(e), gauges);
         }
         let mut done: Vec<(String, SinkSummary)> = Vec::new();
         for (name, p) in pending {

@@ -88,6 +88,9 @@ pub struct SinkSummary {
 pub trait Pending: Send {
     /// Publishes the output; says what was written.
     async fn commit(self: Box<Self>) -> Result<SinkSummary>;
+
+    /// Rolls back now (dropping rolls back too, but cannot wait for a server).
+    async fn abort(self: Box<Self>) {}
 }
 
 /// Output that became visible as it was written: for sinks that cannot hold it back

@@ -647,6 +647,10 @@ impl Pending for PendingFile {
             target: self.target,
         })
     }
+
+    async fn abort(self: Box<Self>) {
+        self.out.abort().await;
+    }
 }
 
 pub fn single_byte(key: &str, s: &str) -> Result<u8, OptionError> {

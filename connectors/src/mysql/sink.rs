@@ -9,6 +9,9 @@
 //!   and renamed into place only once loaded; a failed run drops it, and every run drops
 //!   those of killed runs (whose connection the server no longer lists) before it writes.
 //!
+//! The last step (the `COMMIT`, or the `RENAME` and `post_sql`) waits until every output
+//! of the job is written ([`Pending`]), so a job's outputs publish together.
+//!
 //! Rows go in by `LOAD DATA LOCAL INFILE` fed from memory when the server allows
 //! `local_infile` (its warnings are checked, since LOCAL turns errors into warnings), else
 //! by multi-row `INSERT`s of `batch_size` rows.
@@ -26,7 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Pending, Published, Sink, SinkSummary};
+use fust_engine::{Pending, Sink, SinkSummary};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -74,9 +77,8 @@ struct Target {
 
 #[async_trait]
 impl Sink for MySink {
-    /// Commits as it writes (MySQL commits DDL implicitly, and the load of a new table
-    /// ends with a rename): in a job with several outputs, a MySQL output is published
-    /// even when another output then fails.
+    /// Loads everything and holds the last step for commit: the transaction's `COMMIT`
+    /// into an existing table, or the `RENAME` (and `post_sql`) of a new table's stage.
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
@@ -99,16 +101,117 @@ impl Sink for MySink {
         // Every run sweeps (not only one that builds the table): a killed run's staging
         // table would otherwise outlive it once the table exists by other means.
         self.drop_stale_stages(&mut conn).await?;
-        let rows = if self.exists(&mut conn).await? {
+        let (rows, finish) = if self.exists(&mut conn).await? {
             self.load_existing(&mut conn, &loader, stream).await?
         } else {
             self.load_new(&mut conn, &loader, stream).await?
         };
-        Ok(Box::new(Published(SinkSummary {
-            rows,
-            bytes: 0,
-            target: format!("mysql {e} table {}", self.config.table),
-        })))
+        Ok(Box::new(MyLoad {
+            conn: Some(conn),
+            endpoint: e.clone(),
+            table: MY.table(&self.config.table),
+            post_sql: self.config.post_sql.clone(),
+            finish,
+            summary: SinkSummary {
+                rows,
+                bytes: 0,
+                target: format!("mysql {e} table {}", self.config.table),
+            },
+        }))
+    }
+}
+
+/// What a prepared MySQL load still has to do to publish.
+enum Finish {
+    /// `COMMIT` the open transaction (`post_sql` already ran in it).
+    Commit,
+    /// Rename the loaded stage table into place, then run `post_sql`.
+    Rename { stage: String },
+}
+
+/// A loaded table waiting for the job's other outputs. Dropped without a commit: the
+/// open transaction dies with the connection, and a stage table is dropped (or, if the
+/// process dies first, swept by the next run of the same output).
+struct MyLoad {
+    conn: Option<Conn>,
+    endpoint: Endpoint,
+    table: String,
+    post_sql: Vec<String>,
+    finish: Finish,
+    summary: SinkSummary,
+}
+
+#[async_trait]
+impl Pending for MyLoad {
+    async fn commit(mut self: Box<Self>) -> Result<SinkSummary> {
+        let e = self.endpoint.clone();
+        let table = self.table.clone();
+        let mut conn = self
+            .conn
+            .take()
+            .ok_or_else(|| DataFusionError::Internal("committed twice".into()))?;
+        match std::mem::replace(&mut self.finish, Finish::Commit) {
+            Finish::Commit => {
+                exec(&mut conn, &e, "COMMIT", &format!("committing the load of {table}")).await?;
+                let _ = conn
+                    .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {UPSERT_STAGE}"))
+                    .await;
+            }
+            Finish::Rename { stage } => {
+                let renamed = exec(
+                    &mut conn,
+                    &e,
+                    &format!("RENAME TABLE {stage} TO {table}"),
+                    &format!("renaming {stage} to {table}"),
+                )
+                .await;
+                if let Err(err) = renamed {
+                    let _ = drop_all(&mut conn, &[format!("DROP TABLE IF EXISTS {stage}")]).await;
+                    return Err(err);
+                }
+                if !self.post_sql.is_empty() {
+                    let post = async {
+                        exec(&mut conn, &e, "START TRANSACTION", "starting a transaction").await?;
+                        run_all(&mut conn, &e, &self.post_sql, "post_sql").await?;
+                        exec(&mut conn, &e, "COMMIT", "committing post_sql").await
+                    }
+                    .await;
+                    if let Err(err) = post {
+                        let _ = conn.query_drop("ROLLBACK").await;
+                        let _ = drop_all(&mut conn, &[format!("DROP TABLE IF EXISTS {table}")]).await;
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(self.summary.clone())
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        self.drop_stage().await;
+        self.finish = Finish::Commit;
+    }
+}
+
+impl MyLoad {
+    /// Drops the stage table of a new table's load.
+    async fn drop_stage(&mut self) {
+        if let (Some(conn), Finish::Rename { stage }) = (self.conn.as_mut(), &self.finish) {
+            let _ = conn.query_drop(format!("DROP TABLE IF EXISTS {stage}")).await;
+        }
+    }
+}
+
+impl Drop for MyLoad {
+    fn drop(&mut self) {
+        if let (Some(mut conn), Finish::Rename { stage }) = (self.conn.take(), &self.finish) {
+            let drop_stage = format!("DROP TABLE IF EXISTS {stage}");
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = conn.query_drop(drop_stage).await;
+                });
+            }
+        }
     }
 }
 
@@ -143,7 +246,7 @@ impl MySink {
         conn: &mut Conn,
         loader: &Loader<'_>,
         stream: SendableRecordBatchStream,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Finish)> {
         let c = &self.config;
         let e = &self.endpoint;
         let table = MY.table(&c.table);
@@ -178,23 +281,17 @@ impl MySink {
                 self.merge(conn, &table, &targets).await?;
             }
             run_all(conn, e, &c.post_sql, "post_sql").await?;
-            exec(
-                conn,
-                e,
-                "COMMIT",
-                &format!("committing the load of {table}"),
-            )
-            .await?;
-            Ok::<_, DataFusionError>(rows)
+            // COMMIT when the job's outputs are all written (`MyLoad::commit`).
+            Ok::<_, DataFusionError>((rows, Finish::Commit))
         }
         .await;
         if run.is_err() {
             let _ = conn.query_drop("ROLLBACK").await;
-        }
-        if upsert {
-            let _ = conn
-                .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {UPSERT_STAGE}"))
-                .await;
+            if upsert {
+                let _ = conn
+                    .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {UPSERT_STAGE}"))
+                    .await;
+            }
         }
         run
     }
@@ -205,7 +302,7 @@ impl MySink {
         conn: &mut Conn,
         loader: &Loader<'_>,
         stream: SendableRecordBatchStream,
-    ) -> Result<u64> {
+    ) -> Result<(u64, Finish)> {
         let c = &self.config;
         let e = &self.endpoint;
         if c.create_table == CreateTable::Never {
@@ -235,7 +332,6 @@ impl MySink {
             &format!("creating {table}"),
         )
         .await?;
-        let mut renamed = false;
         let run = async {
             let targets = self.target_columns(conn, &stage, &schema).await?;
             exec(conn, e, "START TRANSACTION", "starting a transaction").await?;
@@ -248,28 +344,18 @@ impl MySink {
                 &format!("committing the load of {table}"),
             )
             .await?;
-            exec(
-                conn,
-                e,
-                &format!("RENAME TABLE {stage} TO {table}"),
-                &format!("renaming {stage} to {table}"),
-            )
-            .await?;
-            renamed = true;
-            if !c.post_sql.is_empty() {
-                exec(conn, e, "START TRANSACTION", "starting a transaction").await?;
-                run_all(conn, e, &c.post_sql, "post_sql").await?;
-                exec(conn, e, "COMMIT", "committing post_sql").await?;
-            }
-            Ok::<_, DataFusionError>(rows)
+            // Renamed into place when the job's outputs are all written (`MyLoad::commit`).
+            Ok::<_, DataFusionError>((
+                rows,
+                Finish::Rename {
+                    stage: stage.clone(),
+                },
+            ))
         }
         .await;
         if run.is_err() {
             let _ = conn.query_drop("ROLLBACK").await;
-            let mut drops = vec![format!("DROP TABLE IF EXISTS {stage}")];
-            if renamed {
-                drops.push(format!("DROP TABLE IF EXISTS {table}"));
-            }
+            let drops = [format!("DROP TABLE IF EXISTS {stage}")];
             // A load that failed mid-stream can leave the connection unusable; then a
             // fresh one cleans up.
             if drop_all(conn, &drops).await.is_err()
