@@ -210,7 +210,12 @@ fn a_mysql_output_publishes_only_with_the_others() {
          CREATE TABLE outputs_my_existing (id bigint, amount bigint, region text); \
          INSERT INTO outputs_my_existing VALUES (0, 0, 'old')",
     );
-    let my = |table: &str| format!("{{type: mysql, url: '{}', table: {table}}}", MY_URL.as_str());
+    let my = |table: &str| {
+        format!(
+            "{{type: mysql, url: '{}', table: {table}}}",
+            MY_URL.as_str()
+        )
+    };
     let dir = tempdir();
     let d = dir.path();
     write_file(d, "out/taken.csv", "old\n");
