@@ -291,36 +291,9 @@ impl JobSpec {
                 }
                 "inputs" => {
                     saw_input = true;
-                    match node.entries() {
-                        Some(named) if !named.is_empty() => {
-                            for (name, name_mark, n) in named {
-                                if !is_identifier(name) {
-                                    diags.push(
-                                        Some(*name_mark),
-                                        format!("inputs.{name}"),
-                                        "an input name must be a SQL identifier (letters, digits, `_`; not starting with a digit)",
-                                    );
-                                }
-                                if name == MAIN_INPUT
-                                    && entries.iter().any(|(k, _, _)| k == "input")
-                                {
-                                    diags.push(
-                                        Some(*name_mark),
-                                        "inputs.input",
-                                        "`input` is defined twice (as `input:` and in `inputs:`)",
-                                    );
-                                }
-                                if let Some(p) = plugin(n, &format!("inputs.{name}"), diags) {
-                                    job.inputs.push((name.clone(), p));
-                                }
-                            }
-                        }
-                        _ => diags.push(
-                            Some(node.mark),
-                            "inputs",
-                            "expected a non-empty mapping of input name → input section",
-                        ),
-                    }
+                    let also_main = entries.iter().any(|(k, _, _)| k == "input");
+                    job.inputs
+                        .extend(named_sections(node, "input", also_main, diags));
                 }
                 "pipeline" => job.processors = processors(node, diags),
                 "output" => {
@@ -328,35 +301,11 @@ impl JobSpec {
                         job.outputs.insert(0, (MAIN_OUTPUT.to_string(), p));
                     }
                 }
-                "outputs" => match node.entries() {
-                    Some(named) if !named.is_empty() => {
-                        for (name, name_mark, n) in named {
-                            if !is_identifier(name) {
-                                diags.push(
-                                    Some(*name_mark),
-                                    format!("outputs.{name}"),
-                                    "an output name must be an identifier (letters, digits, `_`; not starting with a digit)",
-                                );
-                            }
-                            if name == MAIN_OUTPUT && entries.iter().any(|(k, _, _)| k == "output")
-                            {
-                                diags.push(
-                                    Some(*name_mark),
-                                    "outputs.output",
-                                    "`output` is defined twice (as `output:` and in `outputs:`)",
-                                );
-                            }
-                            if let Some(p) = plugin(n, &format!("outputs.{name}"), diags) {
-                                job.outputs.push((name.clone(), p));
-                            }
-                        }
-                    }
-                    _ => diags.push(
-                        Some(node.mark),
-                        "outputs",
-                        "expected a non-empty mapping of output name → output section",
-                    ),
-                },
+                "outputs" => {
+                    let also_main = entries.iter().any(|(k, _, _)| k == "output");
+                    job.outputs
+                        .extend(named_sections(node, "output", also_main, diags));
+                }
                 "settings" => {
                     let spec = section(node, "settings");
                     if let Some(s) = spec.parse_options::<Settings>(diags) {
@@ -434,6 +383,47 @@ impl JobSpec {
             .find(|(n, _)| n == MAIN_INPUT)
             .map(|(_, p)| p)
     }
+}
+
+/// The sections of `inputs:` or `outputs:` (`noun` is `input` or `output`) by name;
+/// `also_main` says the job has the `input:`/`output:` key too, which owns that name.
+fn named_sections(
+    node: &Node,
+    noun: &str,
+    also_main: bool,
+    diags: &mut Diagnostics,
+) -> Vec<(String, PluginSpec)> {
+    let key = format!("{noun}s");
+    let Some(named) = node.entries().filter(|n| !n.is_empty()) else {
+        diags.push(
+            Some(node.mark),
+            key,
+            format!("expected a non-empty mapping of {noun} name → {noun} section"),
+        );
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, name_mark, n) in named {
+        let path = format!("{key}.{name}");
+        if !is_identifier(name) {
+            diags.push(
+                Some(*name_mark),
+                path.clone(),
+                format!("an {noun} name must be a SQL identifier (letters, digits, `_`; not starting with a digit)"),
+            );
+        }
+        if name == noun && also_main {
+            diags.push(
+                Some(*name_mark),
+                path.clone(),
+                format!("`{noun}` is defined twice (as `{noun}:` and in `{key}:`)"),
+            );
+        }
+        if let Some(p) = plugin(n, &path, diags) {
+            out.push((name.clone(), p));
+        }
+    }
+    out
 }
 
 fn is_identifier(s: &str) -> bool {
