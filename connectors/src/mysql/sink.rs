@@ -129,9 +129,10 @@ enum Finish {
     Rename { stage: String },
 }
 
-/// A loaded table waiting for the job's other outputs. Dropped without a commit: the
-/// open transaction dies with the connection, and a stage table is dropped (or, if the
-/// process dies first, swept by the next run of the same output).
+/// A loaded table waiting for the job's other outputs. Aborted, it drops a stage table;
+/// dropped without a commit or abort (a run cancelled by dropping its future), the open
+/// transaction dies with the connection and a stage table is swept by the next run of
+/// the same output, as after a kill.
 struct MyLoad {
     conn: Option<Conn>,
     endpoint: Endpoint,
@@ -189,7 +190,6 @@ impl Pending for MyLoad {
 
     async fn abort(mut self: Box<Self>) {
         self.drop_stage().await;
-        self.finish = Finish::Commit;
     }
 }
 
@@ -202,18 +202,6 @@ impl MyLoad {
     }
 }
 
-impl Drop for MyLoad {
-    fn drop(&mut self) {
-        if let (Some(mut conn), Finish::Rename { stage }) = (self.conn.take(), &self.finish) {
-            let drop_stage = format!("DROP TABLE IF EXISTS {stage}");
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = conn.query_drop(drop_stage).await;
-                });
-            }
-        }
-    }
-}
 
 impl MySink {
     /// The table as `(database expression, table name)` for information_schema lookups.
