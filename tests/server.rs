@@ -94,6 +94,15 @@ async fn submit_run_compare(server: &Server, dir: &std::path::Path) {
         "{metrics}"
     );
     assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("fust_output_rows_total{")
+                && l.contains("job=\"orders\"")
+                && l.contains("output=\"output\"")
+                && l.ends_with(" 3")),
+        "{metrics}"
+    );
+    assert!(
         metrics.contains("fust_run_duration_seconds_count{job=\"orders\"} 1"),
         "{metrics}"
     );

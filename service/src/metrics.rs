@@ -22,6 +22,8 @@ pub const RUN_FAILURES: &str = "fust_run_failures_total";
 pub const ROWS_IN: &str = "fust_rows_in_total";
 /// Rows written by finished runs (counter, label `job`).
 pub const ROWS_OUT: &str = "fust_rows_out_total";
+/// Rows each output of a succeeded run wrote (counter, labels `job`, `output`).
+pub const OUTPUT_ROWS: &str = "fust_output_rows_total";
 /// Bytes written by finished runs (counter, label `job`).
 pub const BYTES_OUT: &str = "fust_bytes_out_total";
 /// Wall time of finished runs in seconds (histogram, label `job`).
@@ -56,6 +58,10 @@ pub fn describe() {
     describe_counter!(ROWS_IN, "Rows read by finished runs, by job.");
     describe_counter!(ROWS_OUT, "Rows written by finished runs, by job.");
     describe_counter!(BYTES_OUT, "Bytes written by finished runs, by job.");
+    describe_counter!(
+        OUTPUT_ROWS,
+        "Rows written by each output of succeeded runs, by job and output."
+    );
     describe_histogram!(RUN_DURATION, "Wall time of finished runs, by job.");
     describe_histogram!(
         SCHEDULER_LAG,
@@ -86,6 +92,14 @@ pub fn run_finished(run: &RunRecord, seconds: f64) {
     counter!(ROWS_OUT, "job" => job.clone()).increment(run.rows_out.max(0) as u64);
     counter!(BYTES_OUT, "job" => job.clone()).increment(run.bytes_out.max(0) as u64);
     histogram!(RUN_DURATION, "job" => job).record(seconds);
+}
+
+/// Counts the rows each output of a succeeded run wrote.
+pub fn outputs_written(job: &str, outputs: &[(String, fust_engine::SinkSummary)]) {
+    for (output, summary) in outputs {
+        counter!(OUTPUT_ROWS, "job" => job.to_string(), "output" => output.clone())
+            .increment(summary.rows);
+    }
 }
 
 /// Records how late a cron run was triggered.

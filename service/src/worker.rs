@@ -131,6 +131,9 @@ impl JobManager {
             )
             .await;
         let finished_at = now_ms();
+        if let Ok(s) = &outcome {
+            crate::metrics::outputs_written(&run.job, &s.outputs);
+        }
         let (to, update, log) = match &outcome {
             Ok(s) => (
                 RunState::Succeeded,
