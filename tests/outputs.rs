@@ -20,6 +20,19 @@ fn job(d: &std::path::Path, yaml: &str) -> Out {
     run_job(d, &job, &[])
 }
 
+/// Runs orders.csv into `outputs` (lines under `outputs:`) and one more output, `taken`,
+/// that fails at once (a CSV file that exists, with `mode: error_if_exists`).
+fn job_with_failing_output(d: &std::path::Path, outputs: &str) -> Out {
+    write_file(d, "out/taken.csv", "old\n");
+    job(
+        d,
+        &format!(
+            "input: {{type: csv, path: orders.csv}}\noutputs:\n{outputs}  \
+             taken: {{type: csv, path: out/taken.csv, mode: error_if_exists}}\n"
+        ),
+    )
+}
+
 fn ids(path: &std::path::Path) -> Vec<String> {
     let mut ids: Vec<String> = read_rows(path).into_iter().map(|r| r[0].clone()).collect();
     ids.sort_by_key(|i| i.parse::<i64>().unwrap_or(0));
@@ -72,14 +85,9 @@ fn route_sends_each_record_to_every_matching_output_and_the_rest_to_default() {
 fn when_one_output_fails_none_is_published() {
     let dir = tempdir();
     let d = dir.path();
-    write_file(d, "out/taken.csv", "old\n");
-    let out = job(
+    let out = job_with_failing_output(
         d,
-        "input: {type: csv, path: orders.csv}\n\
-         outputs:\n\
-         \x20 fine: {type: csv, path: out/fine.csv}\n\
-         \x20 fine_too: {type: parquet, path: out/fine.parquet}\n\
-         \x20 taken: {type: csv, path: out/taken.csv, mode: error_if_exists}\n",
+        "  fine: {type: csv, path: out/fine.csv}\n  fine_too: {type: parquet, path: out/fine.parquet}\n",
     );
     out.failure();
     assert!(
@@ -178,14 +186,7 @@ fn a_postgres_output_holds_its_transaction_until_every_output_has_written() {
     );
     let dir = tempdir();
     let d = dir.path();
-    write_file(d, "out/taken.csv", "old\n");
-    let out = job(
-        d,
-        &format!(
-            "input: {{type: csv, path: orders.csv}}\n\
-             outputs:\n  db: {pg}\n  taken: {{type: csv, path: out/taken.csv, mode: error_if_exists}}\n"
-        ),
-    );
+    let out = job_with_failing_output(d, &format!("  db: {pg}\n"));
     out.failure();
     let rows = || psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM outputs_pg_all_or_none");
     assert_eq!(rows(), "0", "the load was rolled back");
@@ -218,13 +219,10 @@ fn a_mysql_output_publishes_only_with_the_others() {
     };
     let dir = tempdir();
     let d = dir.path();
-    write_file(d, "out/taken.csv", "old\n");
-    let out = job(
+    let out = job_with_failing_output(
         d,
         &format!(
-            "input: {{type: csv, path: orders.csv}}\n\
-             outputs:\n  existing: {}\n  new: {}\n\
-             \x20 taken: {{type: csv, path: out/taken.csv, mode: error_if_exists}}\n",
+            "  existing: {}\n  new: {}\n",
             my("outputs_my_existing"),
             my("outputs_my_new")
         ),
