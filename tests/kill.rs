@@ -263,6 +263,14 @@ impl FileOverwrite {
     }
 }
 
+/// The calibration run's output file, read and removed.
+fn take_calibration(dir: &Path, calibration: &str, ext: &str) -> Vec<u8> {
+    let path = dir.join(format!("out/{calibration}.{ext}"));
+    let bytes = std::fs::read(&path).expect("calibration output");
+    std::fs::remove_file(&path).expect("remove the calibration output");
+    bytes
+}
+
 impl Kind for FileOverwrite {
     fn output(&self, target: &str) -> String {
         format!(
@@ -280,10 +288,7 @@ impl Kind for FileOverwrite {
     }
 
     fn learn(&mut self, dir: &Path, calibration: &str) {
-        let path = dir.join(format!("out/{calibration}.{}", self.ext));
-        let bytes = std::fs::read(&path).expect("calibration output");
-        std::fs::remove_file(&path).expect("remove the calibration output");
-        self.new = Lines::of(&bytes);
+        self.new = Lines::of(&take_calibration(dir, calibration, self.ext));
     }
 
     fn check(&mut self, dir: &Path) -> Result<String, String> {
@@ -416,10 +421,7 @@ impl Kind for FileAppend {
     }
 
     fn learn(&mut self, dir: &Path, calibration: &str) {
-        let path = dir.join(format!("out/{calibration}.{}", self.ext));
-        let bytes = std::fs::read(&path).expect("calibration output");
-        std::fs::remove_file(&path).expect("remove the calibration output");
-        let mut unit = Lines::of(&bytes);
+        let mut unit = Lines::of(&take_calibration(dir, calibration, self.ext));
         if self.format == "csv" {
             // A new file starts with the header; an append does not repeat it.
             unit = Lines(

@@ -417,6 +417,19 @@ fn pg_read(fields: &[Arc<Field>], stream: &[u8], chunking: &[u8]) -> Result<Stri
     Ok(columns.join("\n"))
 }
 
+/// A column of each common type, as the CSV target reads and the SQL target's tables hold.
+pub fn sample_schema() -> datafusion::arrow::datatypes::SchemaRef {
+    use datafusion::arrow::datatypes::DataType;
+    Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("amount", DataType::Float64, true),
+        Field::new("day", DataType::Date32, true),
+        Field::new("flag", DataType::Boolean, true),
+        Field::new("price", DataType::Decimal128(10, 2), true),
+    ]))
+}
+
 // ---------------------------------------------------------------------------------------
 // CSV: Fust's own reader, over a file, in several partitions and in one.
 
@@ -445,14 +458,7 @@ pub fn csv_reader(data: &[u8]) {
         has_header: opts & 8 != 0,
         newlines_in_values: opts & 16 != 0,
     };
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("amount", DataType::Float64, true),
-        Field::new("day", DataType::Date32, true),
-        Field::new("flag", DataType::Boolean, true),
-        Field::new("price", DataType::Decimal128(10, 2), true),
-    ]));
+    let schema = sample_schema();
     let path = csv_file();
     if std::fs::write(&path, text).is_err() {
         return;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::sync::LazyLock;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
@@ -25,14 +24,7 @@ static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
 static CTX: LazyLock<SessionContext> = LazyLock::new(|| {
     let ctx =
         fust_engine::session::session(&fust_config::Settings::default(), None).expect("a session");
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("amount", DataType::Float64, true),
-        Field::new("day", DataType::Date32, true),
-        Field::new("flag", DataType::Boolean, true),
-        Field::new("price", DataType::Decimal128(10, 2), true),
-    ]));
+    let schema = fust_connectors::fuzzing::sample_schema();
     for name in TABLES {
         let table = MemTable::try_new(schema.clone(), vec![vec![]]).expect("an empty table");
         ctx.register_table(name, Arc::new(table))
