@@ -379,6 +379,13 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
         human_count((s.rows_out as f64 / secs) as u64),
         human_bytes((s.bytes_in.unwrap_or(s.bytes_out) as f64 / secs) as u64),
     );
+    if s.bad_records.total() > 0 {
+        let to = match &s.dead_letter {
+            Some(d) => format!("written to {}", d.target),
+            None => "skipped".to_string(),
+        };
+        eprintln!("{name}: {} bad records {to}", s.bad_records);
+    }
     Ok(())
 }
 

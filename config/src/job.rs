@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Diagnostics, Error, Mark, Result, unknown_message};
 use crate::schedule::Schedule;
-use crate::settings::Settings;
+use crate::settings::{OnError, Settings};
 use crate::yaml::{self, Node, Value};
 
 /// The name under which the main input (and the stream so far) is visible to SQL.
@@ -175,6 +175,8 @@ pub struct JobSpec {
     pub processors: Vec<PluginSpec>,
     /// The named outputs; `output:` is the one called `output` ([`MAIN_OUTPUT`]).
     pub outputs: Vec<(String, PluginSpec)>,
+    /// `dead_letter:`, where bad records go under `settings.on_error: dead_letter`.
+    pub dead_letter: Option<PluginSpec>,
     pub settings: Settings,
     /// `schedule:` (used by `fust serve`).
     pub schedule: Option<Schedule>,
@@ -189,6 +191,7 @@ pub const TOP_KEYS: &[&str] = &[
     "pipeline",
     "output",
     "outputs",
+    "dead_letter",
     "settings",
     "schedule",
 ];
@@ -253,6 +256,7 @@ impl JobSpec {
             inputs: Vec::new(),
             processors: Vec::new(),
             outputs: Vec::new(),
+            dead_letter: None,
             settings: Settings::default(),
             schedule: None,
         }
@@ -306,6 +310,7 @@ impl JobSpec {
                     job.outputs
                         .extend(named_sections(node, "output", also_main, diags));
                 }
+                "dead_letter" => job.dead_letter = plugin(node, "dead_letter", diags),
                 "settings" => {
                     let spec = section(node, "settings");
                     if let Some(s) = spec.parse_options::<Settings>(diags) {
@@ -344,6 +349,23 @@ impl JobSpec {
                 "missing `output` (or `outputs`): where should the data go? (use `type: console` to print it)",
             );
         }
+        let dead_letter_key = entries.iter().find(|(k, _, _)| k == "dead_letter");
+        match (job.settings.on_error, dead_letter_key) {
+            (OnError::DeadLetter, None) => diags.push(
+                Some(root.mark),
+                "settings.on_error",
+                "`on_error: dead_letter` needs a `dead_letter:` output beside `output:`, e.g. `dead_letter: {type: json, path: out/rejects.json}`",
+            ),
+            (OnError::Fail | OnError::Skip, Some((_, mark, _))) => diags.push(
+                Some(*mark),
+                "dead_letter",
+                format!(
+                    "`dead_letter:` is only written with `settings: {{on_error: dead_letter}}` (on_error is `{}`)",
+                    if job.settings.on_error == OnError::Fail { "fail" } else { "skip" }
+                ),
+            ),
+            _ => {}
+        }
         // Processors see the stream so far as `input`; a multi-input job needs one main input.
         if saw_input
             && !job.inputs.is_empty()
@@ -362,6 +384,7 @@ impl JobSpec {
             .map(|(_, p)| p)
             .chain(self.processors.iter())
             .chain(self.outputs.iter().map(|(_, p)| p))
+            .chain(self.dead_letter.as_ref())
     }
 
     /// The outputs for messages: `csv` for a lone `output:`, else `big (parquet), eu (csv)`.

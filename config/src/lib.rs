@@ -13,5 +13,5 @@ pub use error::{Diagnostic, Diagnostics, Error, Mark, Result, did_you_mean, unkn
 pub use job::{JobSpec, MAIN_INPUT, MAIN_OUTPUT, PluginRole, PluginSpec, Secret, parse_document};
 pub use schedule::{Missed, Overlap, Schedule, parse_cron};
 pub use schema::{PluginSchema, inline_schema, job_schema};
-pub use settings::{ByteSize, Duration, Settings, out_of_range};
+pub use settings::{ByteSize, Duration, MaxErrors, OnError, Settings, out_of_range};
 pub use variables::Variables;

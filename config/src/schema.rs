@@ -89,6 +89,10 @@ pub fn job_schema(
                 "description": "Named outputs: each receives every record, or those a `route` processor sends it; all are published or none.",
                 "additionalProperties": one_of(sinks)
             },
+            "dead_letter": {
+                "description": "Where bad records go with `settings.on_error: dead_letter`: any output, written with the columns raw, reason, stage and position.",
+                "allOf": [one_of(sinks)]
+            },
             "settings": settings,
             "schedule": schedule
         },

@@ -30,6 +30,87 @@ pub struct Settings {
     /// Keep the input's row order in the output (reads each file in one stream; slower).
     #[serde(default)]
     pub preserve_order: bool,
+    /// What a bad record does: a record that fails to parse, to convert, or that the
+    /// output rejects alone. `fail` stops the run at the first; `skip` drops it and goes on;
+    /// `dead_letter` writes it to the job's `dead_letter:` output. Bad records are counted
+    /// in the run summary either way.
+    #[serde(default)]
+    pub on_error: OnError,
+    /// With `skip` or `dead_letter`, the most bad records a run may have and still
+    /// publish: a count (`100`: the 101st fails the run) or a percentage of the records
+    /// read (`'1%'`, checked when the input is read). Unset: no limit.
+    #[serde(default)]
+    pub max_errors: Option<MaxErrors>,
+}
+
+/// `settings.on_error`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Stop the run at the first bad record, naming it; nothing is published.
+    #[default]
+    Fail,
+    /// Drop bad records (counted in the summary).
+    Skip,
+    /// Write bad records to the `dead_letter:` output.
+    DeadLetter,
+}
+
+/// `settings.max_errors`: a count, or a percentage of the records read (`'0.5%'`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxErrors {
+    Count(u64),
+    Percent(f64),
+}
+
+impl fmt::Display for MaxErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MaxErrors::Count(n) => write!(f, "{n}"),
+            MaxErrors::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MaxErrors {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        const EXPECTED: &str = "expected a count such as 100 or a percentage such as '1%'";
+        let parsed = match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(EXPECTED))? {
+            Raw::N(n) => Some(MaxErrors::Count(n)),
+            Raw::S(s) => match s.trim().strip_suffix('%') {
+                Some(p) => p
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .map(MaxErrors::Percent),
+                None => s.trim().parse().ok().map(MaxErrors::Count),
+            },
+        };
+        parsed.ok_or_else(|| serde::de::Error::custom(EXPECTED))
+    }
+}
+
+impl JsonSchema for MaxErrors {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "MaxErrors".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A count of bad records, or a percentage of the records read such as '1%'.",
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "pattern": "^\\s*[0-9]+(\\.[0-9]+)?\\s*%?\\s*$"}
+            ]
+        })
+    }
 }
 
 const fn default_batch_size() -> usize {
@@ -80,6 +161,8 @@ impl Default for Settings {
             parallelism: None,
             sink_buffer: default_buffer(),
             preserve_order: false,
+            on_error: OnError::Fail,
+            max_errors: None,
         }
     }
 }

@@ -37,4 +37,6 @@ connectors! {
     console: "console",
     postgres: "postgres",
     mysql: "mysql",
+    elasticsearch: "elasticsearch",
+    http: "http",
 }

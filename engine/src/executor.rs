@@ -25,6 +25,7 @@ use crate::channel::{BufferGauge, channel};
 use crate::error::{Cancelled, Error, Result};
 use crate::plugin::SinkSummary;
 use crate::registry::CompiledJob;
+use crate::rejects::{RejectCounts, Rejects, for_stage};
 use crate::session::session;
 
 /// Live counters of a run, read by progress reporting while it runs.
@@ -104,6 +105,10 @@ pub struct RunSummary {
     pub spilled_bytes: u64,
     /// What each output wrote, by name, in the job file's order.
     pub outputs: Vec<(String, SinkSummary)>,
+    /// Bad records skipped or sent to `dead_letter:` (`settings.on_error`).
+    pub bad_records: RejectCounts,
+    /// What the `dead_letter:` output wrote.
+    pub dead_letter: Option<SinkSummary>,
 }
 
 impl CompiledJob {
@@ -117,7 +122,7 @@ impl CompiledJob {
         for (name, source) in &self.inputs {
             let context = input_context(name);
             let table = source
-                .table(ctx)
+                .table(&for_stage(ctx, &context))
                 .await
                 .map_err(|e| Error::datafusion(&context, e))?;
             ctx.register_table(name.as_str(), table)
@@ -295,7 +300,13 @@ impl CompiledJob {
             .await;
         executing.record("rows_in", leaf_rows(plan.as_ref()));
         executing.record("rows_out", stats.rows_out());
-        let outputs = result?;
+        let mut outputs = result?;
+        // The dead-letter output commits last.
+        let dead_letter = match self.dead_letter {
+            Some(_) => outputs.pop().map(|(_, s)| s),
+            None => None,
+        };
+        let bad_records = Rejects::of(&ctx).map(|r| r.counts()).unwrap_or_default();
         async {
             for (name, source) in &self.inputs {
                 source.commit().await.map_err(|e| {
@@ -341,6 +352,8 @@ impl CompiledJob {
             max_buffered_batches: gauges.iter().map(|g| g.max_batches()).sum(),
             spilled_bytes: spilled_bytes(plan.as_ref()),
             outputs,
+            bad_records,
+            dead_letter,
         })
     }
 
@@ -470,25 +483,55 @@ impl CompiledJob {
             });
         }
         drop(senders);
-        let prepared = futures::future::join_all(self.sinks.iter().zip(receivers).map(
-            |((name, sink), rx)| async move {
-                let stream: SendableRecordBatchStream = Box::pin(rx);
-                (name, sink.prepare(stream, ctx).await)
-            },
-        ))
-        .await;
-        tasks.abort_all();
-        while tasks.join_next().await.is_some() {}
+        let rejects = Rejects::of(ctx);
+        let dead_letter = self
+            .dead_letter
+            .as_ref()
+            .zip(rejects.as_ref())
+            .map(|(sink, r)| (sink, r.open_dead_letter()));
+        let outputs = async {
+            let prepared = futures::future::join_all(self.sinks.iter().zip(receivers).map(
+                |((name, sink), rx)| async move {
+                    let stream: SendableRecordBatchStream = Box::pin(rx);
+                    let stage = for_stage(ctx, &output_context(name));
+                    (name.clone(), sink.prepare(stream, &stage).await)
+                },
+            ))
+            .await;
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+            // Nothing reports bad records any more: the dead-letter output can finish.
+            if let Some(r) = &rejects {
+                r.close();
+            }
+            prepared
+        };
+        let dead_letter = async {
+            match dead_letter {
+                Some((sink, stream)) => {
+                    let stage = for_stage(ctx, DEAD_LETTER);
+                    vec![(DEAD_LETTER.to_string(), sink.prepare(stream, &stage).await)]
+                }
+                None => Vec::new(),
+            }
+        };
+        let (prepared, dead_prepared) = futures::join!(outputs, dead_letter);
         let first_failure = failure.lock().ok().and_then(|mut f| f.take());
         let mut pending = Vec::new();
         let mut failed = first_failure.map(|e| Error::datafusion(self.failure_context(&e), e));
-        for (name, result) in prepared {
+        for (name, result) in prepared.into_iter().chain(dead_prepared) {
             match result {
                 Ok(p) => pending.push((name, p)),
                 Err(e) => {
-                    failed.get_or_insert_with(|| Error::datafusion(output_context(name), e));
+                    failed.get_or_insert_with(|| Error::datafusion(output_context(&name), e));
                 }
             }
+        }
+        if failed.is_none()
+            && let Some(r) = &rejects
+            && let Err(e) = r.check_percentage(leaf_rows(plan.as_ref()))
+        {
+            failed = Some(Error::datafusion("settings.max_errors", e));
         }
         if let Some(e) = failed {
             for (_, p) in pending {
@@ -499,15 +542,15 @@ impl CompiledJob {
         let mut done: Vec<(String, SinkSummary)> = Vec::new();
         for (name, p) in pending {
             match p.commit().await {
-                Ok(s) => done.push((name.clone(), s)),
+                Ok(s) => done.push((name, s)),
                 Err(e) => {
                     let published: Vec<&str> = done.iter().map(|(n, _)| n.as_str()).collect();
                     let context = if published.is_empty() {
-                        output_context(name)
+                        output_context(&name)
                     } else {
                         format!(
                             "{} (publishing; already published: {})",
-                            output_context(name),
+                            output_context(&name),
                             published.join(", ")
                         )
                     };
@@ -534,8 +577,11 @@ fn routed(
     Ok(filter_record_batch(batch, mask)?)
 }
 
+/// The stage name of the `dead_letter:` output.
+const DEAD_LETTER: &str = "dead_letter";
+
 fn output_context(name: &str) -> String {
-    if name == MAIN_OUTPUT {
+    if name == MAIN_OUTPUT || name == DEAD_LETTER {
         "output".to_string()
     } else {
         format!("outputs.{name}")

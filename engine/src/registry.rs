@@ -131,6 +131,8 @@ pub struct CompiledJob {
     pub processors: Vec<(String, Arc<dyn Processor>)>,
     /// Each output by name (`output` for `output:`), in the job file's order.
     pub sinks: Vec<(String, Arc<dyn Sink>)>,
+    /// `dead_letter:`, the output of bad records.
+    pub dead_letter: Option<Arc<dyn Sink>>,
     /// Where sources keep state between runs; `None`: their own default (a file).
     pub state: Option<Arc<dyn crate::state::StateStore>>,
 }
@@ -271,6 +273,10 @@ impl Registry {
                 sinks.push((name.clone(), s));
             }
         }
+        let dead_letter = spec
+            .dead_letter
+            .as_ref()
+            .and_then(|p| build(&self.sinks, p, PluginRole::Sink, &mut diags));
         check_routes(spec, &processors, &mut diags);
         if sinks.is_empty() && diags.is_empty() {
             diags.push(
@@ -289,6 +295,7 @@ impl Registry {
             inputs,
             processors,
             sinks,
+            dead_letter,
             state: None,
         })
     }

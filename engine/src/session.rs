@@ -33,6 +33,9 @@ pub fn session(
             .max(1)
     };
     config = config.with_target_partitions(parallelism);
+    config = config.with_extension(Arc::new(crate::rejects::RejectsExtension(
+        crate::rejects::Rejects::new(settings),
+    )));
     if let Some(state) = state {
         config = config.with_extension(Arc::new(crate::state::StateStoreExtension(state)));
     }

@@ -1,7 +1,7 @@
 //! SQL type names (as users write them in job files) to Arrow types, through DataFusion's
 //! own SQL planner so the names mean the same as in a `CAST`.
 
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{DFSchema, plan_err};
 use datafusion::error::Result;
 use datafusion::logical_expr::Expr;
@@ -21,6 +21,26 @@ pub fn sql_type(ty: &str) -> Result<DataType> {
             "`{ty}` is not a SQL type; expected e.g. bigint, int, double, boolean, date, timestamp, decimal(12,2), varchar"
         ),
     }
+}
+
+/// `{field: SQL type | {nested…}}` (a job file's `schema:`) as a struct type.
+pub fn struct_type(fields: &serde_json::Map<String, serde_json::Value>) -> Result<DataType> {
+    let fields = fields
+        .iter()
+        .map(|(name, ty)| {
+            let data_type = match ty {
+                serde_json::Value::String(t) => sql_type(t)?,
+                serde_json::Value::Object(nested) => struct_type(nested)?,
+                other => {
+                    return plan_err!(
+                        "schema.{name}: give a SQL type (e.g. bigint) or a map of fields, not {other}"
+                    );
+                }
+            };
+            Ok(Field::new(name, data_type, true))
+        })
+        .collect::<Result<Fields>>()?;
+    Ok(DataType::Struct(fields))
 }
 
 #[cfg(test)]

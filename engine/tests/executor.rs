@@ -168,6 +168,7 @@ fn job(settings: &str, generator: Arc<Generator>, sink: Arc<SlowSink>, sort: boo
             Vec::new()
         },
         sinks: vec![("output".into(), sink as Arc<dyn Sink>)],
+        dead_letter: None,
         state: None,
     }
 }

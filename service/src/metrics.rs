@@ -24,6 +24,9 @@ pub const ROWS_IN: &str = "fust_rows_in_total";
 pub const ROWS_OUT: &str = "fust_rows_out_total";
 /// Rows each output of a succeeded run wrote (counter, labels `job`, `output`).
 pub const OUTPUT_ROWS: &str = "fust_output_rows_total";
+/// Bad records of succeeded runs, skipped or sent to `dead_letter:` (counter, labels
+/// `job`, `stage`, `kind`).
+pub const BAD_RECORDS: &str = "fust_bad_records_total";
 /// Bytes written by finished runs (counter, label `job`).
 pub const BYTES_OUT: &str = "fust_bytes_out_total";
 /// Wall time of finished runs in seconds (histogram, label `job`).
@@ -62,6 +65,10 @@ pub fn describe() {
         OUTPUT_ROWS,
         "Rows written by each output of succeeded runs, by job and output."
     );
+    describe_counter!(
+        BAD_RECORDS,
+        "Bad records of succeeded runs (skipped or sent to dead_letter), by job, stage and kind."
+    );
     describe_histogram!(RUN_DURATION, "Wall time of finished runs, by job.");
     describe_histogram!(
         SCHEDULER_LAG,
@@ -99,6 +106,14 @@ pub fn outputs_written(job: &str, outputs: &[(String, fust_engine::SinkSummary)]
     for (output, summary) in outputs {
         counter!(OUTPUT_ROWS, "job" => job.to_string(), "output" => output.clone())
             .increment(summary.rows);
+    }
+}
+
+/// Counts the bad records of a succeeded run, by stage and kind.
+pub fn bad_records(job: &str, counts: &fust_engine::rejects::RejectCounts) {
+    for ((stage, kind), n) in &counts.by_kind {
+        counter!(BAD_RECORDS, "job" => job.to_string(), "stage" => stage.clone(), "kind" => kind.clone())
+            .increment(*n);
     }
 }
 

@@ -133,6 +133,7 @@ impl JobManager {
         let finished_at = now_ms();
         if let Ok(s) = &outcome {
             crate::metrics::outputs_written(&run.job, &s.outputs);
+            crate::metrics::bad_records(&run.job, &s.bad_records);
         }
         let (to, update, log) = match &outcome {
             Ok(s) => (

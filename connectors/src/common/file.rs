@@ -27,7 +27,7 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::functions::expr_fn::nullif;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, cast, lit};
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, SinkSummary, durable};
+use fust_engine::{OptionError, Pending, SinkSummary, StageRejects, durable};
 use futures::StreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as StorePath;
@@ -126,8 +126,12 @@ async fn zero_padded_as_text(
 
 /// Builds a table over local files `(path, size)` with the given schema, or `None` to
 /// leave them to DataFusion's reader.
-pub type LocalScan =
-    Arc<dyn Fn(&[(PathBuf, u64)], SchemaRef) -> Option<Arc<dyn TableProvider>> + Send + Sync>;
+/// `rejects` is the input's door for bad records.
+pub type LocalScan = Arc<
+    dyn Fn(&[(PathBuf, u64)], SchemaRef, StageRejects) -> Option<Arc<dyn TableProvider>>
+        + Send
+        + Sync,
+>;
 
 impl std::fmt::Debug for ListingSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -170,13 +174,14 @@ impl fust_engine::Source for ListingSource {
                 ))
             })?,
         };
+        let rejects = StageRejects::of(ctx);
         let local_files = self
             .local_scan
             .as_ref()
             .and_then(|_| local_paths(&url, &files));
         let table = |schema: SchemaRef| -> Result<Arc<dyn TableProvider>> {
             if let (Some(scan), Some(paths)) = (&self.local_scan, &local_files)
-                && let Some(t) = scan(paths, schema.clone())
+                && let Some(t) = scan(paths, schema.clone(), rejects.clone())
             {
                 return Ok(t);
             }

@@ -7,8 +7,10 @@
 pub mod database;
 pub mod error;
 pub mod file;
+#[cfg(feature = "http-client")]
+pub mod http;
 pub mod journal;
-#[cfg(any(feature = "csv", feature = "postgres", feature = "mysql"))]
+#[cfg(any(feature = "csv", feature = "postgres", feature = "mysql", feature = "http"))]
 pub mod scan;
 pub mod time;
 #[cfg(feature = "tls")]

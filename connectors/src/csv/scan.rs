@@ -11,6 +11,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::common::scan::{PartitionedRead, SourceExec};
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanBuilder, NullArray, PrimitiveArray, PrimitiveBuilder,
@@ -22,6 +23,7 @@ use datafusion::arrow::datatypes::{
     ArrowPrimitiveType, DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type,
     Int16Type, Int32Type, Int64Type, SchemaRef, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
+use datafusion::arrow::error::ArrowError;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, DataFusionError};
@@ -30,14 +32,11 @@ use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder,
-};
-use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use datafusion::physical_plan::ExecutionPlan;
-use fust_engine::ReadError;
-use crate::common::scan::{PartitionedRead, SourceExec};
+use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder};
+use datafusion::physical_plan::stream::RecordBatchReceiverStreamBuilder;
 use fust_engine::executor::ROWS_READ;
+use fust_engine::{ReadError, StageRejects};
 
 /// How the files are written; the reader is used only without escape or comment characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,11 +121,13 @@ impl Fields {
     }
 }
 
-/// A record whose field count is not the header's.
+/// A record whose field count is not the header's: where it starts and where the next
+/// may.
 #[derive(Debug, PartialEq, Eq)]
 struct BadRecord {
     start: usize,
     fields: usize,
+    next: usize,
 }
 
 /// Where splitting stopped.
@@ -216,7 +217,11 @@ impl Splitter {
                 Step::Record { next, fields } => {
                     if fields != self.columns {
                         out.spans.truncate(mark);
-                        return Err(BadRecord { start: pos, fields });
+                        return Err(BadRecord {
+                            start: pos,
+                            fields,
+                            next,
+                        });
                     }
                     out.starts.push(pos as u32);
                     pos = next;
@@ -643,6 +648,7 @@ struct RangeReader {
     name_files: bool,
     /// Records read, before the predicate (the run's "rows in").
     read: Count,
+    rejects: StageRejects,
 }
 
 /// An error of this source, reported against the input that read it.
@@ -652,6 +658,79 @@ fn read_error(message: String) -> DataFusionError {
 
 fn io_error(path: &Path, e: std::io::Error) -> DataFusionError {
     read_error(format!("cannot read {}: {e}", path.display()))
+}
+
+/// Why a batch could not be built: a value that does not parse, or anything else.
+enum BatchError {
+    Value(BadValue),
+    Other(DataFusionError),
+}
+
+impl From<DataFusionError> for BatchError {
+    fn from(e: DataFusionError) -> Self {
+        BatchError::Other(e)
+    }
+}
+
+impl From<ArrowError> for BatchError {
+    fn from(e: ArrowError) -> Self {
+        BatchError::Other(e.into())
+    }
+}
+
+/// A record's text without its line end, for a dead-letter row.
+fn record_text(bytes: &[u8]) -> String {
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != b'\n' && *b != b'\r')
+        .map_or(0, |i| i + 1);
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// The line numbers of bytes of one file, asked for in increasing order (as a range's
+/// records are): each call reads only the bytes since the last.
+struct LineCounter {
+    path: PathBuf,
+    offset: u64,
+    line: u64,
+}
+
+impl LineCounter {
+    fn new(path: &Path) -> Self {
+        LineCounter {
+            path: path.to_path_buf(),
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    /// The 1-based line of the byte at `offset` (0 when the file cannot be read).
+    fn line_of(&mut self, offset: u64) -> u64 {
+        if offset < self.offset {
+            (self.offset, self.line) = (0, 1);
+        }
+        let counted = File::open(&self.path).and_then(|mut f| {
+            f.seek(SeekFrom::Start(self.offset))?;
+            let mut part = f.take(offset - self.offset);
+            let mut buf = vec![0u8; 1 << 16];
+            let mut lines = 0u64;
+            loop {
+                let n = part.read(&mut buf)?;
+                if n == 0 {
+                    return Ok(lines);
+                }
+                lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+            }
+        });
+        match counted {
+            Ok(n) => {
+                self.line += n;
+                self.offset = offset;
+                self.line
+            }
+            Err(_) => 0,
+        }
+    }
 }
 
 /// The 1-based line of the byte at `offset` (counting line feeds before it).
@@ -746,6 +825,7 @@ impl RangeReader {
         let mut fields = Fields::default();
         let mut header = self.has_header && range.start == 0;
         let mut sent = 0usize;
+        let mut lines = LineCounter::new(path);
         loop {
             // Records starting at or after the range's end belong to the next range.
             let stop = range.end.saturating_sub(offset).min(usize::MAX as u64) as usize;
@@ -759,19 +839,29 @@ impl RangeReader {
             if want == 0 {
                 return Ok(sent);
             }
-            let split = self
+            let mut wrong_count = None;
+            let split = match self
                 .splitter
                 .split(&mut buf, pos, eof, stop, want, &mut fields)
-                .map_err(|bad| {
-                    self.fail(
+            {
+                Ok(split) => split,
+                // The records before it go on as a batch; it is reported after them.
+                Err(bad) if !header && self.rejects.tolerates() => {
+                    let split = Split {
+                        pos: bad.next,
+                        done: false,
+                    };
+                    wrong_count = Some(bad);
+                    split
+                }
+                Err(bad) => {
+                    return Err(self.fail(
                         range,
                         offset + bad.start as u64,
-                        format!(
-                            "expected {} fields (as in the first line), found {}",
-                            self.splitter.columns, bad.fields
-                        ),
-                    )
-                })?;
+                        self.field_count(bad.fields),
+                    ));
+                }
+            };
             pos = split.pos;
             if split.done && pos >= stop && !boundary_holds(&buf, stop, pos) {
                 return Err(self.fail(
@@ -792,7 +882,8 @@ impl RangeReader {
                 header = false;
             } else if !header
                 && taken > 0
-                && let Some(batch) = self.batch(range, &buf, pos, offset, &fields)?
+                && let Some(batch) =
+                    self.batch(range, &buf, pos, offset, &mut fields, &mut lines)?
             {
                 sent += batch.num_rows();
                 if tx.blocking_send(Ok(batch)).is_err() {
@@ -800,6 +891,21 @@ impl RangeReader {
                 }
             }
             fields.clear();
+            if let Some(bad) = wrong_count {
+                let raw = record_text(&buf[bad.start..bad.next]);
+                let reason = self.field_count(bad.fields);
+                self.reject(
+                    &mut lines,
+                    offset + bad.start as u64,
+                    raw,
+                    reason,
+                    "wrong field count",
+                )?;
+                if tx.is_closed() {
+                    return Ok(sent);
+                }
+                continue;
+            }
             // Stop when the run is cancelled, even while the filter keeps no rows.
             if split.done || tx.is_closed() {
                 return Ok(sent);
@@ -818,16 +924,92 @@ impl RangeReader {
         }
     }
 
+    fn field_count(&self, found: usize) -> String {
+        format!(
+            "expected {} fields (as in the first line), found {found}",
+            self.splitter.columns
+        )
+    }
+
+    /// Reports a bad record at byte `at` of the file, as `FILE:LINE`.
+    fn reject(
+        &self,
+        lines: &mut LineCounter,
+        at: u64,
+        raw: String,
+        reason: String,
+        kind: &str,
+    ) -> Result<()> {
+        let line = lines.line_of(at);
+        let position = format!("{}:{line}", lines.path.display());
+        let record = fust_engine::BadRecord {
+            raw,
+            reason,
+            kind: kind.to_string(),
+            position,
+        };
+        // A blocking thread of the runtime (see `open`) may wait for the dead-letter queue.
+        tokio::runtime::Handle::current()
+            .block_on(self.rejects.reject(record))
+            .map_err(|e| read_error(e.to_string()))
+    }
+
     /// Parses the records in `fields` (which end before `buf[to]`) into a batch of those
-    /// the predicate keeps (`None` when it keeps none).
+    /// the predicate keeps (`None` when it keeps none). A value that does not parse fails
+    /// the read, or, when bad records are tolerated, is reported and its record left out.
     fn batch(
         &self,
         range: &FileRange,
         buf: &[u8],
         to: usize,
         offset: u64,
-        fields: &Fields,
+        fields: &mut Fields,
+        lines: &mut LineCounter,
     ) -> Result<Option<RecordBatch>> {
+        loop {
+            let bad = match self.try_batch(range, buf, to, offset, fields) {
+                Ok(batch) => return Ok(batch),
+                Err(BatchError::Other(e)) => return Err(e),
+                Err(BatchError::Value(bad)) => bad,
+            };
+            let start = fields.starts.get(bad.row).map_or(0, |&s| s as usize);
+            let reason = format!(
+                "cannot read '{}' in column `{}` as {}",
+                bad.value,
+                self.file_schema.field(bad.column).name(),
+                bad.expected
+            );
+            if !self.rejects.tolerates() {
+                return Err(self.fail(range, offset + start as u64, reason));
+            }
+            let end = fields.starts.get(bad.row + 1).map_or(to, |&s| s as usize);
+            let raw = record_text(&buf[start..end]);
+            self.reject(
+                lines,
+                offset + start as u64,
+                raw,
+                reason,
+                "unreadable value",
+            )?;
+            let columns = self.splitter.columns;
+            fields
+                .spans
+                .drain(bad.row * columns..(bad.row + 1) * columns);
+            fields.starts.remove(bad.row);
+            if fields.rows() == 0 {
+                return Ok(None);
+            }
+        }
+    }
+
+    fn try_batch(
+        &self,
+        range: &FileRange,
+        buf: &[u8],
+        to: usize,
+        offset: u64,
+        fields: &Fields,
+    ) -> Result<Option<RecordBatch>, BatchError> {
         let base = fields.starts.first().map_or(to, |&s| s as usize);
         let text = std::str::from_utf8(&buf[base..to]).map_err(|e| {
             self.fail(
@@ -836,7 +1018,7 @@ impl RangeReader {
                 "the text is not valid UTF-8; convert the file to UTF-8".to_string(),
             )
         })?;
-        let parse = |c: usize, selection: Option<&[u32]>| -> Result<ArrayRef> {
+        let parse = |c: usize, selection: Option<&[u32]>| -> Result<ArrayRef, BatchError> {
             let column = ColumnText {
                 text,
                 base,
@@ -847,19 +1029,7 @@ impl RangeReader {
             };
             column
                 .array(self.file_schema.field(c).data_type())
-                .map_err(|bad| {
-                    let start = fields.starts.get(bad.row).map_or(0, |&s| s as u64);
-                    self.fail(
-                        range,
-                        offset + start,
-                        format!(
-                            "cannot read '{}' in column `{}` as {}",
-                            bad.value,
-                            self.file_schema.field(bad.column).name(),
-                            bad.expected
-                        ),
-                    )
-                })
+                .map_err(BatchError::Value)
         };
         let mut rows = fields.rows();
         let mut parsed: Vec<(usize, ArrayRef)> = Vec::new();
@@ -869,7 +1039,7 @@ impl RangeReader {
                 .columns
                 .iter()
                 .map(|&c| parse(c, None))
-                .collect::<Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, BatchError>>()?;
             let options = RecordBatchOptions::new().with_row_count(Some(rows));
             let input =
                 RecordBatch::try_new_with_options(p.schema.clone(), arrays.clone(), &options)?;
@@ -925,6 +1095,7 @@ pub struct CsvTable {
     dialect: CsvDialect,
     /// Bytes read at a time.
     block: usize,
+    rejects: StageRejects,
 }
 
 impl CsvTable {
@@ -947,7 +1118,15 @@ impl CsvTable {
             schema,
             dialect,
             block: BLOCK,
+            rejects: StageRejects::default(),
         })
+    }
+
+    /// Reports records with the wrong field count or a value that does not parse to
+    /// `rejects` (which may let the run go on) instead of failing.
+    pub fn with_rejects(mut self, rejects: StageRejects) -> Self {
+        self.rejects = rejects;
+        self
     }
 
     /// Reads `block` bytes at a time (tests use tiny blocks to cut records).
@@ -1093,6 +1272,7 @@ impl TableProvider for CsvTable {
             block: self.block,
             limit,
             name_files: self.files.len() > 1,
+            rejects: self.rejects.clone(),
         };
         Ok(Arc::new(SourceExec::new(read, schema)))
     }
@@ -1112,6 +1292,7 @@ struct CsvRead {
     block: usize,
     limit: Option<usize>,
     name_files: bool,
+    rejects: StageRejects,
 }
 
 impl PartitionedRead for CsvRead {
@@ -1178,6 +1359,7 @@ impl PartitionedRead for CsvRead {
             block: self.block,
             name_files: self.name_files,
             read,
+            rejects: self.rejects.clone(),
         };
         let limit = self.limit;
         let mut builder = RecordBatchReceiverStreamBuilder::new(self.schema.clone(), 2);
@@ -1245,7 +1427,8 @@ mod tests {
             err,
             BadRecord {
                 start: 8,
-                fields: 1
+                fields: 1,
+                next: 10,
             }
         );
         let err = split_all("a,b\n1,2,3\n", 2).expect_err("long record");
@@ -1253,7 +1436,8 @@ mod tests {
             err,
             BadRecord {
                 start: 4,
-                fields: 3
+                fields: 3,
+                next: 10,
             }
         );
     }
@@ -1493,8 +1677,14 @@ mod against_arrow_csv {
         }
         let (mut failed, mut whole) = (0, 0);
         for partitions in [2, 3, 4, 7] {
-            match fust_only(&text, dialect(), partitions, 4096, "SELECT count(*) AS n FROM t")
-                .await
+            match fust_only(
+                &text,
+                dialect(),
+                partitions,
+                4096,
+                "SELECT count(*) AS n FROM t",
+            )
+            .await
             {
                 Err(e) => {
                     assert!(e.to_string().contains("newlines_in_values: true"), "{e}");
@@ -1506,10 +1696,20 @@ mod against_arrow_csv {
                 }
             }
         }
-        assert!(failed > 0, "no cut fell inside a value ({whole} whole reads)");
+        assert!(
+            failed > 0,
+            "no cut fell inside a value ({whole} whole reads)"
+        );
         let lines = dialect_with_newlines();
-        let (fust, arrow) =
-            both(&text, lines, 4, 100, 4096, "SELECT count(*) AS n, max(note) FROM t").await?;
+        let (fust, arrow) = both(
+            &text,
+            lines,
+            4,
+            100,
+            4096,
+            "SELECT count(*) AS n, max(note) FROM t",
+        )
+        .await?;
         assert_eq!(fust, arrow);
         assert!(fust.iter().any(|l| l.contains("| 2000 |")), "{fust:?}");
 
@@ -1519,9 +1719,18 @@ mod against_arrow_csv {
             text.extend_from_slice(format!("{i},\"a,b\"\r\n\r\n").as_bytes());
         }
         for partitions in [2, 3, 5, 8] {
-            let fust = fust_only(&text, dialect(), partitions, 1024, "SELECT count(*) AS n FROM t")
-                .await?;
-            assert!(fust.iter().any(|l| l.contains("| 3000 |")), "{partitions}: {fust:?}");
+            let fust = fust_only(
+                &text,
+                dialect(),
+                partitions,
+                1024,
+                "SELECT count(*) AS n FROM t",
+            )
+            .await?;
+            assert!(
+                fust.iter().any(|l| l.contains("| 3000 |")),
+                "{partitions}: {fust:?}"
+            );
         }
         Ok(())
     }

@@ -14,7 +14,9 @@ use fust_engine::{OptionError, Source};
 
 use super::config::CsvSourceConfig;
 use super::scan::{CsvDialect, CsvTable};
-use crate::common::file::{ListingSource, LocalScan, SchemaFix, all_strings, single_byte, MAX_INFER_ROWS};
+use crate::common::file::{
+    ListingSource, LocalScan, MAX_INFER_ROWS, SchemaFix, all_strings, single_byte,
+};
 
 pub(super) fn regex_escape(s: &str) -> String {
     let mut out = String::from("^");
@@ -98,10 +100,12 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
         newlines_in_values: c.newlines_in_values,
     };
     let local_scan = plain.then(|| {
-        Arc::new(move |paths: &[(PathBuf, u64)], schema: SchemaRef| {
-            CsvTable::try_new(paths.to_vec(), schema, dialect)
-                .map(|t| Arc::new(t) as Arc<dyn TableProvider>)
-        }) as LocalScan
+        Arc::new(
+            move |paths: &[(PathBuf, u64)], schema: SchemaRef, rejects| {
+                CsvTable::try_new(paths.to_vec(), schema, dialect)
+                    .map(|t| Arc::new(t.with_rejects(rejects)) as Arc<dyn TableProvider>)
+            },
+        ) as LocalScan
     });
     let extension = match compression {
         FileCompressionType::UNCOMPRESSED => ".csv",

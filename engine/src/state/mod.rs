@@ -38,3 +38,18 @@ impl StateStoreExtension {
             .map(|s| s.0.clone())
     }
 }
+
+/// Where a source's `state_file` option points when unset.
+pub const DEFAULT_STATE_FILE: &str = ".fust/state.json";
+
+/// The state store of the run `ctx` belongs to: its runner's when it gave one (the job
+/// service's metadata store), else the JSON file `state_file` (default
+/// [`DEFAULT_STATE_FILE`]).
+pub fn store_for(ctx: &SessionContext, state_file: Option<&str>) -> Arc<dyn StateStore> {
+    StateStoreExtension::of(ctx).unwrap_or_else(|| {
+        Arc::new(FileStateStore::new(
+            state_file.unwrap_or(DEFAULT_STATE_FILE),
+            "state_file",
+        ))
+    })
+}

@@ -6,7 +6,7 @@ use super::common::{check_column, column, need_input};
 use async_trait::async_trait;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::array::timezone::Tz;
-use datafusion::arrow::datatypes::{DataType, Field, Fields, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Fields, TimeUnit};
 use datafusion::common::{DFSchema, ScalarValue, plan_err};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::FunctionRegistry;
@@ -308,7 +308,7 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
         }
         Step::JsonDecode { schema, .. } => {
             let data_type = match schema {
-                Some(fields) => struct_type(fields)?,
+                Some(fields) => fust_engine::types::struct_type(fields)?,
                 None => infer_struct(&df, from).await?,
             };
             call(
@@ -438,26 +438,6 @@ fn json_scalar(v: &serde_json::Value) -> Result<ScalarValue> {
         },
         other => return plan_err!("default: give a single value, not {other}"),
     })
-}
-
-/// `{field: SQL type | {nested…}}` as a struct type.
-fn struct_type(fields: &serde_json::Map<String, serde_json::Value>) -> Result<DataType> {
-    let fields = fields
-        .iter()
-        .map(|(name, ty)| {
-            let data_type = match ty {
-                serde_json::Value::String(t) => fust_engine::types::sql_type(t)?,
-                serde_json::Value::Object(nested) => struct_type(nested)?,
-                other => {
-                    return plan_err!(
-                        "schema.{name}: give a SQL type (e.g. bigint) or a map of fields, not {other}"
-                    );
-                }
-            };
-            Ok(Field::new(name, data_type, true))
-        })
-        .collect::<Result<Fields>>()?;
-    Ok(DataType::Struct(fields))
 }
 
 /// The struct type of the JSON objects in the first [`INFER_ROWS`] non-NULL values.

@@ -10,13 +10,12 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
-use fust_engine::{FileStateStore, Source, StateStore, StateStoreExtension};
+use fust_engine::state::store_for;
+use fust_engine::{Source, StateStore};
 
 use super::config::{DbSourceConfig, Endpoint};
 use super::scan::{DbDriver, DbTable, date_ranges, float_ranges, integer_ranges};
 use crate::common::time::days_from_civil;
-
-const DEFAULT_STATE_FILE: &str = ".fust/state.json";
 
 /// A table or query on a database server.
 #[derive(Debug)]
@@ -48,11 +47,6 @@ impl DbSource {
             (None, Some(q)) => format!("query `{}`", one_line(q, 60)),
             (None, None) => "nothing".into(),
         }
-    }
-
-    fn state_file(&self) -> FileStateStore {
-        let path = self.config.state_file.as_deref();
-        FileStateStore::new(path.unwrap_or(DEFAULT_STATE_FILE), "state_file")
     }
 
     fn state_key(&self, cursor: &str) -> String {
@@ -194,7 +188,7 @@ impl DbSource {
 impl Source for DbSource {
     async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
         if let Ok(mut s) = self.store.lock() {
-            *s = StateStoreExtension::of(ctx);
+            *s = Some(store_for(ctx, self.config.state_file.as_deref()));
         }
         let dialect = self.driver.dialect();
         let from = match (&self.config.table, &self.config.query) {
@@ -238,22 +232,26 @@ impl Source for DbSource {
         ) else {
             return Ok(());
         };
-        self.state_store().put(&self.state_key(cursor), &mark).await
+        self.state_store()?
+            .put(&self.state_key(cursor), &mark)
+            .await
     }
 }
 
 impl DbSource {
-    fn state_store(&self) -> Arc<dyn StateStore> {
+    fn state_store(&self) -> Result<Arc<dyn StateStore>> {
         self.store
             .lock()
             .ok()
             .and_then(|s| s.clone())
-            .unwrap_or_else(|| Arc::new(self.state_file()))
+            .ok_or_else(|| {
+                DataFusionError::Internal("the source's state store is read before `table`".into())
+            })
     }
 
     /// The stored high-water mark of `cursor`.
     async fn load_mark(&self, cursor: &str) -> Result<Option<String>> {
-        self.state_store().get(&self.state_key(cursor)).await
+        self.state_store()?.get(&self.state_key(cursor)).await
     }
 }
 
