@@ -2,6 +2,7 @@
 //! outputs back through DataFusion, and a moto (S3) server for object-store tests.
 #![allow(dead_code)]
 
+pub mod opensearch;
 pub mod server;
 
 use std::io::{Read, Write};
