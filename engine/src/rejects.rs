@@ -230,6 +230,18 @@ impl StageRejects {
             .unwrap_or_default()
     }
 
+    /// A door that lets bad records through uncounted: for a look at the data before the
+    /// run reads it (schema inference), which must not report them twice.
+    pub fn discard() -> StageRejects {
+        StageRejects {
+            stage: String::new(),
+            run: Rejects::new(&Settings {
+                on_error: OnError::Skip,
+                ..Settings::default()
+            }),
+        }
+    }
+
     /// Whether bad records are let through (`skip`, `dead_letter`): a plugin may skip the
     /// work of isolating them when they are not.
     pub fn tolerates(&self) -> bool {

@@ -65,6 +65,9 @@ pub struct ListingSource {
     /// For text formats: look again at this many rows after inference, and read a column
     /// inferred as a number as text when one of them is written with a leading zero.
     pub zero_padded_as_text: Option<usize>,
+    /// The format to infer the schema with when bad records are tolerated (CSV: one that
+    /// reads past records with the wrong field count, which the reader then reports).
+    pub lenient_format: Option<Arc<dyn FileFormat>>,
 }
 
 /// `schema` with each numeric column that holds a zero-padded number (`007`, `08123`,
@@ -164,22 +167,29 @@ impl fust_engine::Source for ListingSource {
             files.iter().map(|m| m.size).sum(),
             std::sync::atomic::Ordering::Relaxed,
         );
+        let rejects = StageRejects::of(ctx);
+        let infer_options = match (&self.lenient_format, rejects.tolerates()) {
+            (Some(format), true) => ListingOptions::new(format.clone()).with_file_extension(ext),
+            _ => options.clone(),
+        };
         let mut schema = match &self.schema {
             Some(s) => s.clone(),
-            None => options.infer_schema(&state, &url).await.map_err(|e| {
-                DataFusionError::Plan(format!(
-                    "cannot read the schema of `{}`: {}",
-                    self.path,
-                    fust_engine::error::clean_message(&e)
-                ))
-            })?,
+            None => infer_options
+                .infer_schema(&state, &url)
+                .await
+                .map_err(|e| {
+                    DataFusionError::Plan(format!(
+                        "cannot read the schema of `{}`: {}",
+                        self.path,
+                        fust_engine::error::clean_message(&e)
+                    ))
+                })?,
         };
-        let rejects = StageRejects::of(ctx);
         let local_files = self
             .local_scan
             .as_ref()
             .and_then(|_| local_paths(&url, &files));
-        let table = |schema: SchemaRef| -> Result<Arc<dyn TableProvider>> {
+        let table = |schema: SchemaRef, rejects: &StageRejects| -> Result<Arc<dyn TableProvider>> {
             if let (Some(scan), Some(paths)) = (&self.local_scan, &local_files)
                 && let Some(t) = scan(paths, schema.clone(), rejects.clone())
             {
@@ -193,17 +203,23 @@ impl fust_engine::Source for ListingSource {
         if self.schema.is_none()
             && let Some(rows) = self.zero_padded_as_text
         {
-            schema = zero_padded_as_text(ctx, table(all_strings(&schema))?, &schema, rows).await?;
+            // A look at the first rows, whose bad records the run reports when it reads them.
+            let look = match rejects.tolerates() {
+                true => StageRejects::discard(),
+                false => rejects.clone(),
+            };
+            let text = table(all_strings(&schema), &look)?;
+            schema = zero_padded_as_text(ctx, text, &schema, rows).await?;
         }
         if let Some(fix) = &self.fix_schema {
             schema = fix(schema)?;
         }
         let Some(null_value) = &self.null_value else {
-            return table(schema);
+            return table(schema, &rejects);
         };
         // Read every column as text, then turn `null_value` into NULL and cast to the
         // inferred types, as a view (projections and filters still reach the scan).
-        let raw = table(all_strings(&schema))?;
+        let raw = table(all_strings(&schema), &rejects)?;
         let exprs: Vec<Expr> = schema
             .fields()
             .iter()

@@ -691,6 +691,8 @@ fn record_text(bytes: &[u8]) -> String {
 /// records are): each call reads only the bytes since the last.
 struct LineCounter {
     path: PathBuf,
+    /// The path as positions show it: relative to the working directory when inside it.
+    shown: String,
     offset: u64,
     line: u64,
 }
@@ -699,6 +701,7 @@ impl LineCounter {
     fn new(path: &Path) -> Self {
         LineCounter {
             path: path.to_path_buf(),
+            shown: shown_path(path),
             offset: 0,
             line: 1,
         }
@@ -731,6 +734,13 @@ impl LineCounter {
             Err(_) => 0,
         }
     }
+}
+
+fn shown_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.as_deref().unwrap_or(path).display().to_string()
 }
 
 /// The 1-based line of the byte at `offset` (counting line feeds before it).
@@ -875,15 +885,16 @@ impl RangeReader {
                 ));
             }
             let taken = fields.rows();
-            if !header {
-                self.read.add(taken);
-            }
             if header && taken == 1 {
                 header = false;
             } else if !header
                 && taken > 0
-                && let Some(batch) =
-                    self.batch(range, &buf, pos, offset, &mut fields, &mut lines)?
+                && let Some(batch) = {
+                    let batch = self.batch(range, &buf, pos, offset, &mut fields, &mut lines)?;
+                    // Records read: those the bad-value check kept (it reported the rest).
+                    self.read.add(fields.rows());
+                    batch
+                }
             {
                 sent += batch.num_rows();
                 if tx.blocking_send(Ok(batch)).is_err() {
@@ -941,7 +952,7 @@ impl RangeReader {
         kind: &str,
     ) -> Result<()> {
         let line = lines.line_of(at);
-        let position = format!("{}:{line}", lines.path.display());
+        let position = format!("{}:{line}", lines.shown);
         let record = fust_engine::BadRecord {
             raw,
             reason,
@@ -982,7 +993,16 @@ impl RangeReader {
             if !self.rejects.tolerates() {
                 return Err(self.fail(range, offset + start as u64, reason));
             }
-            let end = fields.starts.get(bad.row + 1).map_or(to, |&s| s as usize);
+            // The record runs to the first line end after its last field.
+            let columns = self.splitter.columns;
+            let last = fields
+                .spans
+                .get((bad.row + 1) * columns - 1)
+                .map_or(start, |&(_, e)| e as usize);
+            let end = buf[last..to]
+                .iter()
+                .position(|&b| b == b'\n' || b == b'\r')
+                .map_or(to, |i| last + i);
             let raw = record_text(&buf[start..end]);
             self.reject(
                 lines,
@@ -991,7 +1011,6 @@ impl RangeReader {
                 reason,
                 "unreadable value",
             )?;
-            let columns = self.splitter.columns;
             fields
                 .spans
                 .drain(bad.row * columns..(bad.row + 1) * columns);

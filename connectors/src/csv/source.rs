@@ -55,16 +55,18 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
     }
     OptionError::check_range("infer_rows", c.infer_rows, 1, MAX_INFER_ROWS)?;
     let compression = c.compression.resolve(&c.path);
-    let format = CsvFormat::default()
-        .with_has_header(c.has_header)
-        .with_delimiter(delimiter)
-        .with_quote(quote)
-        .with_escape(escape)
-        .with_comment(comment)
-        .with_null_regex(c.null_value.as_deref().map(regex_escape))
-        .with_newlines_in_values(c.newlines_in_values)
-        .with_schema_infer_max_rec(c.infer_rows)
-        .with_file_compression_type(compression);
+    let format = || {
+        CsvFormat::default()
+            .with_has_header(c.has_header)
+            .with_delimiter(delimiter)
+            .with_quote(quote)
+            .with_escape(escape)
+            .with_comment(comment)
+            .with_null_regex(c.null_value.as_deref().map(regex_escape))
+            .with_newlines_in_values(c.newlines_in_values)
+            .with_schema_infer_max_rec(c.infer_rows)
+            .with_file_compression_type(compression)
+    };
     let strings = c.all_strings;
     let fix: Option<SchemaFix> = (strings || !overrides.is_empty()).then(|| {
         Arc::new(move |schema: SchemaRef| -> Result<SchemaRef> {
@@ -113,7 +115,7 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
     };
     Ok(Arc::new(ListingSource {
         path: c.path,
-        format: Arc::new(format),
+        format: Arc::new(format()),
         extension,
         storage: c.storage,
         fix_schema: fix,
@@ -122,5 +124,6 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
         listed_bytes: Default::default(),
         local_scan,
         zero_padded_as_text: (!c.all_strings).then_some(c.infer_rows),
+        lenient_format: Some(Arc::new(format().with_truncated_rows(true))),
     }))
 }

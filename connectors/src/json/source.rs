@@ -121,5 +121,6 @@ pub(super) fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, Optio
         listed_bytes: Default::default(),
         local_scan: None,
         zero_padded_as_text: None,
+        lenient_format: None,
     }))
 }

@@ -1,0 +1,201 @@
+//! Bad records: `settings.on_error` (fail, skip, dead_letter), `settings.max_errors` as a
+//! count or a percentage, the `dead_letter:` output's rows, and the checks that tie them.
+
+mod common;
+
+use common::*;
+
+/// Five records: line 3 is short, line 5 has an amount that is not a number, line 6 is
+/// long. The header is line 1.
+const ORDERS: &str = "id,amount,region\n1,10,EU\n2,20\n3,30,US\n4,abc,EU\n5,50,US,extra\n";
+
+fn run(d: &std::path::Path, settings: &str, dead_letter: bool) -> Out {
+    write_file(d, "orders.csv", ORDERS);
+    let dead_letter = match dead_letter {
+        true => "dead_letter: {type: json, path: rejects.json}\n",
+        false => "",
+    };
+    let job = write_file(
+        d,
+        "job.yaml",
+        format!(
+            "input: {{type: csv, path: orders.csv, schema: {{amount: bigint}}}}\n\
+             output: {{type: csv, path: out.csv}}\n{dead_letter}settings: {settings}\n"
+        ),
+    );
+    fust(d, &["run", job.to_str().expect("utf-8")], &[])
+}
+
+#[test]
+fn dead_letter_rows_name_the_file_line_reason_and_stage() {
+    let dir = tempdir();
+    let d = dir.path();
+    let out = run(d, "{on_error: dead_letter}", true);
+    out.success();
+    assert_eq!(
+        read_rows_ordered(&d.join("out.csv")),
+        rows(&[&["1", "10", "EU"], &["3", "30", "US"]])
+    );
+    assert_eq!(
+        read_rows_ordered(&d.join("rejects.json")),
+        rows(&[
+            &[
+                "2,20",
+                "expected 3 fields (as in the first line), found 2",
+                "input",
+                "orders.csv:3"
+            ],
+            &[
+                "4,abc,EU",
+                "cannot read 'abc' in column `amount` as Int64",
+                "input",
+                "orders.csv:5"
+            ],
+            &[
+                "5,50,US,extra",
+                "expected 3 fields (as in the first line), found 4",
+                "input",
+                "orders.csv:6"
+            ],
+        ])
+    );
+    assert!(
+        out.stderr.contains(
+            "3 (input: unreadable value 1, input: wrong field count 2) bad records written to rejects.json"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn skip_drops_them_and_counts_them() {
+    let dir = tempdir();
+    let d = dir.path();
+    let out = run(d, "{on_error: skip}", false);
+    out.success();
+    assert_eq!(read_rows(&d.join("out.csv")).len(), 2);
+    assert!(out.stderr.contains("bad records skipped"), "{}", out.stderr);
+}
+
+#[test]
+fn the_default_fails_at_the_first_naming_file_and_line() {
+    let dir = tempdir();
+    let d = dir.path();
+    // With the record counts right, the value that does not parse is the first bad one.
+    write_file(d, "orders.csv", "id,amount\n1,10\n2,x\n");
+    let job = write_file(
+        d,
+        "job.yaml",
+        "input: {type: csv, path: orders.csv, schema: {amount: bigint}}\noutput: {type: csv, path: out.csv}\n",
+    );
+    let out = fust(d, &["run", job.to_str().expect("utf-8")], &[]);
+    out.failure();
+    assert!(
+        out.stderr.contains("line 3") && out.stderr.contains("cannot read 'x'"),
+        "{}",
+        out.stderr
+    );
+    assert!(!d.join("out.csv").exists());
+}
+
+#[test]
+fn max_errors_n_allows_n_and_fails_at_n_plus_1_publishing_nothing() {
+    let dir = tempdir();
+    run(dir.path(), "{on_error: dead_letter, max_errors: 3}", true).success();
+
+    let dir = tempdir();
+    let d = dir.path();
+    let out = run(d, "{on_error: dead_letter, max_errors: 2}", true);
+    out.failure();
+    assert!(
+        out.stderr.contains("more than max_errors (2)") && out.stderr.contains("orders.csv:6"),
+        "{}",
+        out.stderr
+    );
+    assert!(!d.join("out.csv").exists() && !d.join("rejects.json").exists());
+    assert_no_temp_files(d);
+}
+
+#[test]
+fn max_errors_as_a_percentage_counts_against_the_records_read() {
+    // 3 bad of 5 records read: 60% passes, 50% does not.
+    let dir = tempdir();
+    run(dir.path(), "{on_error: skip, max_errors: '60%'}", false).success();
+    let dir = tempdir();
+    let d = dir.path();
+    let out = run(d, "{on_error: skip, max_errors: '50%'}", false);
+    out.failure();
+    assert!(
+        out.stderr.contains("3 bad records of 5 read is more than max_errors (50%)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!d.join("out.csv").exists());
+}
+
+#[test]
+fn line_numbers_hold_in_every_range_of_a_file_read_in_parallel() {
+    let dir = tempdir();
+    let d = dir.path();
+    let mut text = String::from("id,value\n");
+    for i in 1..=1_200_000u32 {
+        match i {
+            1000 => text.push_str("1000\n"),
+            900_000 => text.push_str("900000,x\n"),
+            _ => text.push_str(&format!("{i},{}\n", i * 2)),
+        }
+    }
+    write_file(d, "big.csv", &text);
+    let job = write_file(
+        d,
+        "job.yaml",
+        "input: {type: csv, path: big.csv, schema: {value: bigint}}\n\
+         output: {type: parquet, path: out.parquet}\n\
+         dead_letter: {type: csv, path: rejects.csv}\n\
+         settings: {on_error: dead_letter, max_errors: 2}\n",
+    );
+    let out = fust(d, &["run", "-v", job.to_str().expect("utf-8")], &[]);
+    out.success();
+    let mut rejects = read_rows(&d.join("rejects.csv"));
+    rejects.sort_by(|a, b| a[3].len().cmp(&b[3].len()).then(a[3].cmp(&b[3])));
+    // The header is line 1, so record i is on line i + 1.
+    assert_eq!(rejects[0][3], "big.csv:1001");
+    assert_eq!(rejects[0][0], "1000");
+    assert_eq!(rejects[1][3], "big.csv:900001");
+    assert_eq!(rejects[1][0], "900000,x");
+    assert!(
+        out.stderr.contains("1,199,998 rows out") || out.stderr.contains("1199998 rows out"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_settings_and_the_dead_letter_output_go_together() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(d, "orders.csv", ORDERS);
+    for (yaml, expected) in [
+        (
+            "settings: {on_error: dead_letter}\n",
+            "`on_error: dead_letter` needs a `dead_letter:` output",
+        ),
+        (
+            "dead_letter: {type: json, path: r.json}\n",
+            "`dead_letter:` is only written with `settings: {on_error: dead_letter}`",
+        ),
+        ("settings: {max_errors: lots}\n", "expected a count such as 100"),
+        ("settings: {max_errors: '150%'}\n", "expected a count such as 100"),
+        ("settings: {on_error: ignore}\n", "settings.on_error"),
+    ] {
+        let job = write_file(
+            d,
+            "job.yaml",
+            format!("input: {{type: csv, path: orders.csv}}\noutput: {{type: console}}\n{yaml}"),
+        );
+        let out = fust(d, &["validate", job.to_str().expect("utf-8")], &[]);
+        out.failure();
+        assert!(out.stderr.contains(expected), "{yaml}: {}", out.stderr);
+    }
+}
