@@ -199,3 +199,65 @@ fn the_settings_and_the_dead_letter_output_go_together() {
         assert!(out.stderr.contains(expected), "{yaml}: {}", out.stderr);
     }
 }
+
+#[test]
+fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
+    psql(
+        "DROP TABLE IF EXISTS bad_records_pg; \
+         CREATE TABLE bad_records_pg (id bigint PRIMARY KEY, amount bigint CHECK (amount >= 0), region text NOT NULL); \
+         INSERT INTO bad_records_pg VALUES (7, 70, 'old')",
+    );
+    let dir = tempdir();
+    let d = dir.path();
+    // 40 rows: 7 is taken, 13 has a negative amount, 29 has no region.
+    let mut csv = String::from("id,amount,region\n");
+    for i in 1..=40 {
+        let amount = if i == 13 { -5 } else { i * 10 };
+        let region = if i == 29 { "" } else { "EU" };
+        csv.push_str(&format!("{i},{amount},{region}\n"));
+    }
+    write_file(d, "orders.csv", csv);
+    let pg = format!(
+        "{{type: postgres, url: '{}', table: bad_records_pg, batch_size: 16}}",
+        PG_URL.as_str()
+    );
+    let job = |settings: &str| {
+        let job = write_file(
+            d,
+            "job.yaml",
+            format!(
+                "input: {{type: csv, path: orders.csv}}\noutput: {pg}\n\
+                 dead_letter: {{type: json, path: rejects.json}}\nsettings: {settings}\n"
+            ),
+        );
+        fust(d, &["run", job.to_str().expect("utf-8")], &[])
+    };
+    let count = || psql("SELECT count(*) FROM bad_records_pg");
+
+    // Over the limit: nothing is written.
+    let out = job("{on_error: dead_letter, max_errors: 2}");
+    out.failure();
+    assert!(out.stderr.contains("more than max_errors (2)"), "{}", out.stderr);
+    assert_eq!(count(), "1");
+    assert!(!d.join("rejects.json").exists());
+
+    let out = job("{on_error: dead_letter, max_errors: 3, preserve_order: true}");
+    out.success();
+    assert_eq!(count(), "38", "the 37 good new rows and the old one");
+    assert_eq!(
+        psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM bad_records_pg WHERE id IN (7, 13, 29)"),
+        "7"
+    );
+    assert_eq!(psql("SELECT region FROM bad_records_pg WHERE id = 7"), "old");
+    let mut rejects = read_rows(&d.join("rejects.json"));
+    rejects.sort_by_key(|r| r[3].clone());
+    let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(positions, ["row 13", "row 29", "row 7"]);
+    let reason = |row: &str| rejects.iter().find(|r| r[3] == row).map(|r| r[1].clone()).unwrap_or_default();
+    assert!(reason("row 7").contains("duplicate key value violates unique constraint"), "{rejects:?}");
+    assert!(reason("row 13").contains("violates check constraint"), "{rejects:?}");
+    assert!(reason("row 29").contains("null value in column \"region\""), "{rejects:?}");
+    assert!(rejects.iter().all(|r| r[2] == "output"));
+    assert!(rejects.iter().any(|r| r[0].contains("\"id\":13") && r[0].contains("-5")), "{rejects:?}");
+    psql("DROP TABLE bad_records_pg");
+}

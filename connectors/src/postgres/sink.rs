@@ -5,12 +5,13 @@
 
 use async_trait::async_trait;
 use bytes::BytesMut;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Pending, Sink, SinkSummary};
+use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
 use futures::{SinkExt, StreamExt};
 use tokio_postgres::Client;
 
@@ -37,8 +38,9 @@ impl Sink for PgSink {
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>> {
+        let rejects = StageRejects::of(ctx);
         let e = &self.endpoint;
         let c = &self.config;
         let table = PG.table(&c.table);
@@ -72,7 +74,13 @@ impl Sink for PgSink {
         } else {
             table.clone()
         };
-        let rows = self.copy_in(tx, &into, &targets, stream, freeze).await?;
+        let rows = match rejects.tolerates() {
+            true => {
+                self.copy_isolating(tx, &into, &targets, stream, &rejects)
+                    .await?
+            }
+            false => self.copy_in(tx, &into, &targets, stream, freeze).await?,
+        };
         if c.write_mode == DbWriteMode::Upsert {
             self.merge(tx, &into, &table, &targets).await?;
         }
@@ -124,12 +132,7 @@ struct Target {
 
 impl PgSink {
     /// Creates the table when it is missing and allowed; returns whether it did.
-    async fn ensure_table(
-        &self,
-        tx: &Client,
-        table: &str,
-        schema: &SchemaRef,
-    ) -> Result<bool> {
+    async fn ensure_table(&self, tx: &Client, table: &str, schema: &SchemaRef) -> Result<bool> {
         let e = &self.endpoint;
         let name = PG.string(&self.config.table);
         let exists = tx
@@ -226,17 +229,7 @@ impl PgSink {
         let fail = |err: tokio_postgres::Error| pg_error(e, &format!("loading {into}"), &err);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
-            let mut columns = Vec::with_capacity(targets.len());
-            for (i, t) in targets.iter().enumerate() {
-                let cast = cast_for(batch.column(i), &t.pg).map_err(|m| {
-                    DataFusionError::Execution(format!(
-                        "column `{}` cannot be written as {}: {m}",
-                        t.name,
-                        t.pg.sql_name()
-                    ))
-                })?;
-                columns.push((cast, t.pg.clone()));
-            }
+            let columns = cast_columns(&batch, targets)?;
             // Encode in slices so a chunk stays near CHUNK_BYTES.
             let n = batch.num_rows();
             let step = self.config.batch_size.min(n.max(1));
@@ -266,14 +259,103 @@ impl PgSink {
         sink.as_mut().finish().await.map_err(fail)
     }
 
-    /// `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE` from the staging table.
-    async fn merge(
+    /// With bad records tolerated: each slice of `batch_size` rows is copied under a
+    /// savepoint; a slice the server refuses for its data (a constraint, a bad value:
+    /// SQLSTATE classes 22 and 23) is rolled back and copied again in halves, down to the
+    /// single rows, which are reported as bad records. Returns the rows written.
+    async fn copy_isolating(
         &self,
         tx: &Client,
-        stage: &str,
-        table: &str,
+        into: &str,
         targets: &[Target],
-    ) -> Result<()> {
+        mut stream: SendableRecordBatchStream,
+        rejects: &StageRejects,
+    ) -> Result<u64> {
+        let e = &self.endpoint;
+        let cols: Vec<String> = targets.iter().map(|t| PG.ident(&t.name)).collect();
+        let sql = format!(
+            "COPY {into} ({}) FROM STDIN (FORMAT binary)",
+            cols.join(", ")
+        );
+        let savepoint = |what: &str| format!("{what} SAVEPOINT fust_rows");
+        let mut rows_seen = 0u64;
+        let mut written = 0u64;
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let columns = cast_columns(&batch, targets)?;
+            let n = batch.num_rows();
+            let step = self.config.batch_size.min(n.max(1));
+            // Row ranges still to copy, the next on top.
+            let mut todo: Vec<(usize, usize)> = (0..n)
+                .step_by(step)
+                .map(|s| (s, step.min(n - s)))
+                .rev()
+                .collect();
+            while let Some((start, len)) = todo.pop() {
+                tx.batch_execute(&savepoint(""))
+                    .await
+                    .map_err(|err| pg_error(e, "setting a savepoint", &err))?;
+                let mut buf = BytesMut::new();
+                put_header(&mut buf);
+                let slice: Vec<_> = columns
+                    .iter()
+                    .map(|(a, t)| (a.slice(start, len), t.clone()))
+                    .collect();
+                let encoded = encode_rows(&slice, len, &mut buf);
+                put_trailer(&mut buf);
+                let result = match encoded {
+                    Err((_, col, m)) => Err(RowFault::Value(col, m.to_string())),
+                    Ok(()) => copy_chunk(tx, &sql, buf.freeze())
+                        .await
+                        .map_err(RowFault::Server),
+                };
+                match result {
+                    Ok(()) => {
+                        tx.batch_execute(&savepoint("RELEASE"))
+                            .await
+                            .map_err(|err| pg_error(e, "releasing a savepoint", &err))?;
+                        written += len as u64;
+                    }
+                    Err(fault) => {
+                        if let RowFault::Server(err) = &fault
+                            && !row_caused(err)
+                        {
+                            return Err(pg_error(e, &format!("loading {into}"), err));
+                        }
+                        tx.batch_execute(&savepoint("ROLLBACK TO"))
+                            .await
+                            .map_err(|err| pg_error(e, "rolling back to a savepoint", &err))?;
+                        if len > 1 {
+                            let half = len / 2;
+                            todo.push((start + half, len - half));
+                            todo.push((start, half));
+                            continue;
+                        }
+                        let (reason, kind) = match &fault {
+                            RowFault::Value(col, m) => (
+                                format!("column `{}`: {m}", targets[*col].name),
+                                "unwritable value".to_string(),
+                            ),
+                            RowFault::Server(err) => server_reason(err),
+                        };
+                        rejects
+                            .reject(BadRecord {
+                                raw: row_json(&batch, start),
+                                reason,
+                                kind,
+                                position: format!("row {}", rows_seen + start as u64 + 1),
+                            })
+                            .await?;
+                    }
+                }
+            }
+            rows_seen += n as u64;
+        }
+        Ok(written)
+    }
+
+    /// `INSERT … SELECT … ON CONFLICT (keys) DO UPDATE` from the staging table.
+    async fn merge(&self, tx: &Client, stage: &str, table: &str, targets: &[Target]) -> Result<()> {
         let keys = &self.config.key_columns;
         let cols: Vec<String> = targets.iter().map(|t| PG.ident(&t.name)).collect();
         let updates: Vec<String> = targets
@@ -296,6 +378,80 @@ impl PgSink {
             .await
             .map_err(|err| pg_error(&self.endpoint, &format!("merging into {table}"), &err))
     }
+}
+
+/// Why a slice of rows did not go in.
+enum RowFault {
+    /// A value Fust cannot encode as its column's type: (column, why).
+    Value(usize, String),
+    Server(tokio_postgres::Error),
+}
+
+/// One `COPY` of an encoded chunk (header, rows, trailer).
+async fn copy_chunk(
+    tx: &Client,
+    sql: &str,
+    chunk: bytes::Bytes,
+) -> Result<(), tokio_postgres::Error> {
+    let sink = tx.copy_in::<_, bytes::Bytes>(sql).await?;
+    let mut sink = std::pin::pin!(sink);
+    sink.send(chunk).await?;
+    sink.as_mut().finish().await.map(|_| ())
+}
+
+/// Whether the server refused the rows for what they hold (SQLSTATE class 22, data
+/// exception, or 23, integrity constraint violation), not for anything else.
+fn row_caused(err: &tokio_postgres::Error) -> bool {
+    err.code()
+        .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"))
+}
+
+/// The server's message (with its detail) and the SQLSTATE.
+fn server_reason(err: &tokio_postgres::Error) -> (String, String) {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut reason = db.message().to_string();
+            if let Some(d) = db.detail() {
+                reason.push_str(&format!(" ({d})"));
+            }
+            (reason, format!("SQLSTATE {}", db.code().code()))
+        }
+        None => (err.to_string(), "server error".to_string()),
+    }
+}
+
+/// Row `row` of `batch` as a JSON object, for a dead-letter row.
+pub(crate) fn row_json(batch: &RecordBatch, row: usize) -> String {
+    let mut out = Vec::new();
+    let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+    let written = writer
+        .write(&batch.slice(row, 1))
+        .and_then(|_| writer.finish());
+    match written {
+        Ok(()) => String::from_utf8_lossy(&out).trim_end().to_string(),
+        Err(e) => format!("(the row cannot be shown: {e})"),
+    }
+}
+
+/// The batch's columns cast to the target types.
+fn cast_columns(
+    batch: &RecordBatch,
+    targets: &[Target],
+) -> Result<Vec<(datafusion::arrow::array::ArrayRef, PgType)>> {
+    targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let cast = cast_for(batch.column(i), &t.pg).map_err(|m| {
+                DataFusionError::Execution(format!(
+                    "column `{}` cannot be written as {}: {m}",
+                    t.name,
+                    t.pg.sql_name()
+                ))
+            })?;
+            Ok((cast, t.pg.clone()))
+        })
+        .collect()
 }
 
 async fn run_all(tx: &Client, e: &Endpoint, sql: &[String], key: &str) -> Result<()> {
