@@ -127,7 +127,8 @@ fn max_errors_as_a_percentage_counts_against_the_records_read() {
     let out = run(d, "{on_error: skip, max_errors: '50%'}", false);
     out.failure();
     assert!(
-        out.stderr.contains("3 bad records of 5 read is more than max_errors (50%)"),
+        out.stderr
+            .contains("3 bad records of 5 read is more than max_errors (50%)"),
         "{}",
         out.stderr
     );
@@ -185,8 +186,14 @@ fn the_settings_and_the_dead_letter_output_go_together() {
             "dead_letter: {type: json, path: r.json}\n",
             "`dead_letter:` is only written with `settings: {on_error: dead_letter}`",
         ),
-        ("settings: {max_errors: lots}\n", "expected a count such as 100"),
-        ("settings: {max_errors: '150%'}\n", "expected a count such as 100"),
+        (
+            "settings: {max_errors: lots}\n",
+            "expected a count such as 100",
+        ),
+        (
+            "settings: {max_errors: '150%'}\n",
+            "expected a count such as 100",
+        ),
         ("settings: {on_error: ignore}\n", "settings.on_error"),
     ] {
         let job = write_file(
@@ -237,7 +244,11 @@ fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     // Over the limit: nothing is written.
     let out = job("{on_error: dead_letter, max_errors: 2}");
     out.failure();
-    assert!(out.stderr.contains("more than max_errors (2)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("more than max_errors (2)"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(count(), "1");
     assert!(!d.join("rejects.json").exists());
 
@@ -245,19 +256,44 @@ fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     out.success();
     assert_eq!(count(), "38", "the 37 good new rows and the old one");
     assert_eq!(
-        psql("SELECT string_agg(id::text, ',' ORDER BY id) FROM bad_records_pg WHERE id IN (7, 13, 29)"),
+        psql(
+            "SELECT string_agg(id::text, ',' ORDER BY id) FROM bad_records_pg WHERE id IN (7, 13, 29)"
+        ),
         "7"
     );
-    assert_eq!(psql("SELECT region FROM bad_records_pg WHERE id = 7"), "old");
+    assert_eq!(
+        psql("SELECT region FROM bad_records_pg WHERE id = 7"),
+        "old"
+    );
     let mut rejects = read_rows(&d.join("rejects.json"));
     rejects.sort_by_key(|r| r[3].clone());
     let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
     assert_eq!(positions, ["row 13", "row 29", "row 7"]);
-    let reason = |row: &str| rejects.iter().find(|r| r[3] == row).map(|r| r[1].clone()).unwrap_or_default();
-    assert!(reason("row 7").contains("duplicate key value violates unique constraint"), "{rejects:?}");
-    assert!(reason("row 13").contains("violates check constraint"), "{rejects:?}");
-    assert!(reason("row 29").contains("null value in column \"region\""), "{rejects:?}");
+    let reason = |row: &str| {
+        rejects
+            .iter()
+            .find(|r| r[3] == row)
+            .map(|r| r[1].clone())
+            .unwrap_or_default()
+    };
+    assert!(
+        reason("row 7").contains("duplicate key value violates unique constraint"),
+        "{rejects:?}"
+    );
+    assert!(
+        reason("row 13").contains("violates check constraint"),
+        "{rejects:?}"
+    );
+    assert!(
+        reason("row 29").contains("null value in column \"region\""),
+        "{rejects:?}"
+    );
     assert!(rejects.iter().all(|r| r[2] == "output"));
-    assert!(rejects.iter().any(|r| r[0].contains("\"id\":13") && r[0].contains("-5")), "{rejects:?}");
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r[0].contains("\"id\":13") && r[0].contains("-5")),
+        "{rejects:?}"
+    );
     psql("DROP TABLE bad_records_pg");
 }

@@ -19,7 +19,7 @@ pub mod types;
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
 pub use plugin::{Pending, Processor, Published, Routes, Sink, SinkSummary, Source};
-pub use rejects::{BadRecord, StageRejects};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
+pub use rejects::{BadRecord, StageRejects};
 pub use state::{FileStateStore, StateStore, StateStoreExtension};
 pub use tokio_util::sync::CancellationToken;

@@ -10,7 +10,12 @@ pub mod file;
 #[cfg(feature = "http-client")]
 pub mod http;
 pub mod journal;
-#[cfg(any(feature = "csv", feature = "postgres", feature = "mysql", feature = "http"))]
+#[cfg(any(
+    feature = "csv",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "http"
+))]
 pub mod scan;
 pub mod time;
 #[cfg(feature = "tls")]
