@@ -297,3 +297,57 @@ fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     );
     psql("DROP TABLE bad_records_pg");
 }
+
+#[test]
+fn rows_mysql_refuses_are_isolated_by_halves_and_dead_lettered() {
+    mariadb(
+        "DROP TABLE IF EXISTS bad_records_my; \
+         CREATE TABLE bad_records_my (id bigint PRIMARY KEY, amount bigint CHECK (amount >= 0), region varchar(10) NOT NULL); \
+         INSERT INTO bad_records_my VALUES (7, 70, 'old')",
+    );
+    let dir = tempdir();
+    let d = dir.path();
+    // 40 rows: 7 is taken, 13 has a negative amount, 29 has no region.
+    let mut csv = String::from("id,amount,region\n");
+    for i in 1..=40 {
+        let amount = if i == 13 { -5 } else { i * 10 };
+        let region = if i == 29 { "" } else { "EU" };
+        csv.push_str(&format!("{i},{amount},{region}\n"));
+    }
+    write_file(d, "orders.csv", csv);
+    let job = write_file(
+        d,
+        "job.yaml",
+        format!(
+            "input: {{type: csv, path: orders.csv}}\n\
+             output: {{type: mysql, url: '{}', table: bad_records_my, batch_size: 16}}\n\
+             dead_letter: {{type: json, path: rejects.json}}\n\
+             settings: {{on_error: dead_letter, max_errors: 3, preserve_order: true}}\n",
+            MY_URL.as_str()
+        ),
+    );
+    fust(d, &["run", job.to_str().expect("utf-8")], &[]).success();
+    assert_eq!(mariadb("SELECT COUNT(*) FROM bad_records_my"), "38");
+    assert_eq!(
+        mariadb("SELECT region FROM bad_records_my WHERE id = 7"),
+        "old"
+    );
+    let mut rejects = read_rows(&d.join("rejects.json"));
+    rejects.sort_by_key(|r| r[3].clone());
+    let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(positions, ["row 13", "row 29", "row 7"]);
+    let reason = |row: &str| {
+        rejects
+            .iter()
+            .find(|r| r[3] == row)
+            .map(|r| r[1].clone())
+            .unwrap_or_default()
+    };
+    assert!(reason("row 7").contains("Duplicate entry"), "{rejects:?}");
+    assert!(
+        reason("row 13").to_lowercase().contains("constraint"),
+        "{rejects:?}"
+    );
+    assert!(reason("row 29").contains("region"), "{rejects:?}");
+    mariadb("DROP TABLE bad_records_my");
+}

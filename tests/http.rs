@@ -46,19 +46,24 @@ struct Api {
 
 impl Api {
     fn hit(&self, path: &str) -> u64 {
-        let mut h = self.hits.lock().unwrap();
+        let mut h = self.hits.lock().expect("lock");
         let n = h.entry(path.to_string()).or_default();
         *n += 1;
         *n
     }
 
     fn hits(&self, path: &str) -> u64 {
-        self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
+        self.hits
+            .lock()
+            .expect("lock")
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     fn all(&self) -> Vec<Value> {
         let mut all = orders();
-        all.extend(self.extra.lock().unwrap().iter().cloned());
+        all.extend(self.extra.lock().expect("lock").iter().cloned());
         all
     }
 }
@@ -119,7 +124,7 @@ async fn link(Query(p): Params) -> Response {
             from + 10
         );
         resp.headers_mut()
-            .insert(header::LINK, value.parse().unwrap());
+            .insert(header::LINK, value.parse().expect("in a test"));
     }
     resp
 }
@@ -236,7 +241,7 @@ async fn csv_body() -> Response {
 }
 
 async fn paced(State(api): State<Arc<Api>>, Query(p): Params) -> Response {
-    api.times.lock().unwrap().push(Instant::now());
+    api.times.lock().expect("lock").push(Instant::now());
     let page = num(&p, "page", 1);
     axum::Json(Value::Array(slice(&orders(), (page - 1) * 5, 5))).into_response()
 }
@@ -541,7 +546,7 @@ fn incremental_reads_send_the_stored_cursor_and_drop_what_was_read() {
     assert!(state.contains("2026-01-25T00:00:00Z"), "{state}");
 
     // Two new orders; the API answers `since` inclusively, so order 25 comes again and is dropped.
-    api.extra.lock().unwrap().extend([
+    api.extra.lock().expect("lock").extend([
         json!({"id": 26, "customer": "c2", "amount": 1.0, "updated_at": "2026-02-01T00:00:00Z"}),
         json!({"id": 27, "customer": "c3", "amount": 2.0, "updated_at": "2026-02-02T00:00:00Z"}),
     ]);
@@ -652,7 +657,7 @@ fn csv_bodies_post_bodies_and_the_rate_limit() {
     );
     out.success();
     assert_eq!(ids, all_ids());
-    let times = api.times.lock().unwrap().clone();
+    let times = api.times.lock().expect("lock").clone();
     assert_eq!(times.len(), 6, "five full pages and an empty one");
     for pair in times.windows(2) {
         let gap = pair[1] - pair[0];
@@ -671,7 +676,11 @@ fn options_are_checked_before_any_request() {
         "job.yaml",
         "input: {type: http, url: 'ftp://x/y'}\noutput: {type: console}\n",
     );
-    let out = fust(dir.path(), &["validate", job.to_str().unwrap()], &[]);
+    let out = fust(
+        dir.path(),
+        &["validate", job.to_str().expect("in a test")],
+        &[],
+    );
     out.failure();
     assert!(
         out.stderr.contains("url") && out.stderr.contains("not an http"),
@@ -683,7 +692,11 @@ fn options_are_checked_before_any_request() {
         "job.yaml",
         "input: {type: http, url: 'http://127.0.0.1:9/x', format: csv, pagination: {type: cursor, cursor_path: a, cursor_param: b}}\noutput: {type: console}\n",
     );
-    let out = fust(dir.path(), &["validate", job.to_str().unwrap()], &[]);
+    let out = fust(
+        dir.path(),
+        &["validate", job.to_str().expect("in a test")],
+        &[],
+    );
     out.failure();
     assert!(out.stderr.contains("pagination"), "{}", out.stderr);
 }

@@ -371,7 +371,7 @@ mod tests {
     #[tokio::test]
     async fn percentage_counts_the_bad_inputs_as_read() {
         let run = Rejects::new(&settings(OnError::Skip, Some(MaxErrors::Percent(10.0))));
-        door(&run, "input").reject(bad(2)).await.unwrap();
+        door(&run, "input").reject(bad(2)).await.expect("in a test");
         // 1 bad of 9 good + 1 bad = 10%: allowed; of 8 + 1: over.
         assert!(run.check_percentage(9).is_ok());
         assert!(run.check_percentage(8).is_err());
@@ -381,16 +381,19 @@ mod tests {
     async fn dead_letter_rows_carry_the_stage() {
         let run = Rejects::new(&settings(OnError::DeadLetter, None));
         let mut stream = run.open_dead_letter();
-        door(&run, "outputs.eu").reject(bad(7)).await.unwrap();
+        door(&run, "outputs.eu")
+            .reject(bad(7))
+            .await
+            .expect("in a test");
         run.close();
-        let batch = stream.next().await.unwrap().unwrap();
+        let batch = stream.next().await.expect("in a test").expect("in a test");
         assert_eq!(batch.num_rows(), 1);
         let col = |i: usize| {
             batch
                 .column(i)
                 .as_any()
                 .downcast_ref::<datafusion::arrow::array::StringArray>()
-                .unwrap()
+                .expect("in a test")
                 .value(0)
                 .to_string()
         };

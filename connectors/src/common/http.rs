@@ -219,7 +219,7 @@ mod tests {
             Duration::from_secs(1)
         );
         let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, "2".parse().unwrap());
+        h.insert(RETRY_AFTER, "2".parse().expect("in a test"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
     }
 

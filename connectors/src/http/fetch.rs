@@ -651,10 +651,10 @@ mod tests {
             LINK,
             r#"<https://x/a?page=1>; rel="prev", <https://x/a?page=3>; rel="next last""#
                 .parse()
-                .unwrap(),
+                .expect("in a test"),
         );
         assert_eq!(next_link(&h).as_deref(), Some("https://x/a?page=3"));
-        h.insert(LINK, "<https://x/a?page=1>; rel=prev".parse().unwrap());
+        h.insert(LINK, "<https://x/a?page=1>; rel=prev".parse().expect("in a test"));
         assert_eq!(next_link(&h), None);
     }
 

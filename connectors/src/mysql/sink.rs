@@ -29,7 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Pending, Sink, SinkSummary};
+use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -40,6 +40,7 @@ use super::dialect::MySql;
 use super::types::Enc;
 use crate::common::ConnectorError;
 use crate::common::database::{
+    row_json,
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
 
@@ -82,7 +83,7 @@ impl Sink for MySink {
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
-        _ctx: &SessionContext,
+        ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>> {
         let e = &self.endpoint;
         let mut conn = connect(e).await?;
@@ -97,6 +98,7 @@ impl Sink for MySink {
             e,
             batch_size: self.config.batch_size,
             local_infile,
+            rejects: StageRejects::of(ctx),
         };
         // Every run sweeps (not only one that builds the table): a killed run's staging
         // table would otherwise outlive it once the table exists by other means.
@@ -480,6 +482,7 @@ struct Loader<'a> {
     e: &'a Endpoint,
     batch_size: usize,
     local_infile: bool,
+    rejects: StageRejects,
 }
 
 impl Loader<'_> {
@@ -490,7 +493,9 @@ impl Loader<'_> {
         targets: &[Target],
         stream: SendableRecordBatchStream,
     ) -> Result<u64> {
-        if self.local_infile {
+        if self.rejects.tolerates() {
+            self.insert_isolating(conn, into, targets, stream).await
+        } else if self.local_infile {
             self.load_data(conn, into, targets, stream).await
         } else {
             self.insert(conn, into, targets, stream).await
@@ -600,6 +605,77 @@ impl Loader<'_> {
         Ok(rows)
     }
 
+    /// With bad records tolerated: INSERTs of `batch_size` rows, each under a savepoint of
+    /// the load's transaction; one the server refuses for its data (SQLSTATE classes 22
+    /// and 23, a failed CHECK) or accepts with warnings is rolled back and sent again in
+    /// halves, down to the single rows, which are reported as bad records.
+    async fn insert_isolating(
+        &self,
+        conn: &mut Conn,
+        into: &str,
+        targets: &[Target],
+        mut stream: SendableRecordBatchStream,
+    ) -> Result<u64> {
+        let e = self.e;
+        let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
+        let prefix = format!("INSERT INTO {into} ({}) VALUES ", cols.join(", "));
+        let (mut rows_seen, mut written) = (0u64, 0u64);
+        while let Some(batch) = stream.next().await {
+            let batch = batch?;
+            let encs = encoders(&batch, targets.iter().map(|t| t.name.as_str()))?;
+            let n = batch.num_rows();
+            let step = self.batch_size.min(n.max(1));
+            // Row ranges still to insert, the next on top.
+            let mut todo: Vec<(usize, usize)> = (0..n)
+                .step_by(step)
+                .map(|s| (s, step.min(n - s)))
+                .rev()
+                .collect();
+            while let Some((start, len)) = todo.pop() {
+                exec(conn, e, "SAVEPOINT fust_rows", "setting a savepoint").await?;
+                let fault = match insert_rows(&prefix, &encs, targets, start, len) {
+                    Err(reason) => Some((reason, "unwritable value".to_string())),
+                    Ok(sql) => match conn.query_drop(sql).await {
+                        Err(err) if row_caused(&err) => Some(server_reason(&err)),
+                        Err(err) => return Err(my_error(e, &format!("loading {into}"), &err)),
+                        Ok(()) if conn.get_warnings() > 0 => {
+                            Some(warnings(conn, e, into).await?)
+                        }
+                        Ok(()) => None,
+                    },
+                };
+                let Some((reason, kind)) = fault else {
+                    exec(conn, e, "RELEASE SAVEPOINT fust_rows", "releasing a savepoint").await?;
+                    written += len as u64;
+                    continue;
+                };
+                exec(
+                    conn,
+                    e,
+                    "ROLLBACK TO SAVEPOINT fust_rows",
+                    "rolling back to a savepoint",
+                )
+                .await?;
+                if len > 1 {
+                    let half = len / 2;
+                    todo.push((start + half, len - half));
+                    todo.push((start, half));
+                    continue;
+                }
+                self.rejects
+                    .reject(BadRecord {
+                        raw: row_json(&batch, start),
+                        reason,
+                        kind,
+                        position: format!("row {}", rows_seen + start as u64 + 1),
+                    })
+                    .await?;
+            }
+            rows_seen += n as u64;
+        }
+        Ok(written)
+    }
+
     async fn send(&self, conn: &mut Conn, into: &str, sql: &mut Vec<u8>) -> Result<()> {
         let text = String::from_utf8(std::mem::take(sql))
             .map_err(|_| DataFusionError::Internal("INSERT text is not UTF-8".into()))?;
@@ -608,6 +684,68 @@ impl Loader<'_> {
         sql.clear();
         Ok(())
     }
+}
+
+/// An INSERT of rows `start..start + len`, or why a value cannot be written.
+fn insert_rows(
+    prefix: &str,
+    encs: &[Enc],
+    targets: &[Target],
+    start: usize,
+    len: usize,
+) -> std::result::Result<String, String> {
+    let mut sql = prefix.as_bytes().to_vec();
+    for row in start..start + len {
+        if row > start {
+            sql.push(b',');
+        }
+        sql.push(b'(');
+        for (i, enc) in encs.iter().enumerate() {
+            if i > 0 {
+                sql.push(b',');
+            }
+            enc.put_literal(row, &mut sql)
+                .map_err(|m| format!("column `{}`: {m}", targets[i].name))?;
+        }
+        sql.push(b')');
+    }
+    String::from_utf8(sql).map_err(|_| "the row is not valid UTF-8 text".to_string())
+}
+
+/// Whether the server refused the rows for what they hold: SQLSTATE class 22 (data
+/// exception) or 23 (integrity constraint), or a failed CHECK (3819).
+fn row_caused(err: &mysql_async::Error) -> bool {
+    match err {
+        mysql_async::Error::Server(s) => {
+            s.state.starts_with("22") || s.state.starts_with("23") || s.code == 3819
+        }
+        _ => false,
+    }
+}
+
+/// The server's message and its error code.
+fn server_reason(err: &mysql_async::Error) -> (String, String) {
+    match err {
+        mysql_async::Error::Server(s) => (s.message.clone(), format!("error {}", s.code)),
+        other => (other.to_string(), "server error".to_string()),
+    }
+}
+
+/// The warnings of the last statement, as a bad record's reason and kind.
+async fn warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<(String, String)> {
+    let warnings: Vec<(String, u32, String)> = conn
+        .query("SHOW WARNINGS LIMIT 5")
+        .await
+        .map_err(|err| my_error(e, &format!("loading {into}"), &err))?;
+    let kind = warnings
+        .first()
+        .map_or("warning".to_string(), |(_, code, _)| format!("warning {code}"));
+    let reason = warnings
+        .into_iter()
+        .map(|(_, code, msg)| format!("{msg} (warning {code})"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok((reason, kind))
 }
 
 fn encoders<'a>(batch: &RecordBatch, names: impl Iterator<Item = &'a str>) -> Result<Vec<Enc>> {

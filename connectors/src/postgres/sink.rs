@@ -19,6 +19,7 @@ use super::client::{connect, external, pg_error};
 use super::dialect::Postgres;
 use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
 use crate::common::database::{
+    row_json,
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
 
@@ -417,19 +418,6 @@ fn server_reason(err: &tokio_postgres::Error) -> (String, String) {
             (reason, format!("SQLSTATE {}", db.code().code()))
         }
         None => (err.to_string(), "server error".to_string()),
-    }
-}
-
-/// Row `row` of `batch` as a JSON object, for a dead-letter row.
-pub(crate) fn row_json(batch: &RecordBatch, row: usize) -> String {
-    let mut out = Vec::new();
-    let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
-    let written = writer
-        .write(&batch.slice(row, 1))
-        .and_then(|_| writer.finish());
-    match written {
-        Ok(()) => String::from_utf8_lossy(&out).trim_end().to_string(),
-        Err(e) => format!("(the row cannot be shown: {e})"),
     }
 }
 
