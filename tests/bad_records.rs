@@ -351,3 +351,79 @@ fn rows_mysql_refuses_are_isolated_by_halves_and_dead_lettered() {
     assert!(reason("row 29").contains("region"), "{rejects:?}");
     mariadb("DROP TABLE bad_records_my");
 }
+
+#[test]
+fn values_a_processor_cannot_convert_are_bad_records_of_that_step() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(
+        d,
+        "events.csv",
+        "id,payload,created,amount\n\
+         1,\"{\"\"a\"\": 1}\",01/02/2026 10:00,10\n\
+         2,\"{\"\"a\"\": oops\",02/02/2026 11:00,20\n\
+         3,\"{\"\"a\"\": 3}\",31/02/2026 12:00,30\n\
+         4,\"{\"\"a\"\": 4}\",03/02/2026 13:00,x\n\
+         5,,04/02/2026 14:00,\n",
+    );
+    let pipeline = "input: {type: csv, path: events.csv, all_strings: true}\n\
+         pipeline:\n  processors:\n\
+         \x20   - type: transform\n\
+         \x20     steps:\n\
+         \x20       - {op: json_decode, column: payload, schema: {a: bigint}}\n\
+         \x20       - {op: date_parse, column: created, format: '%d/%m/%Y %H:%M', timezone: Europe/Paris}\n\
+         \x20   - type: mapping\n\
+         \x20     cast: {amount: bigint}\n\
+         output: {type: json, path: out.json}\n";
+    let job = write_file(
+        d,
+        "job.yaml",
+        format!(
+            "{pipeline}dead_letter: {{type: json, path: rejects.json}}\nsettings: {{on_error: dead_letter}}\n"
+        ),
+    );
+    let out = fust(d, &["run", job.to_str().expect("utf-8")], &[]);
+    out.success();
+    let kept: Vec<String> = read_rows_ordered(&d.join("out.json"))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(kept, ["1", "5"], "a NULL is not a bad value");
+    let mut rejects = read_rows(&d.join("rejects.json"));
+    rejects.sort_by_key(|r| r[3].clone());
+    let got: Vec<(&str, &str)> = rejects
+        .iter()
+        .map(|r| (r[2].as_str(), r[3].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("pipeline.processors[1]", "cast"),
+            (
+                "pipeline.processors[0]",
+                "step 1 (json_decode of `payload`)"
+            ),
+            ("pipeline.processors[0]", "step 2 (date_parse of `created`)"),
+        ]
+    );
+    assert!(
+        rejects[0][1].contains("Cannot cast string 'x'"),
+        "{rejects:?}"
+    );
+    assert!(rejects[1][1].contains("'{\"a\": oops'"), "{rejects:?}");
+    assert!(rejects[2][1].contains("'31/02/2026 12:00'"), "{rejects:?}");
+    assert!(rejects[2][0].contains("\"id\":\"3\""), "{rejects:?}");
+
+    // By default the first one fails the run, naming the processor, the step and the record.
+    let job = write_file(d, "fail.yaml", pipeline.replace("out.json", "out2.json"));
+    let out = fust(d, &["run", job.to_str().expect("utf-8")], &[]);
+    out.failure();
+    assert!(
+        out.stderr
+            .contains("pipeline.processors[0]: bad record at step 1 (json_decode of `payload`)")
+            && out.stderr.contains("\"id\":\"2\""),
+        "{}",
+        out.stderr
+    );
+    assert!(!d.join("out2.json").exists());
+}

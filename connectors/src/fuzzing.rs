@@ -12,7 +12,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::RecordBatch;
 #[cfg(any(feature = "mysql", feature = "postgres"))]
 use datafusion::arrow::array::{ArrayRef, RecordBatchOptions};
-#[cfg(any(feature = "csv", feature = "mysql"))]
+#[cfg(feature = "mysql")]
 use datafusion::arrow::datatypes::DataType;
 #[cfg(feature = "mysql")]
 use datafusion::arrow::datatypes::TimeUnit;

@@ -148,7 +148,7 @@ impl CompiledJob {
             }
             plan = Some(
                 processor
-                    .plan(plan.take(), ctx)
+                    .plan(plan.take(), &for_stage(ctx, path))
                     .await
                     .map_err(|e| Error::datafusion(path, e))?,
             );
@@ -407,6 +407,13 @@ impl CompiledJob {
         stats: &Arc<RunStats>,
         cancel: CancellationToken,
     ) -> (Result<Vec<(String, SinkSummary)>>, Vec<Arc<BufferGauge>>) {
+        // Open before the plan runs, which may report bad records at once.
+        let rejects = Rejects::of(ctx);
+        let dead_letter = self
+            .dead_letter
+            .as_ref()
+            .zip(rejects.as_ref())
+            .map(|(sink, r)| (sink, r.open_dead_letter()));
         let (mut senders, mut receivers, mut gauges) = (Vec::new(), Vec::new(), Vec::new());
         for _ in &self.sinks {
             let (tx, rx, gauge) = channel(plan.schema(), self.spec.settings.sink_buffer.0);
@@ -483,12 +490,6 @@ impl CompiledJob {
             });
         }
         drop(senders);
-        let rejects = Rejects::of(ctx);
-        let dead_letter = self
-            .dead_letter
-            .as_ref()
-            .zip(rejects.as_ref())
-            .map(|(sink, r)| (sink, r.open_dead_letter()));
         let outputs = async {
             let prepared = futures::future::join_all(self.sinks.iter().zip(receivers).map(
                 |((name, sink), rx)| async move {
@@ -593,6 +594,10 @@ impl CompiledJob {
     /// scan), so the message says which file to look at.
     fn failure_context(&self, e: &DataFusionError) -> String {
         let msg = e.to_string();
+        // A processor's bad record names the processor itself.
+        if msg.contains("bad record at") && msg.contains("pipeline.processors[") {
+            return "running the job".to_string();
+        }
         let is_read = [
             "Csv error",
             "Json error",

@@ -10,6 +10,7 @@ pub mod executor;
 pub mod functions;
 pub mod plugin;
 pub mod registry;
+pub mod reject_plan;
 pub mod rejects;
 pub mod session;
 pub mod sql_text;

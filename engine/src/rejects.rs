@@ -147,8 +147,18 @@ impl Rejects {
 
     async fn reject(&self, stage: &str, mut record: BadRecord) -> Result<()> {
         if self.on_error == OnError::Fail {
+            // Inputs and outputs are named by the run's error context; processors' errors
+            // come out of the running plan, so they name themselves.
+            let stage = match stage.starts_with("pipeline.") {
+                true => format!("{stage}: "),
+                false => String::new(),
+            };
+            let mut raw: String = record.raw.chars().take(200).collect();
+            if raw.len() < record.raw.len() {
+                raw.push('…');
+            }
             return Err(DataFusionError::Execution(format!(
-                "bad record at {}: {} (settings.on_error: skip or dead_letter lets a run go on past bad records)",
+                "{stage}bad record at {}: {}; the record: {raw} (settings.on_error: skip or dead_letter lets a run go on past bad records)",
                 record.position, record.reason
             )));
         }
@@ -215,6 +225,14 @@ impl Default for StageRejects {
 }
 
 impl StageRejects {
+    /// The door of `stage` to the run's `run`.
+    pub fn new(stage: &str, run: Arc<Rejects>) -> StageRejects {
+        StageRejects {
+            stage: stage.to_string(),
+            run,
+        }
+    }
+
     /// The door of the stage `ctx` was made for (see [`for_stage`]); in a session without
     /// one, the [default](Self::default).
     pub fn of(ctx: &SessionContext) -> StageRejects {
@@ -316,6 +334,19 @@ fn dead_letter_batch(schema: &SchemaRef, records: &[(String, BadRecord)]) -> Res
         .map(|b| Arc::new(b.finish()) as _)
         .collect();
     Ok(RecordBatch::try_new(schema.clone(), arrays)?)
+}
+
+/// Row `row` of `batch` as a JSON object, for a dead-letter row.
+pub fn row_json(batch: &RecordBatch, row: usize) -> String {
+    let mut out = Vec::new();
+    let mut writer = datafusion::arrow::json::LineDelimitedWriter::new(&mut out);
+    let written = writer
+        .write(&batch.slice(row, 1))
+        .and_then(|_| writer.finish());
+    match written {
+        Ok(()) => String::from_utf8_lossy(&out).trim_end().to_string(),
+        Err(e) => format!("(the row cannot be shown: {e})"),
+    }
 }
 
 #[cfg(test)]

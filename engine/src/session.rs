@@ -68,6 +68,7 @@ pub fn session(
         .with_config(config)
         .with_runtime_env(runtime)
         .with_default_features()
+        .with_query_planner(Arc::new(crate::reject_plan::FustQueryPlanner))
         .build();
     // DataFusion 55's leaf-projection push-down moves `x['a']` below a projection that
     // computes a struct `x` from a column also called `x`, where it then reads the field

@@ -29,6 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
+use fust_engine::rejects::row_json;
 use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
@@ -40,7 +41,6 @@ use super::dialect::MySql;
 use super::types::Enc;
 use crate::common::ConnectorError;
 use crate::common::database::{
-    row_json,
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
 

@@ -11,6 +11,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
+use fust_engine::rejects::row_json;
 use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
 use futures::{SinkExt, StreamExt};
 use tokio_postgres::Client;
@@ -19,7 +20,6 @@ use super::client::{connect, external, pg_error};
 use super::dialect::Postgres;
 use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
 use crate::common::database::{
-    row_json,
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
 

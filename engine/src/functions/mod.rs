@@ -12,7 +12,10 @@
 //! DataFusion's function, which is exact for them. Kept here rather than upstream for now:
 //! the fix is small and Fust needs it in DataFusion 55.
 
+mod checked;
 mod json;
+
+pub use checked::{cast_to, checked};
 
 use std::sync::Arc;
 

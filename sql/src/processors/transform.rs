@@ -13,6 +13,7 @@ use datafusion::execution::FunctionRegistry;
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, cast, lit, when};
 use datafusion::prelude::{DataFrame, SessionContext};
+use fust_engine::reject_plan::RejectRows;
 use fust_engine::{OptionError, Processor};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -187,6 +188,27 @@ fn star() -> String {
 const INFER_ROWS: usize = 1000;
 
 impl Step {
+    /// Its `op`, as the job file names it.
+    fn op(&self) -> &'static str {
+        match self {
+            Step::JsonDecode { .. } => "json_decode",
+            Step::Flatten { .. } => "flatten",
+            Step::JsonEncode { .. } => "json_encode",
+            Step::RegexExtract { .. } => "regex_extract",
+            Step::RegexReplace { .. } => "regex_replace",
+            Step::DateParse { .. } => "date_parse",
+            Step::DateFormat { .. } => "date_format",
+            Step::Split { .. } => "split",
+            Step::Explode { .. } => "explode",
+            Step::Hash { .. } => "hash",
+            Step::Mask { .. } => "mask",
+            Step::Coalesce { .. } => "coalesce",
+            Step::Trim { .. } => "trim",
+            Step::Lower { .. } => "lower",
+            Step::Upper { .. } => "upper",
+        }
+    }
+
     /// The column it reads and the column it writes.
     fn columns(&self) -> (&str, &str) {
         use Step::*;
@@ -271,7 +293,7 @@ impl Processor for TransformProcessor {
             let (from, _) = step.columns();
             let at = |e: DataFusionError| e.context(format!("transform steps[{i}] ({from})"));
             check_column(&df, from, &format!("steps[{i}].column")).map_err(at)?;
-            df = apply(step, df, ctx).await.map_err(at)?;
+            df = apply(step, i, df, ctx).await.map_err(at)?;
         }
         Ok(df.into_unoptimized_plan())
     }
@@ -291,7 +313,43 @@ fn text(df: &DataFrame, name: &str) -> Result<Expr> {
     })
 }
 
-async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataFrame> {
+/// The column a step that converts values puts its `checked` result in for a moment.
+const CHECKED: &str = "__fust_checked";
+/// The reason column a [`RejectRows`] node reads.
+const REASON: &str = "__fust_reason";
+
+/// A step whose function may fail on a value (JSON that does not parse, a date that does
+/// not match the format): `call` is that function made `checked`, `finish` turns its
+/// value into the step's result. A value that fails makes its row a bad record of this
+/// processor (step `i`), with the function's own message; the others go on.
+fn checked_step(
+    df: DataFrame,
+    ctx: &SessionContext,
+    step: &Step,
+    i: usize,
+    call: Expr,
+    finish: impl FnOnce(Expr) -> Expr,
+) -> Result<DataFrame> {
+    let (from, to) = step.columns();
+    let df = df.with_column(CHECKED, call)?;
+    let value = finish(get_field(column(CHECKED), "value"));
+    let df = df
+        .with_column(to, value)?
+        .with_column(REASON, get_field(column(CHECKED), "error"))?
+        .drop_columns(&[CHECKED])?;
+    let stage = fust_engine::StageRejects::of(ctx).stage().to_string();
+    let op = step.op();
+    let position = format!("step {} ({op} of `{from}`)", i + 1);
+    let plan = RejectRows::plan(df.into_unoptimized_plan(), &stage, &position, op)?;
+    Ok(DataFrame::new(ctx.state(), plan))
+}
+
+/// The session's function `name`, made [`checked`](fust_engine::functions::checked).
+fn call_checked(ctx: &SessionContext, name: &str, args: Vec<Expr>) -> Result<Expr> {
+    Ok(fust_engine::functions::checked(ctx.udf(name)?).call(args))
+}
+
+async fn apply(step: &Step, i: usize, df: DataFrame, ctx: &SessionContext) -> Result<DataFrame> {
     let (from, to) = step.columns();
     let value = column(from);
     let expr = match step {
@@ -311,11 +369,12 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
                 Some(fields) => fust_engine::types::struct_type(fields)?,
                 None => infer_struct(&df, from).await?,
             };
-            call(
+            let call = call_checked(
                 ctx,
                 "json_decode",
                 vec![text(&df, from)?, lit(data_type.to_string())],
-            )?
+            )?;
+            return checked_step(df, ctx, step, i, call, |v| v);
         }
         Step::JsonEncode { .. } => call(ctx, "json_encode", vec![value])?,
         Step::RegexExtract { pattern, group, .. } => {
@@ -347,26 +406,30 @@ async fn apply(step: &Step, df: DataFrame, ctx: &SessionContext) -> Result<DataF
         Step::DateParse {
             format, timezone, ..
         } => {
-            let parsed = call(
+            let call = call_checked(
                 ctx,
                 "to_timestamp",
                 vec![text(&df, from)?, lit(format.as_str())],
             )?;
             // Naive microseconds; with a zone, read as local time there and shown in UTC.
-            let naive = cast(parsed, DataType::Timestamp(TimeUnit::Microsecond, None));
-            match timezone {
-                None => naive,
-                Some(tz) => {
-                    let local = cast(
-                        naive,
-                        DataType::Timestamp(TimeUnit::Microsecond, Some(tz.as_str().into())),
-                    );
-                    cast(
-                        local,
-                        DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-                    )
+            let timezone = timezone.clone();
+            let finish = move |parsed: Expr| {
+                let naive = cast(parsed, DataType::Timestamp(TimeUnit::Microsecond, None));
+                match timezone {
+                    None => naive,
+                    Some(tz) => {
+                        let local = cast(
+                            naive,
+                            DataType::Timestamp(TimeUnit::Microsecond, Some(tz.as_str().into())),
+                        );
+                        cast(
+                            local,
+                            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                        )
+                    }
                 }
-            }
+            };
+            return checked_step(df, ctx, step, i, call, finish);
         }
         Step::DateFormat { format, .. } => call(ctx, "to_char", vec![value, lit(format.as_str())])?,
         Step::Split { separator, .. } => call(
