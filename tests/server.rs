@@ -1410,3 +1410,62 @@ async fn submitted_jobs_reach_only_allowed_hosts_and_never_get_server_credential
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_counts_its_bad_records_by_stage_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(
+        dir.path(),
+        "data/bad.csv",
+        "id,amount\n1,10\n2\n3,x\n4,40\n5\n",
+    );
+    let server = start(dir.path());
+    let job = "name: lenient
+input: {type: csv, path: data/bad.csv, schema: {amount: bigint}}
+output: {type: csv, path: out/good.csv}
+settings: {on_error: skip}
+";
+    let (status, created) = server.post("/jobs", job).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, run) = server.post("/jobs/lenient/runs", "").await;
+    assert_eq!(status, 202, "{run}");
+    let id = run["id"].as_str().unwrap().to_string();
+    let done = server.wait_run(&id, Duration::from_secs(60)).await;
+    assert_eq!(done["state"], "succeeded", "{done}\n{}", server.log_text());
+    assert_eq!(done["rows_out"], 2);
+    assert_eq!(done["bad_records"], 3, "{done}");
+    let mut kinds: Vec<(String, u64)> = done["bad_records_by_kind"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            assert_eq!(k["stage"], "input", "{done}");
+            (
+                k["kind"].as_str().unwrap().to_string(),
+                k["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("unreadable value".to_string(), 1),
+            ("wrong field count".to_string(), 2)
+        ]
+    );
+    // The list of runs says the same, and so do the metrics.
+    let runs = server.get_json("/runs?job=lenient").await;
+    assert_eq!(runs[0]["bad_records"], 3, "{runs}");
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("fust_bad_records_total{")
+                && l.contains("job=\"lenient\"")
+                && l.contains("kind=\"wrong field count\"")
+                && l.contains("stage=\"input\"")
+                && l.ends_with(" 2")),
+        "{metrics}"
+    );
+}

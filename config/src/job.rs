@@ -299,7 +299,11 @@ impl JobSpec {
                     job.inputs
                         .extend(named_sections(node, "input", also_main, diags));
                 }
-                "pipeline" => job.processors = processors(node, diags),
+                "pipeline" => {
+                    let (list, lookups) = processors(node, diags);
+                    job.processors = list;
+                    job.inputs.extend(lookups);
+                }
                 "output" => {
                     if let Some(p) = plugin(node, "output", diags) {
                         job.outputs.insert(0, (MAIN_OUTPUT.to_string(), p));
@@ -551,7 +555,18 @@ fn plugin(node: &Node, path: &str, diags: &mut Diagnostics) -> Option<PluginSpec
     Some(spec)
 }
 
-fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
+/// The input name an inline `enrich` lookup of processor `i` is read as.
+pub fn inline_lookup_name(i: usize) -> String {
+    format!("__lookup_{i}")
+}
+
+/// The processors, and the inputs their inline specs define: an `enrich` whose `lookup`
+/// is an input spec (a mapping with `type`) reads it as an input of its own, named by
+/// [`inline_lookup_name`], and its `lookup` becomes that name.
+fn processors(
+    node: &Node,
+    diags: &mut Diagnostics,
+) -> (Vec<PluginSpec>, Vec<(String, PluginSpec)>) {
     let Some(entries) = node.entries() else {
         diags.push(
             Some(node.mark),
@@ -561,9 +576,10 @@ fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
                 node.kind()
             ),
         );
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut out = Vec::new();
+    let mut lookups = Vec::new();
     for (key, key_mark, n) in entries {
         if key != "processors" {
             diags.push(
@@ -576,7 +592,23 @@ fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
         match &n.value {
             Value::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    if let Some(p) = plugin(item, &format!("pipeline.processors[{i}]"), diags) {
+                    let path = format!("pipeline.processors[{i}]");
+                    if let Some(mut p) = plugin(item, &path, diags) {
+                        let inline = p.kind == "enrich"
+                            && p.options
+                                .get("lookup")
+                                .is_some_and(|l| l.get("type").is_some());
+                        let node = item.entries().and_then(|e| {
+                            e.iter().find(|(k, _, _)| k == "lookup").map(|(_, _, n)| n)
+                        });
+                        if let (true, Some(node)) = (inline, node)
+                            && let Some(spec) = plugin(node, &format!("{path}.lookup"), diags)
+                        {
+                            let name = inline_lookup_name(i);
+                            p.options
+                                .insert("lookup".into(), serde_json::Value::String(name.clone()));
+                            lookups.push((name, spec));
+                        }
                         out.push(p);
                     }
                 }
@@ -589,7 +621,7 @@ fn processors(node: &Node, diags: &mut Diagnostics) -> Vec<PluginSpec> {
             ),
         }
     }
-    out
+    (out, lookups)
 }
 
 /// Parses `schedule:` and checks its cron expression and time zone at their positions.

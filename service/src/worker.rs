@@ -145,6 +145,9 @@ impl JobManager {
                     bytes_in: s.bytes_in.map(|b| b as i64),
                     bytes_out: Some(s.bytes_out as i64),
                     target: Some(s.target.clone()),
+                    bad_records: Some(s.bad_records.total() as i64),
+                    bad_records_by_kind: serde_json::to_string(&bad_record_counts(&s.bad_records))
+                        .ok(),
                     ..RunUpdate::default()
                 },
                 (
@@ -433,4 +436,19 @@ mod tests {
             "login *** failed at postgres://u:***@h"
         );
     }
+}
+
+/// A run's bad records as the store keeps them.
+fn bad_record_counts(
+    counts: &fust_engine::rejects::RejectCounts,
+) -> Vec<crate::store::BadRecordCount> {
+    counts
+        .by_kind
+        .iter()
+        .map(|((stage, kind), n)| crate::store::BadRecordCount {
+            stage: stage.clone(),
+            kind: kind.clone(),
+            count: *n,
+        })
+        .collect()
 }

@@ -29,25 +29,26 @@ pub struct Migration {
 }
 
 /// Every migration this binary knows, oldest first.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "jobs, job versions, runs, run logs, connector state and service metadata",
-    statements: &[
-        "CREATE TABLE fust_jobs (\
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "jobs, job versions, runs, run logs, connector state and service metadata",
+        statements: &[
+            "CREATE TABLE fust_jobs (\
             name VARCHAR(200) PRIMARY KEY, \
             version BIGINT NOT NULL, \
             definition {text} NOT NULL, \
             created_at BIGINT NOT NULL, \
             updated_at BIGINT NOT NULL\
          ){table_options}",
-        "CREATE TABLE fust_job_versions (\
+            "CREATE TABLE fust_job_versions (\
             name VARCHAR(200) NOT NULL, \
             version BIGINT NOT NULL, \
             definition {text} NOT NULL, \
             created_at BIGINT NOT NULL, \
             PRIMARY KEY (name, version)\
          ){table_options}",
-        "CREATE TABLE fust_runs (\
+            "CREATE TABLE fust_runs (\
             id VARCHAR(64) PRIMARY KEY, \
             job VARCHAR(200) NOT NULL, \
             job_version BIGINT NOT NULL, \
@@ -65,9 +66,9 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             error {text} NULL, \
             target {text} NULL\
          ){table_options}",
-        "CREATE INDEX fust_runs_job_created ON fust_runs (job, created_at)",
-        "CREATE INDEX fust_runs_state ON fust_runs (state)",
-        "CREATE TABLE fust_run_logs (\
+            "CREATE INDEX fust_runs_job_created ON fust_runs (job, created_at)",
+            "CREATE INDEX fust_runs_state ON fust_runs (state)",
+            "CREATE TABLE fust_run_logs (\
             run_id VARCHAR(64) NOT NULL, \
             seq BIGINT NOT NULL, \
             at BIGINT NOT NULL, \
@@ -75,19 +76,28 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
             message {text} NOT NULL, \
             PRIMARY KEY (run_id, seq)\
          ){table_options}",
-        "CREATE TABLE fust_connector_state (\
+            "CREATE TABLE fust_connector_state (\
             job VARCHAR(200) NOT NULL, \
             state_key VARCHAR(200) NOT NULL, \
             value {text} NOT NULL, \
             updated_at BIGINT NOT NULL, \
             PRIMARY KEY (job, state_key)\
          ){table_options}",
-        "CREATE TABLE fust_meta (\
+            "CREATE TABLE fust_meta (\
             meta_key VARCHAR(200) PRIMARY KEY, \
             value {text} NOT NULL\
          ){table_options}",
-    ],
-}];
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "bad records of runs: their count, and by stage and kind",
+        statements: &[
+            "ALTER TABLE fust_runs ADD COLUMN bad_records BIGINT NOT NULL DEFAULT 0",
+            "ALTER TABLE fust_runs ADD COLUMN bad_records_by_kind {text} NULL",
+        ],
+    },
+];
 
 /// The bookkeeping table, created before anything else.
 const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS fust_schema_migrations (\

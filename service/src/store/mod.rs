@@ -34,8 +34,8 @@ pub use sql::now_ms;
 use sql::{db_error, describe, normalize_url, placeholders, redact_url, scrub};
 pub use state::JobState;
 pub use types::{
-    Backend, JobRecord, JobVersion, LogLine, NewRun, RunFilter, RunRecord, RunState, RunUpdate,
-    StoreError, StoreResult,
+    Backend, BadRecordCount, JobRecord, JobVersion, LogLine, NewRun, RunFilter, RunRecord,
+    RunState, RunUpdate, StoreError, StoreResult,
 };
 
 /// How long connecting, or waiting for a free pooled connection, may take.
@@ -47,7 +47,8 @@ const WRITE_ATTEMPTS: u32 = 10;
 
 const JOB_COLUMNS: &str = "name, version, definition, created_at, updated_at";
 const RUN_COLUMNS: &str = "id, job, job_version, state, trigger_kind, attempt, scheduled_for, \
-    created_at, started_at, finished_at, rows_in, rows_out, bytes_in, bytes_out, error, target";
+    created_at, started_at, finished_at, rows_in, rows_out, bytes_in, bytes_out, error, target, \
+    bad_records, bad_records_by_kind";
 
 /// Run on every new SQLite connection (the pool reconnects after errors).
 const SQLITE_PRAGMAS: &[&str] = &[
@@ -205,6 +206,12 @@ impl Store {
             bytes_out: self.col(row, "bytes_out")?,
             error: self.col(row, "error")?,
             target: self.col(row, "target")?,
+            bad_records: self.col(row, "bad_records")?,
+            bad_records_by_kind: {
+                let text: Option<String> = self.col(row, "bad_records_by_kind")?;
+                text.and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default()
+            },
             id,
         })
     }

@@ -30,6 +30,8 @@ impl Store {
             bytes_out: 0,
             error: None,
             target: None,
+            bad_records: 0,
+            bad_records_by_kind: Vec::new(),
         };
         self.query(
             "INSERT INTO fust_runs (id, job, job_version, state, trigger_kind, attempt, \
@@ -76,6 +78,7 @@ impl Store {
             ("rows_out = ?", update.rows_out),
             ("bytes_in = ?", update.bytes_in),
             ("bytes_out = ?", update.bytes_out),
+            ("bad_records = ?", update.bad_records),
         ] {
             if let Some(value) = value {
                 sets.push(column);
@@ -83,7 +86,11 @@ impl Store {
             }
         }
         let mut texts = Vec::new();
-        for (column, value) in [("error = ?", update.error), ("target = ?", update.target)] {
+        for (column, value) in [
+            ("error = ?", update.error),
+            ("target = ?", update.target),
+            ("bad_records_by_kind = ?", update.bad_records_by_kind),
+        ] {
             if let Some(value) = value {
                 sets.push(column);
                 texts.push(value);

@@ -638,7 +638,7 @@ async fn refuses_a_newer_schema() {
     assert!(matches!(err, StoreError::Schema(_)), "{err}");
     assert!(
         err.to_string()
-            .contains("schema version 999, newer than this fust binary knows (1)"),
+            .contains("schema version 999, newer than this fust binary knows (2)"),
         "{err}"
     );
 }

@@ -203,6 +203,19 @@ pub struct RunRecord {
     pub error: Option<String>,
     /// Where the output went (table, path, …).
     pub target: Option<String>,
+    /// Bad records the run skipped or wrote to its `dead_letter:` output.
+    pub bad_records: i64,
+    /// The same by the stage that found them and the kind of reason.
+    pub bad_records_by_kind: Vec<BadRecordCount>,
+}
+
+/// Bad records of one stage (`input`, `pipeline.processors[1]`, `output`, …) and kind of
+/// reason (`wrong field count`, `cast`, `SQLSTATE 23505`, `mapper_parsing_exception`, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BadRecordCount {
+    pub stage: String,
+    pub kind: String,
+    pub count: u64,
 }
 
 /// One line of a run's log.
@@ -241,6 +254,9 @@ pub struct RunUpdate {
     pub bytes_out: Option<i64>,
     pub error: Option<String>,
     pub target: Option<String>,
+    pub bad_records: Option<i64>,
+    /// JSON of the [`BadRecordCount`]s.
+    pub bad_records_by_kind: Option<String>,
 }
 
 /// Which runs [`Store::list_runs`] returns.

@@ -26,8 +26,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct EnrichConfig {
-    /// A named input (under `inputs:`) holding the lookup rows.
-    pub lookup: String,
+    /// The lookup rows: a named input (under `inputs:`), or an input spec of its own
+    /// (`{type: csv, path: data/countries.csv}`).
+    pub lookup: Lookup,
     /// The keys, `stream_column: lookup_column`.
     pub on: IndexMap<String, String>,
     /// Lookup columns to add (default: all but its key columns).
@@ -88,7 +89,7 @@ impl Processor for EnrichProcessor {
         let lookup = self.load(ctx).await?;
         let keys: Vec<&str> = c.on.values().map(String::as_str).collect();
         for key in &keys {
-            check_column(&lookup, key, &format!("on (lookup `{}`)", c.lookup))?;
+            check_column(&lookup, key, &format!("on (lookup `{}`)", c.lookup.name()))?;
         }
         let added: Vec<String> = match &c.columns {
             Some(cols) => cols.clone(),
@@ -108,7 +109,7 @@ impl Processor for EnrichProcessor {
                 );
             }
         }
-        let lookup = unique(lookup, &keys, c.on_duplicate, &c.lookup).await?;
+        let lookup = unique(lookup, &keys, c.on_duplicate, &c.lookup.name()).await?;
         // The lookup's keys under names of their own, so they never meet the stream's.
         let mut picked: Vec<_> = keys
             .iter()
@@ -134,7 +135,7 @@ impl EnrichProcessor {
     /// Reads the lookup input front to back on one partition (its row order kept), with a
     /// row number, into memory the session's pool has granted.
     async fn load(&self, ctx: &SessionContext) -> Result<DataFrame> {
-        let name = self.config.lookup.as_str();
+        let name = self.config.lookup.name();
         if !ctx.table_exist(name)? {
             return plan_err!("enrich: no input called `{name}`; name it under `inputs:`");
         }
@@ -212,6 +213,24 @@ async fn unique(
                 .window(vec![number])?
                 .filter(column("__fust_lookup_rank").eq(lit(1u64)))?
                 .drop_columns(&["__fust_lookup_rank"])
+        }
+    }
+}
+
+/// `lookup:`: an input's name, or an input spec (which the job file's parser reads as an
+/// input of its own and replaces by its name).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Lookup {
+    Name(String),
+    Input(serde_json::Map<String, serde_json::Value>),
+}
+
+impl Lookup {
+    fn name(&self) -> &str {
+        match self {
+            Lookup::Name(n) => n,
+            Lookup::Input(_) => "(inline lookup)",
         }
     }
 }
