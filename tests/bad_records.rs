@@ -427,3 +427,46 @@ fn values_a_processor_cannot_convert_are_bad_records_of_that_step() {
     );
     assert!(!d.join("out2.json").exists());
 }
+
+#[test]
+fn ndjson_lines_that_do_not_parse_or_fit_are_bad_records_with_file_and_line() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_file(
+        d,
+        "events.ndjson",
+        "{\"id\": 1, \"amount\": 10}\n{\"id\": 2, \"amount\": oops}\n\n[1, 2]\n{\"id\": 4, \"amount\": \"forty\"}\n{\"id\": 5, \"amount\": 50}\n",
+    );
+    let job = |settings: &str| {
+        let job = write_file(
+            d,
+            "job.yaml",
+            format!(
+                "input: {{type: json, path: events.ndjson, infer_rows: 1}}\noutput: {{type: csv, path: out.csv}}\n\
+                 dead_letter: {{type: json, path: rejects.json}}\nsettings: {settings}\n"
+            ),
+        );
+        fust(d, &["run", job.to_str().expect("utf-8")], &[])
+    };
+    job("{on_error: dead_letter}").success();
+    let ids: Vec<String> = read_rows_ordered(&d.join("out.csv"))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(ids, ["1", "5"]);
+    let rejects = read_rows_ordered(&d.join("rejects.json"));
+    let got: Vec<(&str, &str)> = rejects
+        .iter()
+        .map(|r| (r[0].as_str(), r[3].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("{\"id\": 2, \"amount\": oops}", "events.ndjson:2"),
+            ("[1, 2]", "events.ndjson:4"),
+            ("{\"id\":4,\"amount\":\"forty\"}", "events.ndjson:5"),
+        ]
+    );
+    assert!(rejects[0][1].contains("invalid JSON"), "{rejects:?}");
+    assert!(rejects[2][1].contains("forty"), "{rejects:?}");
+}

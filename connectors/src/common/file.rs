@@ -68,6 +68,9 @@ pub struct ListingSource {
     /// The format to infer the schema with when bad records are tolerated (CSV: one that
     /// reads past records with the wrong field count, which the reader then reports).
     pub lenient_format: Option<Arc<dyn FileFormat>>,
+    /// The same for local files, by the connector's own reading (JSON: its lines that
+    /// parse).
+    pub lenient_infer: Option<LenientInfer>,
 }
 
 /// `schema` with each numeric column that holds a zero-padded number (`007`, `08123`,
@@ -129,6 +132,19 @@ async fn zero_padded_as_text(
 
 /// Builds a table over local files `(path, size)` with the given schema, or `None` to
 /// leave them to DataFusion's reader.
+/// A file's path as bad-record positions show it: relative to the working directory when
+/// inside it.
+pub fn shown_path(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+    relative.as_deref().unwrap_or(path).display().to_string()
+}
+
+/// Infers the schema of local files `(path, size)` past their bad records (`None`: they
+/// hold no record), for runs that tolerate them.
+pub type LenientInfer = Arc<dyn Fn(&[(PathBuf, u64)]) -> Result<Option<SchemaRef>> + Send + Sync>;
+
 /// `rejects` is the input's door for bad records.
 pub type LocalScan = Arc<
     dyn Fn(&[(PathBuf, u64)], SchemaRef, StageRejects) -> Option<Arc<dyn TableProvider>>
@@ -172,9 +188,18 @@ impl fust_engine::Source for ListingSource {
             (Some(format), true) => ListingOptions::new(format.clone()).with_file_extension(ext),
             _ => options.clone(),
         };
-        let mut schema = match &self.schema {
-            Some(s) => s.clone(),
-            None => infer_options
+        let local_files = match self.local_scan.is_some() || self.lenient_infer.is_some() {
+            true => local_paths(&url, &files),
+            false => None,
+        };
+        let lenient = match (&self.lenient_infer, &local_files, rejects.tolerates()) {
+            (Some(infer), Some(paths), true) if self.schema.is_none() => infer(paths)?,
+            _ => None,
+        };
+        let mut schema = match (&self.schema, lenient) {
+            (Some(s), _) => s.clone(),
+            (None, Some(s)) => s,
+            (None, None) => infer_options
                 .infer_schema(&state, &url)
                 .await
                 .map_err(|e| {
@@ -185,10 +210,6 @@ impl fust_engine::Source for ListingSource {
                     ))
                 })?,
         };
-        let local_files = self
-            .local_scan
-            .as_ref()
-            .and_then(|_| local_paths(&url, &files));
         let table = |schema: SchemaRef, rejects: &StageRejects| -> Result<Arc<dyn TableProvider>> {
             if let (Some(scan), Some(paths)) = (&self.local_scan, &local_files)
                 && let Some(t) = scan(paths, schema.clone(), rejects.clone())

@@ -10,6 +10,8 @@ pub mod file;
 #[cfg(feature = "http-client")]
 pub mod http;
 pub mod journal;
+#[cfg(any(feature = "json", feature = "http"))]
+pub mod records;
 #[cfg(any(
     feature = "csv",
     feature = "postgres",

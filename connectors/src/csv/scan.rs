@@ -701,7 +701,7 @@ impl LineCounter {
     fn new(path: &Path) -> Self {
         LineCounter {
             path: path.to_path_buf(),
-            shown: shown_path(path),
+            shown: crate::common::file::shown_path(path),
             offset: 0,
             line: 1,
         }
@@ -734,13 +734,6 @@ impl LineCounter {
             Err(_) => 0,
         }
     }
-}
-
-fn shown_path(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative.as_deref().unwrap_or(path).display().to_string()
 }
 
 /// The 1-based line of the byte at `offset` (counting line feeds before it).

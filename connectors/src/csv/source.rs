@@ -124,6 +124,7 @@ pub(super) fn build_source(c: CsvSourceConfig) -> Result<Arc<dyn Source>, Option
         listed_bytes: Default::default(),
         local_scan,
         zero_padded_as_text: (!c.all_strings).then_some(c.infer_rows),
+        lenient_infer: None,
         lenient_format: Some(Arc::new(format().with_truncated_rows(true))),
     }))
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::json::reader::{ReaderBuilder, infer_json_schema_from_iterator};
+use datafusion::arrow::json::reader::infer_json_schema_from_iterator;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::DataFusionError;
 use datafusion::datasource::TableType;
@@ -27,6 +27,7 @@ use serde_json::Value;
 
 use super::config::{BodyFormat, HttpSourceConfig, Pagination};
 use super::fetch::{Page, Pager, Records, lookup, scalar_text};
+use crate::common::records::decode_records;
 use crate::common::scan::{PartitionedRead, SourceExec};
 
 /// The most records `infer_records` may ask for.
@@ -374,28 +375,17 @@ impl HttpRead {
                     .await?;
                 }
                 let records = self.above_cursor(records);
-                match self.decode_json(&records) {
-                    Ok(b) => Ok(b),
-                    // Find the records that do not fit, one by one.
-                    Err(_) => {
-                        let mut good = Vec::with_capacity(records.len());
-                        for (i, r) in records {
-                            match self.decode_json(&[(i, r)]) {
-                                Ok(_) => good.push((i, r)),
-                                Err(e) => {
-                                    self.reject(
-                                        r.to_string(),
-                                        e.to_string(),
-                                        "wrong type",
-                                        record_at(&page, i),
-                                    )
-                                    .await?
-                                }
-                            }
-                        }
-                        self.decode_json(&good).map_err(DataFusionError::from)
-                    }
+                let (batch, bad) = decode_records(&self.schema, &records)?;
+                for (at, reason) in bad {
+                    let raw = records
+                        .iter()
+                        .find(|(i, _)| *i == at)
+                        .map(|(_, r)| r.to_string())
+                        .unwrap_or_default();
+                    self.reject(raw, reason, "wrong type", record_at(&page, at))
+                        .await?;
                 }
+                Ok(batch)
             }
         }
     }
@@ -416,21 +406,6 @@ impl HttpRead {
             })
             .await
             .map_err(|e| read_error(e.to_string()))
-    }
-
-    fn decode_json(
-        &self,
-        records: &[(usize, &Value)],
-    ) -> std::result::Result<RecordBatch, datafusion::arrow::error::ArrowError> {
-        let records: Vec<&Value> = records.iter().map(|(_, v)| *v).collect();
-        let mut decoder = ReaderBuilder::new(self.schema.clone())
-            .with_coerce_primitive(true)
-            .with_batch_size(records.len().max(1))
-            .build_decoder()?;
-        decoder.serialize(&records)?;
-        Ok(decoder
-            .flush()?
-            .unwrap_or_else(|| RecordBatch::new_empty(self.schema.clone())))
     }
 
     fn decode_csv(&self, body: &[u8]) -> Result<RecordBatch> {

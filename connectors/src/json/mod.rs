@@ -2,6 +2,7 @@
 //! lists; the sink writes newline-delimited JSON (or an array).
 
 pub mod config;
+mod lenient;
 mod sink;
 mod source;
 

@@ -1,21 +1,24 @@
 //! The `json` input: newline-delimited or array files, schema inferred across rows.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::file_format::file_compression_type::FileCompressionType;
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::error::Result;
-use fust_engine::{OptionError, Source};
+use fust_engine::{OptionError, Source, StageRejects};
 
 use super::config::{JsonLayout, JsonSourceConfig};
-use crate::common::file::{ListingSource, MAX_INFER_ROWS};
+use super::lenient::{self, LenientJson};
+use crate::common::file::{LenientInfer, ListingSource, LocalScan, MAX_INFER_ROWS};
 use crate::common::{ConnectorError, ConnectorResult};
 
 /// The local file itself, or the first file of a local directory; `None` for globs, URLs
 /// and missing paths (those are reported when the table is listed).
-pub(super) fn first_local_file(path: &str) -> Option<std::path::PathBuf> {
+pub(super) fn first_local_file(path: &str) -> Option<PathBuf> {
     let p = std::path::Path::new(path);
     if p.is_dir() {
         std::fs::read_dir(p)
@@ -106,6 +109,9 @@ pub(super) fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, Optio
         } else {
             None
         };
+    // With bad records tolerated, Fust's line reader takes local NDJSON files.
+    let lenient = !array && !c.path.contains("://") && compression == FileCompressionType::UNCOMPRESSED;
+    let infer_rows = c.infer_rows;
     let format = JsonFormat::default()
         .with_newline_delimited(!array)
         .with_schema_infer_max_rec(c.infer_rows)
@@ -119,8 +125,22 @@ pub(super) fn build_source(c: JsonSourceConfig) -> Result<Arc<dyn Source>, Optio
         null_value: None,
         schema,
         listed_bytes: Default::default(),
-        local_scan: None,
+        local_scan: lenient.then(|| {
+            Arc::new(|paths: &[(PathBuf, u64)], schema: SchemaRef, rejects: StageRejects| {
+                rejects.tolerates().then(|| {
+                    Arc::new(LenientJson {
+                        files: paths.to_vec(),
+                        schema,
+                        rejects,
+                    }) as Arc<dyn TableProvider>
+                })
+            }) as LocalScan
+        }),
         zero_padded_as_text: None,
         lenient_format: None,
+        lenient_infer: lenient.then(|| {
+            Arc::new(move |paths: &[(PathBuf, u64)]| lenient::infer(paths, infer_rows))
+                as LenientInfer
+        }),
     }))
 }

@@ -22,6 +22,7 @@ pub(super) fn build_source(c: ParquetSourceConfig) -> Result<Arc<dyn Source>, Op
         listed_bytes: Default::default(),
         local_scan: None,
         zero_padded_as_text: None,
+        lenient_infer: None,
         lenient_format: None,
     }))
 }
