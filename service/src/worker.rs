@@ -421,6 +421,21 @@ fn error_text(e: &Error) -> String {
     }
 }
 
+/// A run's bad records as the store keeps them.
+fn bad_record_counts(
+    counts: &fust_engine::rejects::RejectCounts,
+) -> Vec<crate::store::BadRecordCount> {
+    counts
+        .by_kind
+        .iter()
+        .map(|((stage, kind), n)| crate::store::BadRecordCount {
+            stage: stage.clone(),
+            kind: kind.clone(),
+            count: *n,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,19 +451,4 @@ mod tests {
             "login *** failed at postgres://u:***@h"
         );
     }
-}
-
-/// A run's bad records as the store keeps them.
-fn bad_record_counts(
-    counts: &fust_engine::rejects::RejectCounts,
-) -> Vec<crate::store::BadRecordCount> {
-    counts
-        .by_kind
-        .iter()
-        .map(|((stage, kind), n)| crate::store::BadRecordCount {
-            stage: stage.clone(),
-            kind: kind.clone(),
-            count: *n,
-        })
-        .collect()
 }

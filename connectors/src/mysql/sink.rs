@@ -29,8 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::rejects::row_json;
-use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
+use fust_engine::{Pending, Sink, SinkSummary, StageRejects};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -40,6 +39,7 @@ use super::client::{connect, external, my_error, probe_columns};
 use super::dialect::MySql;
 use super::types::Enc;
 use crate::common::ConnectorError;
+use crate::common::database::isolate::{Refusal, SliceWriter, write_isolating};
 use crate::common::database::{
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
@@ -622,56 +622,23 @@ impl Loader<'_> {
         let (mut rows_seen, mut written) = (0u64, 0u64);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
-            let encs = encoders(&batch, targets.iter().map(|t| t.name.as_str()))?;
-            let n = batch.num_rows();
-            let step = self.batch_size.min(n.max(1));
-            // Row ranges still to insert, the next on top.
-            let mut todo: Vec<(usize, usize)> = (0..n)
-                .step_by(step)
-                .map(|s| (s, step.min(n - s)))
-                .rev()
-                .collect();
-            while let Some((start, len)) = todo.pop() {
-                exec(conn, e, "SAVEPOINT fust_rows", "setting a savepoint").await?;
-                let fault = match insert_rows(&prefix, &encs, targets, start, len) {
-                    Err(reason) => Some((reason, "unwritable value".to_string())),
-                    Ok(sql) => match conn.query_drop(sql).await {
-                        Err(err) if row_caused(&err) => Some(server_reason(&err)),
-                        Err(err) => return Err(my_error(e, &format!("loading {into}"), &err)),
-                        Ok(()) if conn.get_warnings() > 0 => {
-                            Some(warnings(conn, e, into).await?)
-                        }
-                        Ok(()) => None,
-                    },
-                };
-                let Some((reason, kind)) = fault else {
-                    exec(conn, e, "RELEASE SAVEPOINT fust_rows", "releasing a savepoint").await?;
-                    written += len as u64;
-                    continue;
-                };
-                exec(
-                    conn,
-                    e,
-                    "ROLLBACK TO SAVEPOINT fust_rows",
-                    "rolling back to a savepoint",
-                )
-                .await?;
-                if len > 1 {
-                    let half = len / 2;
-                    todo.push((start + half, len - half));
-                    todo.push((start, half));
-                    continue;
-                }
-                self.rejects
-                    .reject(BadRecord {
-                        raw: row_json(&batch, start),
-                        reason,
-                        kind,
-                        position: format!("row {}", rows_seen + start as u64 + 1),
-                    })
-                    .await?;
-            }
-            rows_seen += n as u64;
+            let mut slices = MySlices {
+                conn: &mut *conn,
+                e,
+                prefix: &prefix,
+                encs: encoders(&batch, targets.iter().map(|t| t.name.as_str()))?,
+                targets,
+                into,
+            };
+            written += write_isolating(
+                &mut slices,
+                &batch,
+                self.batch_size,
+                rows_seen,
+                &self.rejects,
+            )
+            .await?;
+            rows_seen += batch.num_rows() as u64;
         }
         Ok(written)
     }
@@ -683,6 +650,42 @@ impl Loader<'_> {
         *sql = text.into_bytes();
         sql.clear();
         Ok(())
+    }
+}
+
+/// One batch's rows, inserted a slice at a time under a savepoint.
+struct MySlices<'a> {
+    conn: &'a mut Conn,
+    e: &'a Endpoint,
+    prefix: &'a str,
+    encs: Vec<Enc>,
+    targets: &'a [Target],
+    into: &'a str,
+}
+
+#[async_trait]
+impl SliceWriter for MySlices<'_> {
+    async fn write_slice(&mut self, start: usize, len: usize) -> Result<Option<Refusal>> {
+        let (conn, e, into) = (&mut *self.conn, self.e, self.into);
+        exec(conn, e, "SAVEPOINT fust_rows", "setting a savepoint").await?;
+        let refusal = match insert_rows(self.prefix, &self.encs, self.targets, start, len) {
+            Err(reason) => Some(Refusal {
+                reason,
+                kind: "unwritable value".into(),
+            }),
+            Ok(sql) => match conn.query_drop(sql).await {
+                Err(err) if row_caused(&err) => Some(server_refusal(&err)),
+                Err(err) => return Err(my_error(e, &format!("loading {into}"), &err)),
+                Ok(()) if conn.get_warnings() > 0 => Some(warnings(conn, e, into).await?),
+                Ok(()) => None,
+            },
+        };
+        let (sql, doing) = match refusal {
+            None => ("RELEASE SAVEPOINT fust_rows", "releasing a savepoint"),
+            Some(_) => ("ROLLBACK TO SAVEPOINT fust_rows", "rolling back to a savepoint"),
+        };
+        exec(conn, e, sql, doing).await?;
+        Ok(refusal)
     }
 }
 
@@ -723,16 +726,17 @@ fn row_caused(err: &mysql_async::Error) -> bool {
     }
 }
 
-/// The server's message and its error code.
-fn server_reason(err: &mysql_async::Error) -> (String, String) {
-    match err {
+/// The server's message, counted by its error code.
+fn server_refusal(err: &mysql_async::Error) -> Refusal {
+    let (reason, kind) = match err {
         mysql_async::Error::Server(s) => (s.message.clone(), format!("error {}", s.code)),
         other => (other.to_string(), "server error".to_string()),
-    }
+    };
+    Refusal { reason, kind }
 }
 
-/// The warnings of the last statement, as a bad record's reason and kind.
-async fn warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<(String, String)> {
+/// The warnings of the last statement, as a refusal.
+async fn warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<Refusal> {
     let warnings: Vec<(String, u32, String)> = conn
         .query("SHOW WARNINGS LIMIT 5")
         .await
@@ -745,7 +749,7 @@ async fn warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<(String, 
         .map(|(_, code, msg)| format!("{msg} (warning {code})"))
         .collect::<Vec<_>>()
         .join("; ");
-    Ok((reason, kind))
+    Ok(Refusal { reason, kind })
 }
 
 fn encoders<'a>(batch: &RecordBatch, names: impl Iterator<Item = &'a str>) -> Result<Vec<Enc>> {

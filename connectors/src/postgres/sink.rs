@@ -5,20 +5,20 @@
 
 use async_trait::async_trait;
 use bytes::BytesMut;
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::rejects::row_json;
-use fust_engine::{BadRecord, Pending, Sink, SinkSummary, StageRejects};
+use fust_engine::{Pending, Sink, SinkSummary, StageRejects};
 use futures::{SinkExt, StreamExt};
 use tokio_postgres::Client;
 
 use super::client::{connect, external, pg_error};
 use super::dialect::Postgres;
 use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
+use crate::common::database::isolate::{Refusal, SliceWriter, write_isolating};
 use crate::common::database::{
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
@@ -278,79 +278,27 @@ impl PgSink {
             "COPY {into} ({}) FROM STDIN (FORMAT binary)",
             cols.join(", ")
         );
-        let savepoint = |what: &str| format!("{what} SAVEPOINT fust_rows");
         let mut rows_seen = 0u64;
         let mut written = 0u64;
         while let Some(batch) = stream.next().await {
             let batch = batch?;
-            let columns = cast_columns(&batch, targets)?;
-            let n = batch.num_rows();
-            let step = self.config.batch_size.min(n.max(1));
-            // Row ranges still to copy, the next on top.
-            let mut todo: Vec<(usize, usize)> = (0..n)
-                .step_by(step)
-                .map(|s| (s, step.min(n - s)))
-                .rev()
-                .collect();
-            while let Some((start, len)) = todo.pop() {
-                tx.batch_execute(&savepoint(""))
-                    .await
-                    .map_err(|err| pg_error(e, "setting a savepoint", &err))?;
-                let mut buf = BytesMut::new();
-                put_header(&mut buf);
-                let slice: Vec<_> = columns
-                    .iter()
-                    .map(|(a, t)| (a.slice(start, len), t.clone()))
-                    .collect();
-                let encoded = encode_rows(&slice, len, &mut buf);
-                put_trailer(&mut buf);
-                let result = match encoded {
-                    Err((_, col, m)) => Err(RowFault::Value(col, m.to_string())),
-                    Ok(()) => copy_chunk(tx, &sql, buf.freeze())
-                        .await
-                        .map_err(RowFault::Server),
-                };
-                match result {
-                    Ok(()) => {
-                        tx.batch_execute(&savepoint("RELEASE"))
-                            .await
-                            .map_err(|err| pg_error(e, "releasing a savepoint", &err))?;
-                        written += len as u64;
-                    }
-                    Err(fault) => {
-                        if let RowFault::Server(err) = &fault
-                            && !row_caused(err)
-                        {
-                            return Err(pg_error(e, &format!("loading {into}"), err));
-                        }
-                        tx.batch_execute(&savepoint("ROLLBACK TO"))
-                            .await
-                            .map_err(|err| pg_error(e, "rolling back to a savepoint", &err))?;
-                        if len > 1 {
-                            let half = len / 2;
-                            todo.push((start + half, len - half));
-                            todo.push((start, half));
-                            continue;
-                        }
-                        let (reason, kind) = match &fault {
-                            RowFault::Value(col, m) => (
-                                format!("column `{}`: {m}", targets[*col].name),
-                                "unwritable value".to_string(),
-                            ),
-                            RowFault::Server(err) => server_reason(err),
-                        };
-                        rejects
-                            .reject(BadRecord {
-                                raw: row_json(&batch, start),
-                                reason,
-                                kind,
-                                position: format!("row {}", rows_seen + start as u64 + 1),
-                            })
-                            .await?;
-                    }
-                }
-            }
-            rows_seen += n as u64;
+            let mut slices = PgSlices {
+                tx,
+                e,
+                sql: &sql,
+                columns: cast_columns(&batch, targets)?,
+                targets,
+                into,
+            };
+            written += write_isolating(
+                &mut slices,
+                &batch,
+                self.config.batch_size,
+                rows_seen,
+                rejects,
+            )
+            .await?;
+            rows_seen += batch.num_rows() as u64;
         }
         Ok(written)
     }
@@ -381,11 +329,55 @@ impl PgSink {
     }
 }
 
-/// Why a slice of rows did not go in.
-enum RowFault {
-    /// A value Fust cannot encode as its column's type: (column, why).
-    Value(usize, String),
-    Server(tokio_postgres::Error),
+/// One batch's rows, copied a slice at a time under a savepoint.
+struct PgSlices<'a> {
+    tx: &'a Client,
+    e: &'a Endpoint,
+    sql: &'a str,
+    columns: Vec<(ArrayRef, PgType)>,
+    targets: &'a [Target],
+    into: &'a str,
+}
+
+#[async_trait]
+impl SliceWriter for PgSlices<'_> {
+    async fn write_slice(&mut self, start: usize, len: usize) -> Result<Option<Refusal>> {
+        let (tx, e) = (self.tx, self.e);
+        let run = |sql: &'static str, doing: &'static str| async move {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|err| pg_error(e, doing, &err))
+        };
+        run("SAVEPOINT fust_rows", "setting a savepoint").await?;
+        let mut buf = BytesMut::new();
+        put_header(&mut buf);
+        let slice: Vec<_> = self
+            .columns
+            .iter()
+            .map(|(a, t)| (a.slice(start, len), t.clone()))
+            .collect();
+        let refusal = match encode_rows(&slice, len, &mut buf) {
+            Err((_, col, m)) => Some(Refusal {
+                reason: format!("column `{}`: {m}", self.targets[col].name),
+                kind: "unwritable value".into(),
+            }),
+            Ok(()) => {
+                put_trailer(&mut buf);
+                match copy_chunk(tx, self.sql, buf.freeze()).await {
+                    Ok(()) => None,
+                    Err(err) if row_caused(&err) => Some(server_refusal(&err)),
+                    Err(err) => return Err(pg_error(e, &format!("loading {}", self.into), &err)),
+                }
+            }
+        };
+        match refusal {
+            None => run("RELEASE SAVEPOINT fust_rows", "releasing a savepoint").await?,
+            Some(_) => {
+                run("ROLLBACK TO SAVEPOINT fust_rows", "rolling back to a savepoint").await?
+            }
+        }
+        Ok(refusal)
+    }
 }
 
 /// One `COPY` of an encoded chunk (header, rows, trailer).
@@ -407,17 +399,23 @@ fn row_caused(err: &tokio_postgres::Error) -> bool {
         .is_some_and(|c| c.code().starts_with("22") || c.code().starts_with("23"))
 }
 
-/// The server's message (with its detail) and the SQLSTATE.
-fn server_reason(err: &tokio_postgres::Error) -> (String, String) {
+/// The server's message (with its detail), counted by its SQLSTATE.
+fn server_refusal(err: &tokio_postgres::Error) -> Refusal {
     match err.as_db_error() {
         Some(db) => {
             let mut reason = db.message().to_string();
             if let Some(d) = db.detail() {
                 reason.push_str(&format!(" ({d})"));
             }
-            (reason, format!("SQLSTATE {}", db.code().code()))
+            Refusal {
+                reason,
+                kind: format!("SQLSTATE {}", db.code().code()),
+            }
         }
-        None => (err.to_string(), "server error".to_string()),
+        None => Refusal {
+            reason: err.to_string(),
+            kind: "server error".into(),
+        },
     }
 }
 
@@ -425,7 +423,7 @@ fn server_reason(err: &tokio_postgres::Error) -> (String, String) {
 fn cast_columns(
     batch: &RecordBatch,
     targets: &[Target],
-) -> Result<Vec<(datafusion::arrow::array::ArrayRef, PgType)>> {
+) -> Result<Vec<(ArrayRef, PgType)>> {
     targets
         .iter()
         .enumerate()

@@ -109,7 +109,7 @@ impl Processor for EnrichProcessor {
                 );
             }
         }
-        let lookup = unique(lookup, &keys, c.on_duplicate, &c.lookup.name()).await?;
+        let lookup = unique(lookup, &keys, c.on_duplicate, c.lookup.name()).await?;
         // The lookup's keys under names of their own, so they never meet the stream's.
         let mut picked: Vec<_> = keys
             .iter()

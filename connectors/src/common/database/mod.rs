@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod dialect;
+pub mod isolate;
 pub mod scan;
 pub mod source;
 
