@@ -721,3 +721,35 @@ fn the_bundled_example_reads_every_page_then_only_what_is_new() {
     run_job(d, &example, &env).success();
     assert!(read_rows(&d.join("out/api_orders.parquet")).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_fust_serve_the_cursor_lives_in_the_metadata_store() {
+    let (addr, api) = start_api();
+    let dir = tempdir();
+    let server = server::Server::start_in(dir.path());
+    let job = format!(
+        "name: api\ninput:\n  type: http\n  url: http://{addr}/incremental\n  records_path: items\n  \
+         cursor_field: updated_at\n  cursor_param: since\n  \
+         schema: {{id: bigint, customer: varchar, amount: double, updated_at: varchar}}\n\
+         output: {{type: csv, path: out/api.csv}}\n"
+    );
+    let (status, created) = server.post("/jobs", &job).await;
+    assert_eq!(status, 201, "{created}");
+    let run = || async {
+        let (status, run) = server.post("/jobs/api/runs", "").await;
+        assert_eq!(status, 202, "{run}");
+        let id = run["id"].as_str().expect("a run id").to_string();
+        let done = server.wait_run(&id, Duration::from_secs(60)).await;
+        assert_eq!(done["state"], "succeeded", "{done}\n{}", server.log_text());
+        done["rows_out"].as_i64().expect("rows_out")
+    };
+    assert_eq!(run().await, 25);
+    api.extra.lock().expect("lock").push(json!(
+        {"id": 26, "customer": "c2", "amount": 1.0, "updated_at": "2026-02-01T00:00:00Z"}
+    ));
+    assert_eq!(run().await, 1, "only the new order");
+    assert!(
+        !dir.path().join(".fust/state.json").exists(),
+        "no state file"
+    );
+}

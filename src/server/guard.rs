@@ -145,12 +145,41 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
-/// Options that name local files or directories.
+/// Options that name local files or directories (not the `http` input's paths into its
+/// JSON responses).
 fn is_path_option(key: &str) -> bool {
+    if matches!(key, "records_path" | "cursor_path" | "next_path") {
+        return false;
+    }
     matches!(key, "path" | "paths" | "state_file" | "spill_dir")
         || key.ends_with("_path")
         || key.ends_with("_file")
         || key.ends_with("_dir")
+}
+
+/// The string values of the path options in `options`, nested ones included (e.g.
+/// `storage.ca_file`), by dotted key.
+fn path_values<'a>(
+    prefix: &str,
+    options: &'a serde_json::Map<String, serde_json::Value>,
+    out: &mut Vec<(String, &'a str)>,
+) {
+    for (key, value) in options {
+        let dotted = match prefix.is_empty() {
+            true => key.clone(),
+            false => format!("{prefix}.{key}"),
+        };
+        match value {
+            serde_json::Value::Object(nested) => path_values(&dotted, nested, out),
+            serde_json::Value::String(s) if is_path_option(key) => out.push((dotted, s)),
+            serde_json::Value::Array(a) if is_path_option(key) => out.extend(
+                a.iter()
+                    .filter_map(|v| v.as_str())
+                    .map(|v| (dotted.clone(), v)),
+            ),
+            _ => {}
+        }
+    }
 }
 
 /// A path option's value names a local file (not `s3://…`, `https://…`); the scheme is
@@ -165,23 +194,15 @@ fn is_local(value: &str) -> bool {
 /// Every local path option outside the data roots, with its position.
 pub fn check_paths(spec: &JobSpec, roots: &DataRoots, diags: &mut Diagnostics) {
     for section in spec.sections() {
-        for (key, value) in &section.options {
-            if !is_path_option(key) {
-                continue;
-            }
-            let values: Vec<&str> = match value {
-                serde_json::Value::String(s) => vec![s.as_str()],
-                serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
-                _ => Vec::new(),
-            };
-            for v in values.into_iter().filter(|v| is_local(v)) {
-                if let Err(e) = roots.confine(v) {
-                    diags.push(
-                        section.value_mark(key).or(Some(section.mark)),
-                        format!("{}.{key}", section.path),
-                        e,
-                    );
-                }
+        let mut values = Vec::new();
+        path_values("", &section.options, &mut values);
+        for (key, v) in values.into_iter().filter(|(_, v)| is_local(v)) {
+            if let Err(e) = roots.confine(v) {
+                diags.push(
+                    section.value_mark(&key).or(Some(section.mark)),
+                    format!("{}.{key}", section.path),
+                    e,
+                );
             }
         }
     }
@@ -265,6 +286,28 @@ fn url_has_password(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_path_options_are_confined_and_json_paths_are_not_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = DataRoots::new(dir.path().to_path_buf(), &[]).unwrap();
+        let job = "input: {type: http, url: 'http://127.0.0.1:9/x', records_path: ../../data.items,
+  pagination: {type: next_url, next_path: ../links.next}}
+output: {type: parquet, path: out.parquet, storage: {ca_file: /etc/passwd}}
+dead_letter: {type: json, path: ../rejects.json}
+settings: {on_error: dead_letter}
+";
+        let spec = JobSpec::from_str(job, "job.yaml").unwrap();
+        let mut diags = Diagnostics::new("job.yaml");
+        check_paths(&spec, &roots, &mut diags);
+        let text = diags.to_string();
+        assert!(text.contains("output.storage.ca_file"), "{text}");
+        assert!(text.contains("dead_letter.path"), "{text}");
+        assert!(
+            !text.contains("records_path") && !text.contains("next_path"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn dotdot_and_symlinks_cannot_escape() {
