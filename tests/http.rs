@@ -277,6 +277,15 @@ fn start_api() -> (SocketAddr, Arc<Api>) {
         .route("/csv", get(csv_body))
         .route("/paced", get(paced))
         .route("/search", post(post_search))
+        .route(
+            "/redirect",
+            get(|| async {
+                (
+                    StatusCode::FOUND,
+                    [(header::LOCATION, "http://localhost:9/elsewhere")],
+                )
+            }),
+        )
         .with_state(api.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.set_nonblocking(true).expect("nonblocking");
@@ -752,4 +761,30 @@ async fn under_fust_serve_the_cursor_lives_in_the_metadata_store() {
         !dir.path().join(".fust/state.json").exists(),
         "no state file"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_under_fust_serve_cannot_reach_the_metadata_service_or_be_redirected_away() {
+    let (addr, _) = start_api();
+    let dir = tempdir();
+    let server = server::Server::start_in(dir.path());
+    for (input, expected) in [
+        (
+            "{type: http, url: 'http://169.254.169.254/latest/meta-data/iam/'}".to_string(),
+            "may not connect to 169.254.169.254",
+        ),
+        (
+            "{type: http, url: 'http://[::ffff:169.254.169.254]/'}".to_string(),
+            "a link-local or cloud metadata address",
+        ),
+        (
+            format!("{{type: http, url: 'http://{addr}/redirect'}}"),
+            "a redirect to another host (http://localhost:9) is not followed",
+        ),
+    ] {
+        let job = format!("input: {input}\noutput: {{type: console}}\n");
+        let (status, body) = server.post("/validate", &job).await;
+        assert_eq!(status, 422, "{job}: {body}");
+        assert!(body.to_string().contains(expected), "{job}: {body}");
+    }
 }

@@ -8,8 +8,12 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
+use std::net::SocketAddr;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use url::Url;
 
 use super::tls::{TlsMode, TlsOptions};
 
@@ -28,8 +32,58 @@ pub fn client(ca_file: Option<&str>, timeout: Duration, key: &str) -> Result<Cli
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(30)))
         .user_agent(concat!("fust/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(EgressResolver)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let first = attempt.previous().first().map(Url::origin);
+            if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else if fust_engine::egress::restricted() && first != Some(attempt.url().origin()) {
+                let to = attempt.url().origin().ascii_serialization();
+                attempt.error(format!(
+                    "a redirect to another host ({to}) is not followed for jobs submitted to this server"
+                ))
+            } else {
+                attempt.follow()
+            }
+        }))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {}", with_causes(&e)))
+}
+
+/// Checks `url`'s host against `fust serve`'s egress policy (nothing without one): call
+/// before the first request to a URL a job names.
+pub async fn check_url(url: &Url) -> Result<(), String> {
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return Ok(());
+    };
+    fust_engine::egress::check(host.trim_start_matches('[').trim_end_matches(']'), port).await
+}
+
+/// The system resolver, refusing under `fust serve` the addresses no job may reach (link-
+/// local and cloud metadata ones): the check is on the very addresses the connection then
+/// uses, so a name whose DNS answer changes cannot slip through.
+struct EgressResolver;
+
+impl Resolve for EgressResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if fust_engine::egress::restricted()
+                && let Some(a) = addrs
+                    .iter()
+                    .find(|a| fust_engine::egress::forbidden(a.ip()))
+            {
+                return Err(format!(
+                    "jobs submitted to this server may not connect to {host}: it resolves to {}, a link-local or cloud metadata address, which no job may reach",
+                    a.ip()
+                )
+                .into());
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
 }
 
 /// How often and how long to retry a request that may succeed later.

@@ -701,6 +701,11 @@ impl Sink for EsSink {
         let name = names.join(", ");
         let client = http::client(c.ca_file.as_deref(), c.timeout.0, "ca_file")
             .map_err(|e| DataFusionError::Execution(format!("elasticsearch {name}: {e}")))?;
+        for node in &self.nodes {
+            http::check_url(node).await.map_err(|e| {
+                DataFusionError::Execution(format!("elasticsearch {}: {e}", shown(node)))
+            })?;
+        }
         let cluster = Arc::new(Cluster {
             client,
             bulk_urls: self.nodes.iter().map(|n| endpoint(n, "_bulk")).collect(),

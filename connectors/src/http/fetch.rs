@@ -253,6 +253,7 @@ impl Pager {
     /// One request with its retries, and a fresh OAuth2 token once on a 401.
     async fn fetch(&mut self, url: &Url) -> Result<(HeaderMap, Bytes), String> {
         let limit = usize::try_from(self.config.max_response_bytes.0).unwrap_or(usize::MAX);
+        http::check_url(url).await?;
         for fresh_token in [false, true] {
             let token = self.bearer(fresh_token).await?;
             self.wait_for_rate().await;
@@ -338,6 +339,11 @@ impl Pager {
             && expires.is_none_or(|at| Instant::now() < at)
         {
             return Ok(Some(token.clone()));
+        }
+        if let Ok(u) = Url::parse(token_url) {
+            http::check_url(&u)
+                .await
+                .map_err(|e| format!("auth.token_url: {e}"))?;
         }
         let form = {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
