@@ -207,6 +207,56 @@ fn the_settings_and_the_dead_letter_output_go_together() {
     }
 }
 
+/// 40 orders into `output` (a database table holding order 7 already, with a CHECK that
+/// the amount is not negative and a NOT NULL region): order 7 is a duplicate key, 13 has a
+/// negative amount, 29 has no region.
+fn into_database(d: &std::path::Path, output: &str, settings: &str) -> Out {
+    let mut csv = String::from("id,amount,region\n");
+    for i in 1..=40 {
+        let amount = if i == 13 { -5 } else { i * 10 };
+        let region = if i == 29 { "" } else { "EU" };
+        csv.push_str(&format!("{i},{amount},{region}\n"));
+    }
+    write_file(d, "orders.csv", csv);
+    let job = write_file(
+        d,
+        "job.yaml",
+        format!(
+            "input: {{type: csv, path: orders.csv}}\noutput: {output}\n\
+             dead_letter: {{type: json, path: rejects.json}}\nsettings: {settings}\n"
+        ),
+    );
+    fust(d, &["run", job.to_str().expect("utf-8")], &[])
+}
+
+/// The dead-letter rows of [`into_database`]: orders 7, 13 and 29 as the output's, each
+/// with the server's reason (which contains the matching text).
+fn assert_refused(d: &std::path::Path, duplicate: &str, check: &str, not_null: &str) {
+    let mut rejects = read_rows(&d.join("rejects.json"));
+    rejects.sort_by_key(|r| r[3].clone());
+    let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
+    assert_eq!(positions, ["row 13", "row 29", "row 7"]);
+    let reason = |row: &str| {
+        rejects
+            .iter()
+            .find(|r| r[3] == row)
+            .map(|r| r[1].to_lowercase())
+            .unwrap_or_default()
+    };
+    assert!(reason("row 7").contains(duplicate), "{rejects:?}");
+    assert!(reason("row 13").contains(check), "{rejects:?}");
+    assert!(reason("row 29").contains(not_null), "{rejects:?}");
+    assert!(rejects.iter().all(|r| r[2] == "output"));
+    assert!(
+        rejects
+            .iter()
+            .any(|r| r[0].contains("\"id\":13") && r[0].contains("-5")),
+        "{rejects:?}"
+    );
+}
+
+const ISOLATING: &str = "{on_error: dead_letter, max_errors: 3, preserve_order: true}";
+
 #[test]
 fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     psql(
@@ -216,33 +266,14 @@ fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     );
     let dir = tempdir();
     let d = dir.path();
-    // 40 rows: 7 is taken, 13 has a negative amount, 29 has no region.
-    let mut csv = String::from("id,amount,region\n");
-    for i in 1..=40 {
-        let amount = if i == 13 { -5 } else { i * 10 };
-        let region = if i == 29 { "" } else { "EU" };
-        csv.push_str(&format!("{i},{amount},{region}\n"));
-    }
-    write_file(d, "orders.csv", csv);
     let pg = format!(
         "{{type: postgres, url: '{}', table: bad_records_pg, batch_size: 16}}",
         PG_URL.as_str()
     );
-    let job = |settings: &str| {
-        let job = write_file(
-            d,
-            "job.yaml",
-            format!(
-                "input: {{type: csv, path: orders.csv}}\noutput: {pg}\n\
-                 dead_letter: {{type: json, path: rejects.json}}\nsettings: {settings}\n"
-            ),
-        );
-        fust(d, &["run", job.to_str().expect("utf-8")], &[])
-    };
     let count = || psql("SELECT count(*) FROM bad_records_pg");
 
     // Over the limit: nothing is written.
-    let out = job("{on_error: dead_letter, max_errors: 2}");
+    let out = into_database(d, &pg, "{on_error: dead_letter, max_errors: 2}");
     out.failure();
     assert!(
         out.stderr.contains("more than max_errors (2)"),
@@ -252,48 +283,17 @@ fn rows_postgres_refuses_are_isolated_by_halves_and_dead_lettered() {
     assert_eq!(count(), "1");
     assert!(!d.join("rejects.json").exists());
 
-    let out = job("{on_error: dead_letter, max_errors: 3, preserve_order: true}");
-    out.success();
+    into_database(d, &pg, ISOLATING).success();
     assert_eq!(count(), "38", "the 37 good new rows and the old one");
-    assert_eq!(
-        psql(
-            "SELECT string_agg(id::text, ',' ORDER BY id) FROM bad_records_pg WHERE id IN (7, 13, 29)"
-        ),
-        "7"
-    );
     assert_eq!(
         psql("SELECT region FROM bad_records_pg WHERE id = 7"),
         "old"
     );
-    let mut rejects = read_rows(&d.join("rejects.json"));
-    rejects.sort_by_key(|r| r[3].clone());
-    let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
-    assert_eq!(positions, ["row 13", "row 29", "row 7"]);
-    let reason = |row: &str| {
-        rejects
-            .iter()
-            .find(|r| r[3] == row)
-            .map(|r| r[1].clone())
-            .unwrap_or_default()
-    };
-    assert!(
-        reason("row 7").contains("duplicate key value violates unique constraint"),
-        "{rejects:?}"
-    );
-    assert!(
-        reason("row 13").contains("violates check constraint"),
-        "{rejects:?}"
-    );
-    assert!(
-        reason("row 29").contains("null value in column \"region\""),
-        "{rejects:?}"
-    );
-    assert!(rejects.iter().all(|r| r[2] == "output"));
-    assert!(
-        rejects
-            .iter()
-            .any(|r| r[0].contains("\"id\":13") && r[0].contains("-5")),
-        "{rejects:?}"
+    assert_refused(
+        d,
+        "duplicate key value violates unique constraint",
+        "violates check constraint",
+        "null value in column \"region\"",
     );
     psql("DROP TABLE bad_records_pg");
 }
@@ -307,48 +307,17 @@ fn rows_mysql_refuses_are_isolated_by_halves_and_dead_lettered() {
     );
     let dir = tempdir();
     let d = dir.path();
-    // 40 rows: 7 is taken, 13 has a negative amount, 29 has no region.
-    let mut csv = String::from("id,amount,region\n");
-    for i in 1..=40 {
-        let amount = if i == 13 { -5 } else { i * 10 };
-        let region = if i == 29 { "" } else { "EU" };
-        csv.push_str(&format!("{i},{amount},{region}\n"));
-    }
-    write_file(d, "orders.csv", csv);
-    let job = write_file(
-        d,
-        "job.yaml",
-        format!(
-            "input: {{type: csv, path: orders.csv}}\n\
-             output: {{type: mysql, url: '{}', table: bad_records_my, batch_size: 16}}\n\
-             dead_letter: {{type: json, path: rejects.json}}\n\
-             settings: {{on_error: dead_letter, max_errors: 3, preserve_order: true}}\n",
-            MY_URL.as_str()
-        ),
+    let my = format!(
+        "{{type: mysql, url: '{}', table: bad_records_my, batch_size: 16}}",
+        MY_URL.as_str()
     );
-    fust(d, &["run", job.to_str().expect("utf-8")], &[]).success();
+    into_database(d, &my, ISOLATING).success();
     assert_eq!(mariadb("SELECT COUNT(*) FROM bad_records_my"), "38");
     assert_eq!(
         mariadb("SELECT region FROM bad_records_my WHERE id = 7"),
         "old"
     );
-    let mut rejects = read_rows(&d.join("rejects.json"));
-    rejects.sort_by_key(|r| r[3].clone());
-    let positions: Vec<&str> = rejects.iter().map(|r| r[3].as_str()).collect();
-    assert_eq!(positions, ["row 13", "row 29", "row 7"]);
-    let reason = |row: &str| {
-        rejects
-            .iter()
-            .find(|r| r[3] == row)
-            .map(|r| r[1].clone())
-            .unwrap_or_default()
-    };
-    assert!(reason("row 7").contains("Duplicate entry"), "{rejects:?}");
-    assert!(
-        reason("row 13").to_lowercase().contains("constraint"),
-        "{rejects:?}"
-    );
-    assert!(reason("row 29").contains("region"), "{rejects:?}");
+    assert_refused(d, "duplicate entry", "constraint", "region");
     mariadb("DROP TABLE bad_records_my");
 }
 
