@@ -34,6 +34,11 @@ fn job(d: &Path, output: &str, extra: &str) -> std::path::PathBuf {
     )
 }
 
+/// [`job`] into the server at `url`, with the other output options `output`.
+fn es_job(d: &Path, url: &str, output: &str) -> std::path::PathBuf {
+    job(d, &format!("url: '{url}', {output}"), "")
+}
+
 fn ids(docs: &[(String, Value)]) -> Vec<&str> {
     docs.iter().map(|(id, _)| id.as_str()).collect()
 }
@@ -98,13 +103,10 @@ fn an_id_expression_names_the_documents() {
     let os = Osmem::start();
     let dir = tempdir();
     let d = dir.path();
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: orders, id: \"concat(customer, '-', order_id)\"",
-            os.url()
-        ),
-        "",
+        &os.url(),
+        "index: orders, id: \"concat(customer, '-', order_id)\"",
     );
     run_job(d, &j, &[]).success();
     let docs = os.documents("orders");
@@ -132,13 +134,10 @@ fn bulk_requests_are_split_by_actions_and_bytes_and_gzipped() {
     let proxy = Proxy::start(os.port, Faults::default());
     let dir = tempdir();
     let d = dir.path();
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: orders, id: order_id, bulk_actions: 2, concurrency: 2, compression: gzip",
-            proxy.url()
-        ),
-        "",
+        &proxy.url(),
+        "index: orders, id: order_id, bulk_actions: 2, concurrency: 2, compression: gzip",
     );
     run_job(d, &j, &[]).success();
     let bulks: Vec<_> = proxy
@@ -191,14 +190,7 @@ fn create_on_existing_ids_fails_the_run_with_the_servers_reason() {
     let d = dir.path();
     let (code, _) = os.request("PUT", "/orders/_doc/2", r#"{"customer":"already here"}"#);
     assert!(code == 200 || code == 201, "{code}");
-    let j = job(
-        d,
-        &format!(
-            "url: '{}', index: orders, id: order_id, action: create",
-            os.url()
-        ),
-        "",
-    );
+    let j = es_job(d, &os.url(), "index: orders, id: order_id, action: create");
     let out = run_job(d, &j, &[]);
     out.failure();
     assert!(
@@ -267,13 +259,10 @@ fn one_index_per_day_from_a_time_column_in_utc() {
     let os = Osmem::start();
     let dir = tempdir();
     let d = dir.path();
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: 'orders-%Y.%m.%d', index_time_column: ordered_at, id: order_id, refresh: true",
-            os.url()
-        ),
-        "",
+        &os.url(),
+        "index: 'orders-%Y.%m.%d', index_time_column: ordered_at, id: order_id, refresh: true",
     );
     run_job(d, &j, &[]).success();
     assert_eq!(
@@ -334,13 +323,10 @@ fn basic_and_api_key_auth_are_sent_and_never_printed() {
     let proxy = Proxy::start(os.port, Faults::default());
     let dir = tempdir();
     let d = dir.path();
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: orders, id: order_id, auth: {{type: basic, username: elastic, password: '${{ES_PASSWORD}}'}}",
-            proxy.url()
-        ),
-        "",
+        &proxy.url(),
+        "index: orders, id: order_id, auth: {type: basic, username: elastic, password: '${ES_PASSWORD}'}",
     );
     let out = fust(
         d,
@@ -361,13 +347,10 @@ fn basic_and_api_key_auth_are_sent_and_never_printed() {
     }
 
     let proxy = Proxy::start(os.port, Faults::default());
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: orders, id: order_id, auth: {{type: api_key, key: '${{ES_KEY}}'}}",
-            proxy.url()
-        ),
-        "",
+        &proxy.url(),
+        "index: orders, id: order_id, auth: {type: api_key, key: '${ES_KEY}'}",
     );
     run_job(d, &j, &[("ES_KEY", "a2V5OnNlY3JldA==")]).success();
     let seen = proxy.seen();
@@ -394,13 +377,10 @@ fn rejections_for_now_are_retried_and_fail_only_past_max_retries() {
             reject_items: 1,
         },
     );
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: orders, id: order_id, retry_delay: 10ms",
-            proxy.url()
-        ),
-        "",
+        &proxy.url(),
+        "index: orders, id: order_id, retry_delay: 10ms",
     );
     run_job(d, &j, &[]).success();
     assert_eq!(proxy.seen().len(), 3, "a 429, a 429 per item, then written");
@@ -414,13 +394,10 @@ fn rejections_for_now_are_retried_and_fail_only_past_max_retries() {
             reject_items: 10,
         },
     );
-    let j = job(
+    let j = es_job(
         d,
-        &format!(
-            "url: '{}', index: fresh, id: order_id, retry_delay: 10ms, max_retries: 2",
-            proxy.url()
-        ),
-        "",
+        &proxy.url(),
+        "index: fresh, id: order_id, retry_delay: 10ms, max_retries: 2",
     );
     let out = run_job(d, &j, &[]);
     out.failure();
