@@ -593,11 +593,11 @@ impl CompiledJob {
     /// Names the input when a read error surfaces while running (a format error from a
     /// scan), so the message says which file to look at.
     fn failure_context(&self, e: &DataFusionError) -> String {
-        let msg = e.to_string();
         // A processor's bad record names the processor itself.
-        if msg.contains("bad record at") && msg.contains("pipeline.processors[") {
+        if marked::<crate::rejects::ProcessorBadRecord>(e) {
             return "running the job".to_string();
         }
+        let msg = e.to_string();
         let is_read = [
             "Csv error",
             "Json error",
@@ -609,7 +609,7 @@ impl CompiledJob {
         ]
         .iter()
         .any(|k| msg.contains(k))
-            || is_read_error(e);
+            || marked::<crate::ReadError>(e);
         match (is_read, self.inputs.as_slice()) {
             (true, [(name, source)]) => format!("{} ({})", input_context(name), source.describe()),
             (true, _) => format!(
@@ -625,15 +625,16 @@ impl CompiledJob {
     }
 }
 
-/// Whether a source marked the error as its own (see [`crate::ReadError`]).
-fn is_read_error(e: &DataFusionError) -> bool {
+/// Whether `e` or one of its causes is a `T`: a marker a source ([`crate::ReadError`]) or
+/// a processor ([`crate::rejects::ProcessorBadRecord`]) put on its own errors.
+fn marked<T: std::error::Error + 'static>(e: &DataFusionError) -> bool {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = current {
-        if err.is::<crate::ReadError>() {
+        if err.is::<T>() {
             return true;
         }
         if let Some(DataFusionError::Shared(inner)) = err.downcast_ref::<DataFusionError>()
-            && is_read_error(inner)
+            && marked::<T>(inner)
         {
             return true;
         }

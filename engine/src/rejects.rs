@@ -149,7 +149,8 @@ impl Rejects {
         if self.on_error == OnError::Fail {
             // Inputs and outputs are named by the run's error context; processors' errors
             // come out of the running plan, so they name themselves.
-            let stage = match stage.starts_with("pipeline.") {
+            let processor = stage.starts_with("pipeline.");
+            let stage = match processor {
                 true => format!("{stage}: "),
                 false => String::new(),
             };
@@ -157,10 +158,14 @@ impl Rejects {
             if raw.len() < record.raw.len() {
                 raw.push('…');
             }
-            return Err(DataFusionError::Execution(format!(
+            let message = format!(
                 "{stage}bad record at {}: {}; the record: {raw} (settings.on_error: skip or dead_letter lets a run go on past bad records)",
                 record.position, record.reason
-            )));
+            );
+            return Err(match processor {
+                true => DataFusionError::External(Box::new(ProcessorBadRecord(message))),
+                false => DataFusionError::Execution(message),
+            });
         }
         let total = self.total.fetch_add(1, Ordering::Relaxed) + 1;
         if stage == "input" || stage.starts_with("inputs.") {
@@ -201,6 +206,12 @@ impl Rejects {
         Ok(())
     }
 }
+
+/// The error a processor's bad record fails the run with (it names the processor, so
+/// the run's error context need not).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProcessorBadRecord(pub String);
 
 /// The session extension holding the run's [`Rejects`].
 #[derive(Debug, Clone)]

@@ -693,6 +693,8 @@ struct LineCounter {
     path: PathBuf,
     /// The path as positions show it: relative to the working directory when inside it.
     shown: String,
+    /// Opened at the first question, kept for the next.
+    file: Option<File>,
     offset: u64,
     line: u64,
 }
@@ -702,6 +704,7 @@ impl LineCounter {
         LineCounter {
             path: path.to_path_buf(),
             shown: crate::common::file::shown_path(path),
+            file: None,
             offset: 0,
             line: 1,
         }
@@ -712,9 +715,15 @@ impl LineCounter {
         if offset < self.offset {
             (self.offset, self.line) = (0, 1);
         }
-        let counted = File::open(&self.path).and_then(|mut f| {
-            f.seek(SeekFrom::Start(self.offset))?;
-            let mut part = f.take(offset - self.offset);
+        if self.file.is_none() {
+            self.file = File::open(&self.path).ok();
+        }
+        let Some(file) = self.file.as_mut() else {
+            return 0;
+        };
+        let from = self.offset;
+        let counted = file.seek(SeekFrom::Start(from)).and_then(|_| {
+            let mut part = file.take(offset - from);
             let mut buf = vec![0u8; 1 << 16];
             let mut lines = 0u64;
             loop {
@@ -736,24 +745,14 @@ impl LineCounter {
     }
 }
 
-/// The 1-based line of the byte at `offset` (counting line feeds before it).
-fn line_at(path: &Path, offset: u64) -> Option<u64> {
-    let mut file = File::open(path).ok()?.take(offset);
-    let mut buf = vec![0u8; 1 << 20];
-    let mut lines = 1u64;
-    loop {
-        let n = file.read(&mut buf).ok()?;
-        if n == 0 {
-            return Some(lines);
-        }
-        lines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
-    }
-}
 
 impl RangeReader {
     fn fail(&self, range: &FileRange, offset: u64, what: String) -> DataFusionError {
         let path = range.path.as_path();
-        let line = line_at(path, offset).map_or_else(String::new, |l| format!("line {l}: "));
+        let line = match LineCounter::new(path).line_of(offset) {
+            0 => String::new(),
+            l => format!("line {l}: "),
+        };
         let file = match self.name_files {
             true => format!("{}, ", path.display()),
             false => String::new(),

@@ -568,8 +568,7 @@ impl Loader<'_> {
         targets: &[Target],
         mut stream: SendableRecordBatchStream,
     ) -> Result<u64> {
-        let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
-        let prefix = format!("INSERT INTO {into} ({}) VALUES ", cols.join(", "));
+        let prefix = insert_prefix(into, targets);
         let mut sql: Vec<u8> = Vec::with_capacity(INSERT_BYTES + (INSERT_BYTES >> 2));
         let mut in_stmt = 0usize;
         let mut rows = 0u64;
@@ -582,15 +581,8 @@ impl Loader<'_> {
                 } else {
                     b","
                 });
-                sql.push(b'(');
-                for (i, enc) in encs.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(b',');
-                    }
-                    enc.put_literal(row, &mut sql)
-                        .map_err(|m| row_error(rows + row as u64 + 1, &targets[i].name, &m))?;
-                }
-                sql.push(b')');
+                put_row(&encs, row, &mut sql)
+                    .map_err(|(i, m)| row_error(rows + row as u64 + 1, &targets[i].name, &m))?;
                 in_stmt += 1;
                 if in_stmt >= self.batch_size || sql.len() >= INSERT_BYTES {
                     self.send(conn, into, &mut sql).await?;
@@ -617,8 +609,7 @@ impl Loader<'_> {
         mut stream: SendableRecordBatchStream,
     ) -> Result<u64> {
         let e = self.e;
-        let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
-        let prefix = format!("INSERT INTO {into} ({}) VALUES ", cols.join(", "));
+        let prefix = insert_prefix(into, targets);
         let (mut rows_seen, mut written) = (0u64, 0u64);
         while let Some(batch) = stream.next().await {
             let batch = batch?;
@@ -702,17 +693,28 @@ fn insert_rows(
         if row > start {
             sql.push(b',');
         }
-        sql.push(b'(');
-        for (i, enc) in encs.iter().enumerate() {
-            if i > 0 {
-                sql.push(b',');
-            }
-            enc.put_literal(row, &mut sql)
-                .map_err(|m| format!("column `{}`: {m}", targets[i].name))?;
-        }
-        sql.push(b')');
+        put_row(encs, row, &mut sql).map_err(|(i, m)| format!("column `{}`: {m}", targets[i].name))?;
     }
     String::from_utf8(sql).map_err(|_| "the row is not valid UTF-8 text".to_string())
+}
+
+/// `INSERT INTO into (columns…) VALUES `.
+fn insert_prefix(into: &str, targets: &[Target]) -> String {
+    let cols: Vec<String> = targets.iter().map(|t| MY.ident(&t.name)).collect();
+    format!("INSERT INTO {into} ({}) VALUES ", cols.join(", "))
+}
+
+/// Row `row` as a `(literal, …)` tuple; a value that cannot be written, with its column.
+fn put_row(encs: &[Enc], row: usize, sql: &mut Vec<u8>) -> std::result::Result<(), (usize, ConnectorError)> {
+    sql.push(b'(');
+    for (i, enc) in encs.iter().enumerate() {
+        if i > 0 {
+            sql.push(b',');
+        }
+        enc.put_literal(row, sql).map_err(|m| (i, m))?;
+    }
+    sql.push(b')');
+    Ok(())
 }
 
 /// Whether the server refused the rows for what they hold: SQLSTATE class 22 (data
