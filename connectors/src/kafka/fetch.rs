@@ -1,0 +1,244 @@
+//! [`Fetcher`]: a librdkafka consumer and the records fetched from it but not yet handed
+//! out. It fills its buffer many records per call (the first awaited, the others taken
+//! while they are ready), and does the consumer's blocking calls (metadata, watermarks,
+//! seeks) on the blocking pool.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use datafusion::error::{DataFusionError, Result};
+use futures::FutureExt;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers};
+use rdkafka::{Message as _, Offset};
+
+use super::client::{Client, METADATA_TIMEOUT};
+use super::group::{TopicPart, Tracker};
+use crate::common::messages::Message;
+
+/// How long the watermarks of all partitions may take to read, for the lag.
+const WATERMARKS_BUDGET: Duration = Duration::from_secs(2);
+/// How long a seek may wait for librdkafka.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A consumer and its fetched records.
+pub(super) struct Fetcher {
+    pub consumer: Arc<StreamConsumer<Tracker>>,
+    pub client: Client,
+    /// The topics read, shared by the records' [`TopicPart`]s.
+    pub topics: Vec<Arc<str>>,
+    /// Fetched, not yet handed out, in the order they came.
+    pub buffer: VecDeque<(TopicPart, Message)>,
+}
+
+impl Fetcher {
+    /// A consumer of `topics` with the client's settings over `defaults`.
+    pub fn new(client: &Client, defaults: &[(&str, &str)], topics: &[String]) -> Result<Fetcher> {
+        let consumer: StreamConsumer<Tracker> = client
+            .config(defaults)
+            .create_with_context(Tracker::default())
+            .map_err(|e| {
+                client.error(
+                    "",
+                    "creating a consumer (check `properties` and the security options)",
+                    e,
+                )
+            })?;
+        Ok(Fetcher {
+            consumer: Arc::new(consumer),
+            client: client.clone(),
+            topics: topics.iter().map(|t| Arc::from(t.as_str())).collect(),
+            buffer: VecDeque::new(),
+        })
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        self.consumer.context()
+    }
+
+    /// Every partition of the topics, from the brokers' metadata.
+    pub async fn partitions(&self) -> Result<Vec<TopicPart>> {
+        let mut out = Vec::new();
+        for topic in &self.topics {
+            let (consumer, name) = (self.consumer.clone(), topic.clone());
+            let metadata =
+                blocking(move || consumer.fetch_metadata(Some(&name), METADATA_TIMEOUT)).await?;
+            for partition in self.client.partitions(topic, metadata)? {
+                out.push(TopicPart {
+                    topic: topic.clone(),
+                    partition,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads `parts` without a group, each from `start`.
+    pub fn assign(&self, parts: Vec<(TopicPart, Offset)>) -> Result<()> {
+        self.consumer.assign(&TopicPart::list(parts)).map_err(|e| {
+            self.client
+                .error(&self.what(), "assigning its partitions", e)
+        })
+    }
+
+    /// Joins the consumer group on the topics.
+    pub fn subscribe(&self) -> Result<()> {
+        let topics: Vec<&str> = self.topics.iter().map(|t| t.as_ref()).collect();
+        self.consumer.subscribe(&topics).map_err(|e| {
+            self.client
+                .error(&self.what(), "joining the consumer group", e)
+        })
+    }
+
+    /// The partitions this consumer reads now.
+    pub fn assignment(&self) -> Result<Vec<TopicPart>> {
+        let tpl = self
+            .consumer
+            .assignment()
+            .map_err(|e| self.client.error(&self.what(), "reading the assignment", e))?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                let topic = self.topics.iter().find(|t| t.as_ref() == e.topic())?;
+                Some(TopicPart {
+                    topic: topic.clone(),
+                    partition: e.partition(),
+                })
+            })
+            .collect())
+    }
+
+    /// Moves the partitions to the offsets given and drops their buffered records. A
+    /// partition that cannot move is reported and read on where it is (the reader drops
+    /// what it already took).
+    pub async fn seek(&mut self, to: Vec<(TopicPart, i64)>) -> Result<()> {
+        if to.is_empty() {
+            return Ok(());
+        }
+        self.buffer
+            .retain(|(tp, _)| !to.iter().any(|(t, _)| t == tp));
+        let tpl = TopicPart::list(to.into_iter().map(|(tp, o)| (tp, Offset::Offset(o))));
+        let consumer = self.consumer.clone();
+        let done = blocking(move || consumer.seek_partitions(tpl, SEEK_TIMEOUT)).await?;
+        match done {
+            Ok(tpl) => {
+                for e in tpl.elements() {
+                    if let Err(err) = e.error() {
+                        tracing::warn!(part = %format!("{}/{}", e.topic(), e.partition()), error = %err, "Kafka seek failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "Kafka seek failed"),
+        }
+        Ok(())
+    }
+
+    /// The low and high watermarks of `parts`, as many as come within a short budget.
+    pub async fn watermarks(&self, parts: Vec<TopicPart>) -> Vec<(TopicPart, i64, i64)> {
+        let consumer = self.consumer.clone();
+        let read = blocking(move || {
+            let started = Instant::now();
+            let mut out = Vec::new();
+            for tp in parts {
+                let left = WATERMARKS_BUDGET.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                if let Ok((low, high)) = consumer.fetch_watermarks(&tp.topic, tp.partition, left) {
+                    out.push((tp, low, high));
+                }
+            }
+            out
+        });
+        read.await.unwrap_or_default()
+    }
+
+    /// Fetches until the buffer holds `max` records: waits at most `wait` for one when it
+    /// is empty, then takes only those ready at once. Records for which `keep` is false
+    /// are dropped. Returns early when the assignment changed.
+    pub async fn fill(
+        &mut self,
+        max: usize,
+        wait: Duration,
+        keep: impl Fn(&TopicPart, i64) -> bool,
+    ) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.buffer.len() < max {
+            let consumer = self.consumer.clone();
+            let next = if self.buffer.is_empty() {
+                match tokio::time::timeout_at(deadline, consumer.recv()).await {
+                    Ok(r) => r,
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                match consumer.recv().now_or_never() {
+                    Some(r) => r,
+                    None => return Ok(()),
+                }
+            };
+            let m = next.map_err(|e| self.client.error(&self.what(), "reading", e))?;
+            let (tp, message) = self.owned(&m);
+            if keep(&tp, message.position) {
+                self.buffer.push_back((tp, message));
+            }
+            if self.tracker().changed() {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// `topic `a`` or `topics `a`, `b``, for messages.
+    pub fn what(&self) -> String {
+        let names: Vec<String> = self.topics.iter().map(|t| format!("`{t}`")).collect();
+        match names.len() {
+            1 => format!("topic {}", names[0]),
+            _ => format!("topics {}", names.join(", ")),
+        }
+    }
+
+    /// A record as the decoder takes it.
+    fn owned(&self, m: &BorrowedMessage<'_>) -> (TopicPart, Message) {
+        let topic = self
+            .topics
+            .iter()
+            .find(|t| t.as_ref() == m.topic())
+            .cloned()
+            .unwrap_or_else(|| Arc::from(m.topic()));
+        let tp = TopicPart {
+            topic,
+            partition: m.partition(),
+        };
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
+                        (h.key.to_string(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let message = Message {
+            payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            key: m.key().map(<[u8]>::to_vec),
+            partition: m.partition(),
+            position: m.offset(),
+            subject: String::new(),
+            timestamp_ms: m.timestamp().to_millis(),
+            headers,
+            at: format!("{tp}@{}", m.offset()),
+        };
+        (tp, message)
+    }
+}
+
+/// Runs a blocking librdkafka call on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))
+}

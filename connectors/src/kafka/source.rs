@@ -1,0 +1,259 @@
+//! The `kafka` input: options checked when the job is built; at open, the topics looked
+//! up, the schema given or inferred from the first records of the topics (read by a
+//! throwaway consumer outside the group), then a reader in the consumer group (a run) or
+//! on every partition without a group (a preview).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::prelude::SessionContext;
+use fust_engine::{Checkpoints, OpenMode, OptionError, Source, StreamReader, StreamSource};
+use rdkafka::Offset;
+
+use super::client::Client;
+use super::config::{KafkaSourceConfig, StartFrom};
+use super::fetch::Fetcher;
+use super::group::TopicPart;
+use super::reader::KafkaReader;
+use crate::common::messages::{Message, MessageDecoder, MessageFormat, Metadata, given_schema};
+
+/// The most records `infer_records` may ask for.
+const MAX_INFER_RECORDS: usize = 1_000_000;
+/// How long a run's opening waits for the consumer group to assign partitions.
+const JOIN_WAIT: Duration = Duration::from_secs(60);
+/// How long opening waits for the records the schema is inferred from.
+const INFER_WAIT: Duration = Duration::from_secs(10);
+
+/// A Kafka topic (or several) read as a stream.
+#[derive(Debug)]
+pub struct KafkaSource {
+    config: KafkaSourceConfig,
+    client: Client,
+    topics: Vec<String>,
+    /// `schema:`, when given.
+    schema: Option<SchemaRef>,
+}
+
+pub(super) fn build_source(c: KafkaSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
+    let client = Client::from_options(c.client())?;
+    let topics = match (&c.topic, c.topics.is_empty()) {
+        (Some(t), true) => vec![t.clone()],
+        (None, false) => c.topics.clone(),
+        (Some(_), false) => {
+            return Err(OptionError::new(
+                "topics",
+                "give `topic` or `topics`, not both",
+            ));
+        }
+        (None, true) => return Err(OptionError::new("", "give `topic` (or `topics`)")),
+    };
+    if let Some(bad) = topics.iter().find(|t| !valid_topic(t)) {
+        return Err(OptionError::new(
+            if c.topic.is_some() { "topic" } else { "topics" },
+            format!(
+                "`{bad}` is not a Kafka topic name (letters, digits, `.`, `_` and `-`, at most 249)"
+            ),
+        ));
+    }
+    if c.group_id.trim().is_empty() {
+        return Err(OptionError::new(
+            "group_id",
+            "give the consumer group's name",
+        ));
+    }
+    OptionError::check_range("infer_records", c.infer_records, 1, MAX_INFER_RECORDS)?;
+    if let Some(m) = c
+        .metadata
+        .iter()
+        .find(|m| matches!(m, Metadata::Subject | Metadata::Sequence))
+    {
+        return Err(OptionError::new(
+            "metadata",
+            format!(
+                "`{m:?}` is a NATS column; Kafka has key, partition, offset, timestamp and headers"
+            )
+            .to_lowercase(),
+        ));
+    }
+    let schema = given_schema(c.schema.as_ref()).map_err(|e| OptionError::new("schema", e))?;
+    if c.format == MessageFormat::Csv && schema.is_none() {
+        return Err(OptionError::new(
+            "schema",
+            "`format: csv` needs `schema:` (the columns in their order, e.g. `{id: bigint, name: varchar}`)",
+        ));
+    }
+    // Checks the columns (a metadata column named like a payload one) now.
+    if let Some(s) = &schema {
+        MessageDecoder::new(c.format, Some(s.clone()), &[], &c.metadata, true)
+            .map_err(|e| OptionError::new("metadata", e.to_string()))?;
+    }
+    Ok(Arc::new(KafkaSource {
+        config: c,
+        client,
+        topics,
+        schema,
+    }))
+}
+
+/// Kafka's rule for topic names.
+fn valid_topic(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 249
+        && t != "."
+        && t != ".."
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+#[async_trait]
+impl Source for KafkaSource {
+    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        Err(DataFusionError::Internal(
+            "a stream input is read by the stream runner".into(),
+        ))
+    }
+
+    fn describe(&self) -> String {
+        StreamSource::describe(self)
+    }
+
+    fn stream(&self) -> Option<&dyn StreamSource> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl StreamSource for KafkaSource {
+    async fn open(
+        &self,
+        _ctx: &SessionContext,
+        checkpoints: Arc<dyn Checkpoints>,
+        mode: OpenMode,
+    ) -> Result<Box<dyn StreamReader>> {
+        let c = &self.config;
+        let reset = match c.start_from {
+            StartFrom::Earliest => "earliest",
+            StartFrom::Latest => "latest",
+        };
+        let fetch = match mode {
+            OpenMode::Run => self.fetcher(&c.group_id, reset)?,
+            OpenMode::Peek => self.fetcher(&throwaway_group(), "earliest")?,
+        };
+        let parts = fetch.partitions().await?;
+        let decoder = match &self.schema {
+            Some(s) => MessageDecoder::new(c.format, Some(s.clone()), &[], &c.metadata, true)?,
+            None => {
+                let sample = self.sample(parts.clone()).await?;
+                MessageDecoder::new(c.format, None, &sample, &c.metadata, true)?
+            }
+        };
+        let positions = checkpoints.load().await?;
+        let committed: HashMap<TopicPart, i64> = positions
+            .0
+            .iter()
+            .filter_map(|(part, pos)| Some((TopicPart::parse(part, &fetch.topics)?, *pos)))
+            .collect();
+        match mode {
+            OpenMode::Run => fetch.subscribe()?,
+            OpenMode::Peek => fetch.assign(
+                parts
+                    .into_iter()
+                    .map(|tp| {
+                        let start = committed
+                            .get(&tp)
+                            .map_or(Offset::Beginning, |p| Offset::Offset(p + 1));
+                        (tp, start)
+                    })
+                    .collect(),
+            )?,
+        }
+        tracing::info!(source = %StreamSource::describe(self), group = %c.group_id, stored = committed.len(), "Kafka input open");
+        let mut reader = KafkaReader::new(fetch, decoder, checkpoints, mode, committed);
+        if mode == OpenMode::Run {
+            reader.join(JOIN_WAIT).await?;
+        }
+        Ok(Box::new(reader))
+    }
+
+    fn describe(&self) -> String {
+        format!("kafka {} @ {}", self.topics.join(","), self.client.brokers)
+    }
+}
+
+impl KafkaSource {
+    /// A consumer in `group`, with Fust's settings (offsets only committed by the reader).
+    fn fetcher(&self, group: &str, reset: &str) -> Result<Fetcher> {
+        let defaults = [
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "false"),
+            ("auto.offset.reset", reset),
+        ];
+        Fetcher::new(&self.client, &defaults, &self.topics)
+    }
+
+    /// The first records of `parts` (at most `infer_records`), for the schema: read from
+    /// the beginning by a consumer outside the group, until every partition's end as it
+    /// was at the start or [`INFER_WAIT`]. An empty topic is an error asking for `schema:`.
+    async fn sample(&self, parts: Vec<TopicPart>) -> Result<Vec<Message>> {
+        let mut fetch = self.fetcher(&throwaway_group(), "earliest")?;
+        let marks = fetch.watermarks(parts.clone()).await;
+        let held: i64 = marks.iter().map(|(_, low, high)| high - low).sum();
+        let what = fetch.what();
+        let no_records = || {
+            DataFusionError::Plan(format!(
+                "kafka {}: {what} holds no records to infer the columns from; give `schema:` (e.g. `schema: {{id: bigint, name: varchar}}`)",
+                self.client.brokers,
+            ))
+        };
+        if marks.len() == parts.len() && held == 0 {
+            return Err(no_records());
+        }
+        let want = self.config.infer_records.min(held.max(1) as usize);
+        fetch.assign(
+            parts
+                .into_iter()
+                .map(|tp| (tp, Offset::Beginning))
+                .collect(),
+        )?;
+        let deadline = Instant::now() + INFER_WAIT;
+        let ends: HashMap<TopicPart, (i64, i64)> = marks
+            .into_iter()
+            .map(|(tp, low, high)| (tp, (low, high)))
+            .collect();
+        while fetch.buffer.len() < want && Instant::now() < deadline {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            fetch
+                .fill(want, wait.min(Duration::from_millis(500)), |_, _| true)
+                .await?;
+            let mut last: HashMap<&TopicPart, i64> = HashMap::new();
+            for (tp, m) in &fetch.buffer {
+                last.insert(tp, m.position);
+            }
+            let at_end = ends.iter().all(|(tp, (low, high))| {
+                high <= low || last.get(tp).is_some_and(|l| l + 1 >= *high)
+            });
+            if at_end && !fetch.buffer.is_empty() {
+                break;
+            }
+        }
+        if fetch.buffer.is_empty() {
+            return Err(no_records());
+        }
+        Ok(fetch.buffer.drain(..).map(|(_, m)| m).collect())
+    }
+}
+
+/// A group id no one else uses, for consumers that never join their group.
+fn throwaway_group() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("fust-peek-{}-{nanos}", std::process::id())
+}

@@ -1,0 +1,439 @@
+//! The `kafka` input and output through the `fust` binary, against a real Kafka-protocol
+//! broker (tansu, started by tests/common/kafka.rs; `KAFKA_BROKERS` for one of your own):
+//! stream jobs into PostgreSQL (every record once, resumed after the stored positions,
+//! `start_from: latest`, the formats, metadata columns, bad records, previews that commit
+//! nothing, two processes in one group) and batch jobs into Kafka.
+
+mod common;
+#[path = "common/kafka.rs"]
+mod kafka;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use kafka::broker;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::FutureRecord;
+
+/// One case's names, unique to this run of the tests (a broker and the PostgreSQL
+/// positions of a job outlive it): its topic, consumer group, job name and schema.
+struct Case {
+    id: String,
+}
+
+impl Case {
+    /// A topic of `partitions` partitions and an empty PostgreSQL schema.
+    fn new(name: &str, partitions: i32) -> Case {
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("a clock after 1970")
+            .as_millis()
+            % 100_000_000;
+        let id = format!("k_{name}_{}_{stamp}", std::process::id());
+        broker().create_topic(&id, partitions);
+        psql(&format!(
+            "DROP SCHEMA IF EXISTS {id} CASCADE; CREATE SCHEMA {id}"
+        ));
+        Case { id }
+    }
+
+    fn table(&self) -> String {
+        format!("{}.t", self.id)
+    }
+
+    /// A stream job from this case's topic into its table; `input` adds lines to the
+    /// input, `settings` entries to the settings.
+    fn job(&self, dir: &Path, input: &str, settings: &str) -> PathBuf {
+        self.job_named(dir, &self.id, input, settings)
+    }
+
+    /// The same, with a job name (and consumer group) of its own.
+    fn job_named(&self, dir: &Path, name: &str, input: &str, settings: &str) -> PathBuf {
+        let input: String = input.lines().map(|l| format!("  {l}\n")).collect();
+        write_file(
+            dir,
+            &format!("{name}.yaml"),
+            format!(
+                "name: {name}\n\
+                 input:\n  type: kafka\n  brokers: '{brokers}'\n  topic: {topic}\n  group_id: {name}\n  \
+                 properties: {{session.timeout.ms: 6000, heartbeat.interval.ms: 500}}\n{input}\
+                 output: {{type: postgres, url: '{pg}', table: {table}}}\n\
+                 settings: {{stop_when_idle: 3s, checkpoint_interval: 500ms{settings}}}\n",
+                brokers = broker().brokers,
+                topic = self.id,
+                pg = PG_URL.as_str(),
+                table = self.table(),
+            ),
+        )
+    }
+
+    /// `count(*)|count(DISTINCT id)` of the table.
+    fn counts(&self) -> String {
+        psql(&format!(
+            "SELECT count(*) || '|' || count(DISTINCT id) FROM {}",
+            self.table()
+        ))
+    }
+}
+
+/// `fust run JOB` started in the background, with info logs.
+fn spawn_run(dir: &Path, job: &Path) -> Child {
+    command(dir, &["run", "-v", job.to_str().expect("utf-8 path")], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start fust")
+}
+
+/// Waits for a background run (at most `limit`) and checks it succeeded.
+fn finish(child: Child, limit: Duration) -> Out {
+    let pid = child.id();
+    let started = Instant::now();
+    let watchdog = std::thread::spawn(move || {
+        while started.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(200));
+            if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+                return;
+            }
+        }
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    });
+    let out = child.wait_with_output().expect("wait for fust");
+    let _ = watchdog.join();
+    Out {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn json_records_from_four_partitions_then_only_the_new_ones() {
+    let c = Case::new("json", 4);
+    let dir = tempdir();
+    let published = broker().produce_json(&c.id, 1..=400);
+    let used: std::collections::BTreeSet<i32> = published.iter().map(|(p, _)| *p).collect();
+    assert_eq!(used.len(), 4, "records on every partition: {used:?}");
+    let job = c.job(dir.path(), "", "");
+    let out = run_job(dir.path(), &job, &[]);
+    out.success();
+    assert_eq!(c.counts(), "400|400");
+    assert_eq!(
+        psql(&format!(
+            "SELECT sum(id), sum(amount), min(name) FROM {}",
+            c.table()
+        )),
+        "80200|80400|n1"
+    );
+
+    // A second run reads only what came since: the positions are resumed.
+    broker().produce_json(&c.id, 401..=450);
+    run_job(dir.path(), &job, &[]).success();
+    assert_eq!(c.counts(), "450|450");
+}
+
+#[test]
+fn start_from_latest_reads_only_records_published_after_the_start() {
+    let c = Case::new("latest", 2);
+    let dir = tempdir();
+    broker().produce_json(&c.id, 1..=20);
+    let job = c.job(
+        dir.path(),
+        "start_from: latest\nschema: {id: bigint, name: varchar}",
+        "",
+    );
+    let child = spawn_run(dir.path(), &job);
+    // The run is reading once its group has assigned the partitions (open waits for it).
+    std::thread::sleep(Duration::from_secs(1));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while psql(&format!("SELECT to_regclass('{}') IS NULL", c.table())) == "t" {
+        broker().produce_json(&c.id, 1000..=1000);
+        assert!(Instant::now() < deadline, "the run never wrote");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    broker().produce_json(&c.id, 21..=30);
+    finish(child, Duration::from_secs(60)).success();
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM {} WHERE id < 1000",
+            c.table()
+        )),
+        "10",
+        "only the records published after the start"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT min(id) || '-' || max(id) FROM {} WHERE id < 1000",
+            c.table()
+        )),
+        "21-30"
+    );
+}
+
+#[test]
+fn csv_and_raw_records_with_a_schema() {
+    let c = Case::new("formats", 1);
+    let dir = tempdir();
+    let lines = ["1,alice,2.5", "2,\"bob, jr\",3", "3,carol,"];
+    broker().produce(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let key = if i == 0 { "k1" } else { "k2" };
+                FutureRecord::to(&c.id).key(key).payload(*l)
+            })
+            .collect(),
+    );
+    let csv = c.job(
+        dir.path(),
+        "format: csv\nschema: {id: bigint, name: varchar, amount: double}",
+        "",
+    );
+    run_job(dir.path(), &csv, &[]).success();
+    assert_eq!(
+        psql(&format!(
+            "SELECT id, name, amount FROM {} ORDER BY id",
+            c.table()
+        )),
+        "1|alice|2.5\n2|bob, jr|3\n3|carol|"
+    );
+
+    let raw_name = format!("{}_raw", c.id);
+    let raw = c.job_named(dir.path(), &raw_name, "format: raw", "");
+    let text = std::fs::read_to_string(&raw).expect("job");
+    let raw = write_file(
+        dir.path(),
+        "raw.yaml",
+        text.replace(
+            &format!("table: {}", c.table()),
+            &format!("table: {}.raw", c.id),
+        ),
+    );
+    run_job(dir.path(), &raw, &[]).success();
+    assert_eq!(
+        psql(&format!(
+            "SELECT convert_from(key, 'UTF8'), convert_from(value, 'UTF8') FROM {}.raw ORDER BY value",
+            c.id
+        )),
+        "k1|1,alice,2.5\nk2|2,\"bob, jr\",3\nk2|3,carol,"
+    );
+}
+
+#[test]
+fn metadata_columns_are_what_the_producer_got_back() {
+    let c = Case::new("meta", 3);
+    let dir = tempdir();
+    let values: Vec<(String, String)> = (1..=30)
+        .map(|id| (format!("key{id}"), format!(r#"{{"id": {id}}}"#)))
+        .collect();
+    let delivered = broker().produce(
+        values
+            .iter()
+            .map(|(k, v)| {
+                FutureRecord::to(&c.id)
+                    .key(k.as_str())
+                    .payload(v.as_str())
+                    .headers(OwnedHeaders::new().insert(Header {
+                        key: "source",
+                        value: Some("test"),
+                    }))
+            })
+            .collect(),
+    );
+    let job = c.job(
+        dir.path(),
+        "metadata: [key, partition, offset, timestamp, headers]",
+        "",
+    );
+    run_job(dir.path(), &job, &[]).success();
+    let expected: Vec<String> = delivered
+        .iter()
+        .zip(1..)
+        .map(|((p, o), id)| format!("{id}|key{id}|{p}|{o}|{{\"source\":\"test\"}}|t"))
+        .collect();
+    let got = psql(&format!(
+        "SELECT id, _key, _partition, _offset, _headers, \
+         _timestamp BETWEEN now() - interval '10 minutes' AND now() FROM {} ORDER BY id",
+        c.table()
+    ));
+    assert_eq!(got, expected.join("\n"));
+}
+
+#[test]
+fn a_bad_json_record_is_skipped_and_counted_or_fails_the_run_by_its_position() {
+    let c = Case::new("bad", 1);
+    let dir = tempdir();
+    let delivered = broker().produce(
+        [r#"{"id": 1}"#, "{oops", r#"{"id": 3}"#]
+            .into_iter()
+            .map(|v| FutureRecord::to(&c.id).payload(v))
+            .collect(),
+    );
+    let schema = "schema: {id: bigint}";
+    let skip = c.job(dir.path(), schema, ", on_error: skip");
+    let out = fust(dir.path(), &["run", skip.to_str().expect("utf-8")], &[]);
+    out.success();
+    assert!(
+        out.stderr.contains("1 bad records skipped")
+            || out.stdout.contains("1 bad records skipped"),
+        "{out:?}"
+    );
+    assert_eq!(c.counts(), "2|2");
+
+    let fail_name = format!("{}_fail", c.id);
+    let fail = c.job_named(dir.path(), &fail_name, schema, ", on_error: fail");
+    let out = run_job(dir.path(), &fail, &[]);
+    out.failure();
+    let at = format!("{}/0@{}", c.id, delivered[1].1);
+    assert!(out.stderr.contains(&at), "names {at}:\n{}", out.stderr);
+}
+
+#[test]
+fn preview_shows_records_and_commits_nothing() {
+    let c = Case::new("preview", 2);
+    let dir = tempdir();
+    broker().produce_json(&c.id, 1..=30);
+    let job = c.job(dir.path(), "", "");
+    let out = fust(
+        dir.path(),
+        &["preview", job.to_str().expect("utf-8"), "--limit", "5"],
+        &[],
+    );
+    out.success();
+    assert!(out.stdout.contains("amount"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("| n").count(), 5, "{}", out.stdout);
+    run_job(dir.path(), &job, &[]).success();
+    assert_eq!(c.counts(), "30|30");
+}
+
+#[test]
+fn an_empty_topic_without_a_schema_asks_for_one() {
+    let c = Case::new("empty", 1);
+    let dir = tempdir();
+    let job = c.job(dir.path(), "", "");
+    let out = fust(dir.path(), &["validate", job.to_str().expect("utf-8")], &[]);
+    out.failure();
+    assert!(out.stderr.contains("holds no records"), "{}", out.stderr);
+    assert!(out.stderr.contains("schema:"), "{}", out.stderr);
+}
+
+#[test]
+fn two_processes_in_one_group_write_every_record_once() {
+    let c = Case::new("group", 4);
+    let dir = tempdir();
+    broker().produce_json(&c.id, 1..=500);
+    let job = c.job(dir.path(), "schema: {id: bigint, name: varchar}", "");
+    let (a, b) = (spawn_run(dir.path(), &job), spawn_run(dir.path(), &job));
+    for chunk in 0..10 {
+        let from = 501 + chunk * 150;
+        broker().produce_json(&c.id, from..=from + 149);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (a, b) = (
+        finish(a, Duration::from_secs(90)),
+        finish(b, Duration::from_secs(90)),
+    );
+    a.success();
+    b.success();
+    assert_eq!(
+        c.counts(),
+        "2000|2000",
+        "\n--- a ---\n{}\n--- b ---\n{}",
+        a.stderr,
+        b.stderr
+    );
+}
+
+#[test]
+fn a_csv_file_into_a_topic_with_keys() {
+    let c = Case::new("out", 2);
+    let dir = tempdir();
+    write_file(
+        dir.path(),
+        "in.csv",
+        "id,name,amount\n1,alice,2.5\n2,\"bob, jr\",3\n3,carol,4.25\n",
+    );
+    let job = write_file(
+        dir.path(),
+        "out.yaml",
+        format!(
+            "input: {{type: csv, path: in.csv}}\n\
+             output: {{type: kafka, brokers: '{}', topic: {}, key: \"concat('c-', id)\", compression: gzip}}\n",
+            broker().brokers,
+            c.id
+        ),
+    );
+    let out = run_job(dir.path(), &job, &[]);
+    out.success();
+    let mut got: Vec<(Option<String>, String)> = broker()
+        .consume(&c.id, 3)
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect();
+    got.sort();
+    let want = [
+        ("c-1", r#"{"id":1,"name":"alice","amount":2.5}"#),
+        ("c-2", r#"{"id":2,"name":"bob, jr","amount":3.0}"#),
+        ("c-3", r#"{"id":3,"name":"carol","amount":4.25}"#),
+    ];
+    let want: Vec<(Option<String>, String)> = want
+        .iter()
+        .map(|(k, v)| (Some(k.to_string()), v.to_string()))
+        .collect();
+    assert_eq!(got, want);
+
+    // CSV values, keyed by a column.
+    let csv = write_file(
+        dir.path(),
+        "csv.yaml",
+        format!(
+            "input: {{type: csv, path: in.csv}}\n\
+             output: {{type: kafka, brokers: '{}', topic: {}, key: name, format: csv}}\n",
+            broker().brokers,
+            c.id
+        ),
+    );
+    run_job(dir.path(), &csv, &[]).success();
+    let mut csv_records: Vec<(Option<String>, String)> = broker()
+        .consume(&c.id, 6)
+        .into_iter()
+        .filter(|r| !r.value.starts_with('{'))
+        .map(|r| (r.key, r.value))
+        .collect();
+    csv_records.sort();
+    assert_eq!(
+        csv_records,
+        [
+            (Some("alice".to_string()), "1,alice,2.5".to_string()),
+            (Some("bob, jr".to_string()), "2,\"bob, jr\",3.0".to_string()),
+            (Some("carol".to_string()), "3,carol,4.25".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn an_unreachable_broker_fails_the_output_in_bounded_time() {
+    let dir = tempdir();
+    write_file(dir.path(), "in.csv", "id\n1\n");
+    let job = write_file(
+        dir.path(),
+        "out.yaml",
+        "input: {type: csv, path: in.csv}\noutput: {type: kafka, brokers: '127.0.0.1:1', topic: nowhere}\n",
+    );
+    let started = Instant::now();
+    let out = run_job(dir.path(), &job, &[]);
+    out.failure();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(out.stderr.contains("kafka 127.0.0.1:1"), "{}", out.stderr);
+    assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
+}
