@@ -342,9 +342,25 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
     let progress = (!quiet).then(|| Progress::start(stats.clone()));
     // Registered before the run starts (a signal arriving while the job plans cancels it).
     let mut interrupts = Interrupts::register();
+    let stream = job.is_stream();
+    let drain = job.spec.settings.drain_timeout.0;
     let watcher = {
         let cancel = cancel.clone();
         spawn_detached(async move {
+            if stream && interrupts.next().await {
+                // A stream job stops between epochs: the one under way commits first
+                // (within settings.drain_timeout, after which the engine rolls it back).
+                eprintln!("\nStopping after the current epoch (Ctrl-C again to exit at once)…");
+                cancel.cancel();
+                tokio::select! {
+                    _ = interrupts.next() => {}
+                    _ = tokio::time::sleep(drain + Duration::from_secs(5)) => {}
+                }
+                eprintln!(
+                    "error: stopped before the current epoch committed; it is read again on the next start"
+                );
+                std::process::exit(130);
+            }
             if interrupts.next().await {
                 eprintln!("\nCancelling (Ctrl-C again to exit at once)…");
                 cancel.cancel();
@@ -389,25 +405,35 @@ async fn run(job: &CompiledJob, quiet: bool) -> Result<(), Error> {
     Ok(())
 }
 
-/// SIGINT (Ctrl-C), listened to from the moment it is created.
+/// SIGINT (Ctrl-C) and SIGTERM, listened to from the moment it is created.
 struct Interrupts {
     #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Interrupts {
     fn register() -> Self {
-        Self {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok(),
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Self {
+                signals: signal(SignalKind::interrupt())
+                    .ok()
+                    .zip(signal(SignalKind::terminate()).ok()),
+            }
         }
+        #[cfg(not(unix))]
+        Self {}
     }
 
-    /// Waits for the next interrupt; false when none can be received.
+    /// Waits for the next interrupt or termination request; false when none can come.
     async fn next(&mut self) -> bool {
         #[cfg(unix)]
-        if let Some(signal) = self.signal.as_mut() {
-            return signal.recv().await.is_some();
+        if let Some((int, term)) = self.signals.as_mut() {
+            return tokio::select! {
+                s = int.recv() => s.is_some(),
+                s = term.recv() => s.is_some(),
+            };
         }
         tokio::signal::ctrl_c().await.is_ok()
     }

@@ -20,13 +20,17 @@ impl Progress {
         let started = Instant::now();
         let line = move |stats: &RunStats| {
             let secs = started.elapsed().as_secs_f64().max(1e-9);
-            format!(
+            let mut line = format!(
                 "{} rows in, {} rows out, {}, {} rows/s",
                 human_count(stats.rows_in()),
                 human_count(stats.rows_out()),
                 human_bytes(stats.bytes_out()),
                 human_count((stats.rows_out() as f64 / secs) as u64)
-            )
+            );
+            if let Some(s) = stats.stream() {
+                line.push_str(&stream_progress(&s));
+            }
+            line
         };
         if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -63,6 +67,25 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// A stream job's part of the progress line: lag per part, epochs, the last checkpoint.
+fn stream_progress(s: &fust_engine::stream::StreamStatus) -> String {
+    let lag: u64 = s.lag.iter().map(|(_, n)| n).sum();
+    let mut out = format!(", lag {}", human_count(lag));
+    if s.lag.len() > 1 {
+        let parts: Vec<String> = s
+            .lag
+            .iter()
+            .map(|(p, n)| format!("{p}: {}", human_count(*n)))
+            .collect();
+        out.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    out.push_str(&format!(", {} epochs", s.epochs));
+    if let Some(at) = s.last_commit.and_then(|t| t.elapsed().ok()) {
+        out.push_str(&format!(", last checkpoint {:.1}s ago", at.as_secs_f64()));
+    }
+    out
 }
 
 pub fn human_count(n: u64) -> String {

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::rng::{Rng, kills};
 use common::{command, mariadb, psql, run_job, temp_files, tempdir, write_file, write_job};
 use datafusion::parquet::file::reader::{FileReader, SerializedFileReader};
 
@@ -31,44 +32,6 @@ const FILE_ROWS: u64 = 200_000;
 /// The same for PostgreSQL and MySQL (LOAD DATA is slower per row).
 const PG_ROWS: u64 = 150_000;
 const MY_ROWS: u64 = 40_000;
-
-fn kills() -> usize {
-    std::env::var("FUST_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20)
-}
-
-/// splitmix64: small, seedable, good enough for delays.
-struct Rng(u64);
-
-impl Rng {
-    fn new(kind: &str) -> Rng {
-        let seed = std::env::var("FUST_KILL_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(1)
-            });
-        eprintln!("{kind}: seed {seed} (replay with FUST_KILL_SEED={seed})");
-        Rng(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
 
 /// The input of every run: `id,name,amount` with name and amount functions of id, so the
 /// rows of a table can be checked by aggregates.

@@ -41,6 +41,25 @@ pub struct Settings {
     /// read (`'1%'`, checked when the input is read). Unset: no limit.
     #[serde(default)]
     pub max_errors: Option<MaxErrors>,
+    /// Stream jobs: how often an epoch closes and commits its records with the source
+    /// positions they came from, e.g. `1s`, `500ms`, `1m`.
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: Duration,
+    /// Stream jobs: an epoch also closes early when it holds this many records.
+    #[serde(default = "default_checkpoint_rows")]
+    pub checkpoint_rows: u64,
+    /// Stream jobs: on Ctrl-C or SIGTERM the current epoch finishes and commits; if that
+    /// takes longer than this, it is rolled back instead (its records are read again on
+    /// the next start) and the run exits with an error.
+    #[serde(default = "default_drain_timeout")]
+    pub drain_timeout: Duration,
+    /// Stream jobs: commit and stop with success when no new record has come for this
+    /// long (for backfills and tests). Unset: run until stopped.
+    #[serde(default)]
+    pub stop_when_idle: Option<Duration>,
+    /// Stream jobs: commit and stop with success after this many records.
+    #[serde(default)]
+    pub stop_after_records: Option<u64>,
 }
 
 /// `settings.on_error`.
@@ -117,6 +136,18 @@ const fn default_batch_size() -> usize {
     16384
 }
 
+const fn default_checkpoint_interval() -> Duration {
+    Duration(std::time::Duration::from_secs(1))
+}
+
+const fn default_checkpoint_rows() -> u64 {
+    1_000_000
+}
+
+const fn default_drain_timeout() -> Duration {
+    Duration(std::time::Duration::from_secs(30))
+}
+
 const fn default_buffer() -> ByteSize {
     ByteSize(64 << 20)
 }
@@ -131,6 +162,7 @@ pub fn out_of_range<T: PartialOrd + fmt::Display>(value: T, min: T, max: T) -> O
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 pub const MAX_PARALLELISM: usize = 1024;
 pub const MAX_SINK_BUFFER: u64 = 16 << 30;
+pub const MAX_CHECKPOINT_ROWS: u64 = 1 << 40;
 
 impl Settings {
     /// Settings outside their range, as (key, message).
@@ -148,6 +180,22 @@ impl Settings {
         if let Some(m) = out_of_range(self.sink_buffer, ByteSize(1), ByteSize(MAX_SINK_BUFFER)) {
             out.push(("sink_buffer", m));
         }
+        let (least, day) = (
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_secs(86_400),
+        );
+        for (key, d) in [
+            ("checkpoint_interval", Some(self.checkpoint_interval)),
+            ("drain_timeout", Some(self.drain_timeout)),
+            ("stop_when_idle", self.stop_when_idle),
+        ] {
+            if let Some(m) = d.and_then(|d| out_of_range(d, Duration(least), Duration(day))) {
+                out.push((key, m));
+            }
+        }
+        if let Some(m) = out_of_range(self.checkpoint_rows, 1, MAX_CHECKPOINT_ROWS) {
+            out.push(("checkpoint_rows", m));
+        }
         out
     }
 }
@@ -163,6 +211,11 @@ impl Default for Settings {
             preserve_order: false,
             on_error: OnError::Fail,
             max_errors: None,
+            checkpoint_interval: default_checkpoint_interval(),
+            checkpoint_rows: default_checkpoint_rows(),
+            drain_timeout: default_drain_timeout(),
+            stop_when_idle: None,
+            stop_after_records: None,
         }
     }
 }
@@ -270,6 +323,18 @@ impl Duration {
             }
         };
         Ok(Duration(std::time::Duration::from_secs_f64(secs)))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        match ms {
+            _ if ms % 3_600_000 == 0 && ms > 0 => write!(f, "{}h", ms / 3_600_000),
+            _ if ms % 60_000 == 0 && ms > 0 => write!(f, "{}m", ms / 60_000),
+            _ if ms % 1000 == 0 => write!(f, "{}s", ms / 1000),
+            _ => write!(f, "{ms}ms"),
+        }
     }
 }
 

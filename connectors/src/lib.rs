@@ -1,5 +1,5 @@
 //! Fust connectors: one folder per system (`csv/`, `json/`, `parquet/`, `console/`,
-//! `postgres/`, `mysql/`), each behind a cargo feature of the same name and registering
+//! `postgres/`, `mysql/`, `http/`, `elasticsearch/`, `kafka/`, `nats/`), each behind a cargo feature of the same name and registering
 //! its sources and sinks through its `register` function; `common/` holds what several
 //! share and `object_store/` the object-store access the file connectors use.
 
@@ -39,4 +39,6 @@ connectors! {
     mysql: "mysql",
     elasticsearch: "elasticsearch",
     http: "http",
+    kafka: "kafka",
+    nats: "nats",
 }

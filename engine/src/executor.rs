@@ -27,6 +27,7 @@ use crate::plugin::SinkSummary;
 use crate::registry::CompiledJob;
 use crate::rejects::{RejectCounts, Rejects, for_stage};
 use crate::session::session;
+use crate::stream::StreamStatus;
 
 /// Live counters of a run, read by progress reporting while it runs.
 #[derive(Default)]
@@ -34,6 +35,9 @@ pub struct RunStats {
     rows_out: AtomicU64,
     bytes_out: AtomicU64,
     plan: Mutex<Option<Arc<dyn ExecutionPlan>>>,
+    /// Stream jobs: records of the committed epochs, and the stream's progress.
+    stream_rows: AtomicU64,
+    stream: Mutex<Option<StreamStatus>>,
 }
 
 impl RunStats {
@@ -54,7 +58,42 @@ impl RunStats {
     /// Rows the sources have produced so far (from the scans' metrics).
     pub fn rows_in(&self) -> u64 {
         let plan = self.plan.lock().ok().and_then(|p| p.clone());
-        plan.map_or(0, |p| leaf_rows(p.as_ref()))
+        self.stream_rows.load(Ordering::Relaxed) + plan.map_or(0, |p| leaf_rows(p.as_ref()))
+    }
+
+    /// A stream job's progress: epochs, last commit, lag. `None` for batch jobs.
+    pub fn stream(&self) -> Option<StreamStatus> {
+        self.stream.lock().ok().and_then(|s| s.clone())
+    }
+
+    fn with_stream(&self, f: impl FnOnce(&mut StreamStatus)) {
+        if let Ok(mut s) = self.stream.lock() {
+            f(s.get_or_insert_with(StreamStatus::default));
+        }
+    }
+
+    pub(crate) fn set_lag(&self, lag: Vec<(String, u64)>) {
+        self.with_stream(|s| s.lag = lag);
+    }
+
+    /// An epoch of `rows` records committed, `took` after its first record.
+    pub(crate) fn committed(&self, rows: u64, took: Duration) {
+        if let Ok(mut p) = self.plan.lock() {
+            *p = None;
+        }
+        self.stream_rows.fetch_add(rows, Ordering::Relaxed);
+        self.with_stream(|s| {
+            s.epochs += 1;
+            s.last_commit = Some(std::time::SystemTime::now());
+            s.last_epoch = Some(took);
+        });
+    }
+
+    pub(crate) fn conflict(&self) {
+        if let Ok(mut p) = self.plan.lock() {
+            *p = None;
+        }
+        self.with_stream(|s| s.conflicts += 1);
     }
 }
 
@@ -121,10 +160,13 @@ impl CompiledJob {
     pub async fn dataframe(&self, ctx: &SessionContext) -> Result<DataFrame> {
         for (name, source) in &self.inputs {
             let context = input_context(name);
-            let table = source
-                .table(&for_stage(ctx, &context))
-                .await
-                .map_err(|e| Error::datafusion(&context, e))?;
+            let table = match source.stream() {
+                Some(stream) => self.peek_table(ctx, name, stream).await?,
+                None => source
+                    .table(&for_stage(ctx, &context))
+                    .await
+                    .map_err(|e| Error::datafusion(&context, e))?,
+            };
             ctx.register_table(name.as_str(), table)
                 .map_err(|e| Error::datafusion(&context, e))?;
         }
@@ -233,7 +275,10 @@ impl CompiledJob {
                 processors = self.processors.len(),
                 "Run started"
             );
-            let result = self.run_stages(stats, cancel).await;
+            let result = match self.is_stream() {
+                true => self.run_stream(stats, cancel).await,
+                false => self.run_stages(stats, cancel).await,
+            };
             match &result {
                 Ok(s) => tracing::info!(
                     rows_in = s.rows_in,
@@ -267,21 +312,32 @@ impl CompiledJob {
         stats: Arc<RunStats>,
         cancel: CancellationToken,
     ) -> Result<RunSummary> {
+        let ctx = self.session()?;
+        self.run_planned(&ctx, stats, cancel).await
+    }
+
+    /// Plans the job in `ctx`, runs it into the sinks and commits them (a batch run, or one
+    /// epoch of a stream run).
+    pub(crate) async fn run_planned(
+        &self,
+        ctx: &SessionContext,
+        stats: Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> Result<RunSummary> {
         let started = Instant::now();
         let planning = tracing::info_span!(
             "fust.plan",
             inputs = self.inputs.len(),
             processors = self.processors.len()
         );
-        let (ctx, plan, routes) = async {
-            let ctx = self.session()?;
-            let df = self.dataframe(&ctx).await?;
-            let routes = self.route_filters(&ctx, &df)?;
+        let (plan, routes) = async {
+            let df = self.dataframe(ctx).await?;
+            let routes = self.route_filters(ctx, &df)?;
             let plan = df
                 .create_physical_plan()
                 .await
                 .map_err(|e| Error::datafusion("planning the job", e))?;
-            Ok::<_, Error>((ctx, plan, routes))
+            Ok::<_, Error>((plan, routes))
         }
         .instrument(planning)
         .await?;
@@ -295,7 +351,7 @@ impl CompiledJob {
             rows_out = field::Empty,
         );
         let (result, gauges) = self
-            .stream_to_sinks(&ctx, plan.clone(), routes, &stats, cancel)
+            .stream_to_sinks(ctx, plan.clone(), routes, &stats, cancel)
             .instrument(executing.clone())
             .await;
         executing.record("rows_in", leaf_rows(plan.as_ref()));
@@ -306,7 +362,7 @@ impl CompiledJob {
             Some(_) => outputs.pop().map(|(_, s)| s),
             None => None,
         };
-        let bad_records = Rejects::of(&ctx).map(|r| r.counts()).unwrap_or_default();
+        let bad_records = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
         async {
             for (name, source) in &self.inputs {
                 source.commit().await.map_err(|e| {
@@ -322,7 +378,7 @@ impl CompiledJob {
         .await?;
         let mut bytes_in = None;
         for (_, source) in &self.inputs {
-            if let Some(b) = source.input_bytes(&ctx).await {
+            if let Some(b) = source.input_bytes(ctx).await {
                 *bytes_in.get_or_insert(0) += b;
             }
         }
@@ -643,7 +699,7 @@ fn marked<T: std::error::Error + 'static>(e: &DataFusionError) -> bool {
     false
 }
 
-fn input_context(name: &str) -> String {
+pub(crate) fn input_context(name: &str) -> String {
     if name == MAIN_INPUT {
         "input".to_string()
     } else {

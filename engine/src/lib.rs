@@ -15,10 +15,14 @@ pub mod rejects;
 pub mod session;
 pub mod sql_text;
 pub mod state;
+pub mod stream;
 pub mod types;
 
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
+pub use plugin::stream::{
+    Checkpoints, Epoch, OpenMode, PositionConflict, Positions, Span, StreamReader, StreamSource,
+};
 pub use plugin::{Pending, Processor, Published, Routes, Sink, SinkSummary, Source};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
 pub use rejects::{BadRecord, StageRejects};

@@ -2,7 +2,9 @@
 //! outputs back through DataFusion, and a moto (S3) server for object-store tests.
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod opensearch;
+pub mod rng;
 pub mod server;
 
 use std::io::{Read, Write};

@@ -10,6 +10,8 @@ pub mod file;
 #[cfg(feature = "http-client")]
 pub mod http;
 pub mod journal;
+#[cfg(feature = "messages")]
+pub mod messages;
 #[cfg(any(feature = "json", feature = "http"))]
 pub mod records;
 #[cfg(any(

@@ -29,7 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Pending, Sink, SinkSummary, StageRejects};
+use fust_engine::{Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -40,6 +40,7 @@ use super::dialect::MySql;
 use super::types::Enc;
 use crate::common::ConnectorError;
 use crate::common::database::isolate::{Refusal, SliceWriter, write_isolating};
+use crate::common::database::positions;
 use crate::common::database::{
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
@@ -51,7 +52,10 @@ const MY: MySql = MySql;
 const INSERT_BYTES: usize = 4 << 20;
 
 /// Runs each statement in turn, stopping at the first error.
-async fn drop_all(conn: &mut Conn, statements: &[String]) -> std::result::Result<(), mysql_async::Error> {
+async fn drop_all(
+    conn: &mut Conn,
+    statements: &[String],
+) -> std::result::Result<(), mysql_async::Error> {
     for sql in statements {
         conn.query_drop(sql).await?;
     }
@@ -78,6 +82,23 @@ struct Target {
 
 #[async_trait]
 impl Sink for MySink {
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
+    async fn positions(&self, _ctx: &SessionContext, job: &str) -> Result<Positions> {
+        let e = &self.endpoint;
+        let mut conn = connect(e).await?;
+        exec(
+            &mut conn,
+            e,
+            &positions::create_sql(&MY),
+            "creating the stream positions table",
+        )
+        .await?;
+        load_positions(&mut conn, e, job).await
+    }
+
     /// Loads everything and holds the last step for commit: the transaction's `COMMIT`
     /// into an existing table, or the `RENAME` (and `post_sql`) of a new table's stage.
     async fn prepare(
@@ -86,6 +107,12 @@ impl Sink for MySink {
         ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>> {
         let e = &self.endpoint;
+        let epoch = Epoch::of(ctx);
+        if epoch.is_some() && self.config.write_mode == DbWriteMode::Overwrite {
+            return Err(DataFusionError::Plan(
+                "write_mode: overwrite would empty the table at every epoch of a stream job; use append or upsert".into(),
+            ));
+        }
         let mut conn = connect(e).await?;
         let local_infile = conn
             .query_first::<Option<String>, _>("SELECT @@GLOBAL.local_infile")
@@ -103,14 +130,21 @@ impl Sink for MySink {
         // Every run sweeps (not only one that builds the table): a killed run's staging
         // table would otherwise outlive it once the table exists by other means.
         self.drop_stale_stages(&mut conn).await?;
-        let (rows, finish) = if self.exists(&mut conn).await? {
-            self.load_existing(&mut conn, &loader, stream).await?
-        } else {
-            self.load_new(&mut conn, &loader, stream).await?
+        let exists = self.exists(&mut conn).await?;
+        let (rows, finish) = match (exists, &epoch) {
+            (true, _) => self.load_existing(&mut conn, &loader, stream).await?,
+            // A stream epoch commits its positions with the rows, which a RENAME (DDL,
+            // committing by itself) cannot: the table is created empty first.
+            (false, Some(_)) => {
+                self.create_empty(&mut conn, &stream.schema()).await?;
+                self.load_existing(&mut conn, &loader, stream).await?
+            }
+            (false, None) => self.load_new(&mut conn, &loader, stream).await?,
         };
         Ok(Box::new(MyLoad {
             conn: Some(conn),
             endpoint: e.clone(),
+            epoch,
             table: MY.table(&self.config.table),
             post_sql: self.config.post_sql.clone(),
             finish,
@@ -138,6 +172,8 @@ enum Finish {
 struct MyLoad {
     conn: Option<Conn>,
     endpoint: Endpoint,
+    /// The stream epoch whose positions commit with the rows.
+    epoch: Option<Arc<Epoch>>,
     table: String,
     post_sql: Vec<String>,
     finish: Finish,
@@ -155,7 +191,16 @@ impl Pending for MyLoad {
             .ok_or_else(|| DataFusionError::Internal("committed twice".into()))?;
         match std::mem::replace(&mut self.finish, Finish::Commit) {
             Finish::Commit => {
-                exec(&mut conn, &e, "COMMIT", &format!("committing the load of {table}")).await?;
+                if let Some(epoch) = &self.epoch {
+                    advance(&mut conn, &e, epoch).await?;
+                }
+                exec(
+                    &mut conn,
+                    &e,
+                    "COMMIT",
+                    &format!("committing the load of {table}"),
+                )
+                .await?;
                 let _ = conn
                     .query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {UPSERT_STAGE}"))
                     .await;
@@ -181,7 +226,8 @@ impl Pending for MyLoad {
                     .await;
                     if let Err(err) = post {
                         let _ = conn.query_drop("ROLLBACK").await;
-                        let _ = drop_all(&mut conn, &[format!("DROP TABLE IF EXISTS {table}")]).await;
+                        let _ =
+                            drop_all(&mut conn, &[format!("DROP TABLE IF EXISTS {table}")]).await;
                         return Err(err);
                     }
                 }
@@ -199,13 +245,58 @@ impl MyLoad {
     /// Drops the stage table of a new table's load.
     async fn drop_stage(&mut self) {
         if let (Some(conn), Finish::Rename { stage }) = (self.conn.as_mut(), &self.finish) {
-            let _ = conn.query_drop(format!("DROP TABLE IF EXISTS {stage}")).await;
+            let _ = conn
+                .query_drop(format!("DROP TABLE IF EXISTS {stage}"))
+                .await;
         }
     }
 }
 
+/// Moves the stream job's stored positions to the epoch's ends in the load's transaction;
+/// a part stored elsewhere than the epoch's start is a conflict, and rolls all back.
+async fn advance(conn: &mut Conn, e: &Endpoint, epoch: &Epoch) -> Result<()> {
+    for span in epoch.spans() {
+        conn.query_drop(positions::advance_sql(&MY, &epoch.job, &span))
+            .await
+            .map_err(|err| my_error(e, "storing the stream positions", &err))?;
+        if conn.affected_rows() != 1 {
+            let stored = load_positions(conn, e, &epoch.job).await?.get(&span.part);
+            let _ = conn.query_drop("ROLLBACK").await;
+            return Err(positions::conflict(
+                epoch,
+                format!("mysql {e}"),
+                &span,
+                stored,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The positions of stream job `job` stored in the database `conn` is connected to.
+async fn load_positions(conn: &mut Conn, e: &Endpoint, job: &str) -> Result<Positions> {
+    let rows: Vec<(String, i64)> = conn
+        .query(positions::select_sql(&MY, job))
+        .await
+        .map_err(|err| my_error(e, "reading the stream positions", &err))?;
+    Ok(positions::positions(rows))
+}
 
 impl MySink {
+    /// Creates the missing target table, empty (a stream job's first epoch).
+    async fn create_empty(&self, conn: &mut Conn, schema: &SchemaRef) -> Result<()> {
+        let c = &self.config;
+        if c.create_table == CreateTable::Never {
+            return Err(external(format!(
+                "mysql {}: table {} does not exist (create_table: never)",
+                self.endpoint, c.table
+            )));
+        }
+        let table = MY.table(&c.table);
+        let ddl = create_table_sql(&MY, &table, schema, c).map_err(|e| external(e.to_string()))?;
+        exec(conn, &self.endpoint, &ddl, &format!("creating {table}")).await
+    }
+
     /// The table as `(database expression, table name)` for information_schema lookups.
     fn split(&self) -> (String, String) {
         match self.config.table.rsplit_once('.') {
@@ -394,7 +485,13 @@ impl MySink {
                     None => MY.ident(&t),
                 };
                 tracing::info!(table = %t, "dropping a staging table left by an earlier run");
-                exec(conn, e, &format!("DROP TABLE IF EXISTS {qualified}"), &doing).await?;
+                exec(
+                    conn,
+                    e,
+                    &format!("DROP TABLE IF EXISTS {qualified}"),
+                    &doing,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -673,7 +770,10 @@ impl SliceWriter for MySlices<'_> {
         };
         let (sql, doing) = match refusal {
             None => ("RELEASE SAVEPOINT fust_rows", "releasing a savepoint"),
-            Some(_) => ("ROLLBACK TO SAVEPOINT fust_rows", "rolling back to a savepoint"),
+            Some(_) => (
+                "ROLLBACK TO SAVEPOINT fust_rows",
+                "rolling back to a savepoint",
+            ),
         };
         exec(conn, e, sql, doing).await?;
         Ok(refusal)
@@ -693,7 +793,8 @@ fn insert_rows(
         if row > start {
             sql.push(b',');
         }
-        put_row(encs, row, &mut sql).map_err(|(i, m)| format!("column `{}`: {m}", targets[i].name))?;
+        put_row(encs, row, &mut sql)
+            .map_err(|(i, m)| format!("column `{}`: {m}", targets[i].name))?;
     }
     String::from_utf8(sql).map_err(|_| "the row is not valid UTF-8 text".to_string())
 }
@@ -705,7 +806,11 @@ fn insert_prefix(into: &str, targets: &[Target]) -> String {
 }
 
 /// Row `row` as a `(literal, …)` tuple; a value that cannot be written, with its column.
-fn put_row(encs: &[Enc], row: usize, sql: &mut Vec<u8>) -> std::result::Result<(), (usize, ConnectorError)> {
+fn put_row(
+    encs: &[Enc],
+    row: usize,
+    sql: &mut Vec<u8>,
+) -> std::result::Result<(), (usize, ConnectorError)> {
     sql.push(b'(');
     for (i, enc) in encs.iter().enumerate() {
         if i > 0 {
@@ -745,7 +850,9 @@ async fn warnings(conn: &mut Conn, e: &Endpoint, into: &str) -> Result<Refusal> 
         .map_err(|err| my_error(e, &format!("loading {into}"), &err))?;
     let kind = warnings
         .first()
-        .map_or("warning".to_string(), |(_, code, _)| format!("warning {code}"));
+        .map_or("warning".to_string(), |(_, code, _)| {
+            format!("warning {code}")
+        });
     let reason = warnings
         .into_iter()
         .map(|(_, code, msg)| format!("{msg} (warning {code})"))

@@ -28,6 +28,10 @@ impl Dialect for Postgres {
         format!("'{}'", s.replace('\'', "''"))
     }
 
+    fn insert_if_absent(&self, rest: &str) -> String {
+        format!("INSERT INTO {rest} ON CONFLICT DO NOTHING")
+    }
+
     fn finite(&self, column: &str) -> Option<String> {
         Some(format!("{column} NOT IN ('NaN', 'Infinity', '-Infinity')"))
     }

@@ -3,6 +3,8 @@
 //! merged with `INSERT … ON CONFLICT DO UPDATE` (`upsert`). Nothing is visible until the
 //! commit; an error or a cancelled run rolls everything back, DDL included.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::BytesMut;
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
@@ -11,7 +13,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Pending, Sink, SinkSummary, StageRejects};
+use fust_engine::{Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
 use futures::{SinkExt, StreamExt};
 use tokio_postgres::Client;
 
@@ -19,6 +21,7 @@ use super::client::{connect, external, pg_error};
 use super::dialect::Postgres;
 use super::types::{PgType, cast_for, encode_rows, put_header, put_trailer};
 use crate::common::database::isolate::{Refusal, SliceWriter, write_isolating};
+use crate::common::database::positions;
 use crate::common::database::{
     CreateTable, DbSinkConfig, DbWriteMode, Dialect, Endpoint, create_table_sql,
 };
@@ -36,6 +39,22 @@ pub struct PgSink {
 
 #[async_trait]
 impl Sink for PgSink {
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
+    async fn positions(&self, _ctx: &SessionContext, job: &str) -> Result<Positions> {
+        let e = &self.endpoint;
+        let conn = connect(e).await?;
+        if let Err(err) = conn.client.batch_execute(&positions::create_sql(&PG)).await {
+            // Two processes creating it at once: one of them loses, and the table is there.
+            if err.code() != Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                return Err(pg_error(e, "creating the stream positions table", &err));
+            }
+        }
+        load_positions(&conn.client, e, job).await
+    }
+
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
@@ -44,6 +63,12 @@ impl Sink for PgSink {
         let rejects = StageRejects::of(ctx);
         let e = &self.endpoint;
         let c = &self.config;
+        let epoch = Epoch::of(ctx);
+        if epoch.is_some() && c.write_mode == DbWriteMode::Overwrite {
+            return Err(DataFusionError::Plan(
+                "write_mode: overwrite would empty the table at every epoch of a stream job; use append or upsert".into(),
+            ));
+        }
         let table = PG.table(&c.table);
         let conn = connect(e).await?;
         // Committed by `PgLoad::commit`; a dropped connection rolls back.
@@ -89,6 +114,7 @@ impl Sink for PgSink {
         Ok(Box::new(PgLoad {
             conn,
             endpoint: e.clone(),
+            epoch,
             table,
             summary: SinkSummary {
                 rows,
@@ -103,6 +129,8 @@ impl Sink for PgSink {
 struct PgLoad {
     conn: super::client::PgConn,
     endpoint: Endpoint,
+    /// The stream epoch whose positions commit with the rows.
+    epoch: Option<Arc<Epoch>>,
     table: String,
     summary: SinkSummary,
 }
@@ -110,6 +138,9 @@ struct PgLoad {
 #[async_trait]
 impl Pending for PgLoad {
     async fn commit(self: Box<Self>) -> Result<SinkSummary> {
+        if let Some(epoch) = &self.epoch {
+            self.advance(epoch).await?;
+        }
         self.conn
             .client
             .batch_execute("COMMIT")
@@ -123,6 +154,45 @@ impl Pending for PgLoad {
             })?;
         Ok(self.summary)
     }
+}
+
+impl PgLoad {
+    /// Moves the stream job's stored positions to the epoch's ends, in the load's
+    /// transaction; a part stored elsewhere than the epoch's start is a conflict, and
+    /// rolls everything back.
+    async fn advance(&self, epoch: &Epoch) -> Result<()> {
+        let tx = &self.conn.client;
+        let e = &self.endpoint;
+        for span in epoch.spans() {
+            let moved = tx
+                .execute(&positions::advance_sql(&PG, &epoch.job, &span), &[])
+                .await
+                .map_err(|err| pg_error(e, "storing the stream positions", &err))?;
+            if moved != 1 {
+                let stored = load_positions(tx, e, &epoch.job).await?.get(&span.part);
+                let _ = tx.batch_execute("ROLLBACK").await;
+                return Err(positions::conflict(
+                    epoch,
+                    format!("postgres {e}"),
+                    &span,
+                    stored,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The positions of stream job `job` stored in the database `tx` is connected to.
+async fn load_positions(tx: &Client, e: &Endpoint, job: &str) -> Result<Positions> {
+    let rows = tx
+        .query(&positions::select_sql(&PG, job), &[])
+        .await
+        .map_err(|err| pg_error(e, "reading the stream positions", &err))?;
+    Ok(positions::positions(
+        rows.iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1))),
+    ))
 }
 
 /// A column of the output and the target column type it is written as.
@@ -373,7 +443,11 @@ impl SliceWriter for PgSlices<'_> {
         match refusal {
             None => run("RELEASE SAVEPOINT fust_rows", "releasing a savepoint").await?,
             Some(_) => {
-                run("ROLLBACK TO SAVEPOINT fust_rows", "rolling back to a savepoint").await?
+                run(
+                    "ROLLBACK TO SAVEPOINT fust_rows",
+                    "rolling back to a savepoint",
+                )
+                .await?
             }
         }
         Ok(refusal)
@@ -420,10 +494,7 @@ fn server_refusal(err: &tokio_postgres::Error) -> Refusal {
 }
 
 /// The batch's columns cast to the target types.
-fn cast_columns(
-    batch: &RecordBatch,
-    targets: &[Target],
-) -> Result<Vec<(ArrayRef, PgType)>> {
+fn cast_columns(batch: &RecordBatch, targets: &[Target]) -> Result<Vec<(ArrayRef, PgType)>> {
     targets
         .iter()
         .enumerate()

@@ -49,6 +49,10 @@ pub trait Dialect: Debug + Send + Sync {
         None
     }
 
+    /// `INSERT INTO {rest}` that inserts nothing (and is no error) when the row's key is
+    /// already there.
+    fn insert_if_absent(&self, rest: &str) -> String;
+
     /// Quotes a possibly schema-qualified table name (`sales.orders`).
     fn table(&self, name: &str) -> String {
         name.split('.')

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod dialect;
 pub mod isolate;
+pub mod positions;
 pub mod scan;
 pub mod source;
 

@@ -409,6 +409,9 @@ mod tests {
         fn string(&self, s: &str) -> String {
             format!("'{}'", s.replace('\'', "''"))
         }
+        fn insert_if_absent(&self, rest: &str) -> String {
+            format!("INSERT INTO {rest}")
+        }
         fn unparser(&self) -> &dyn UnparserDialect {
             &DefaultDialect {}
         }

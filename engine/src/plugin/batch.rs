@@ -1,4 +1,4 @@
-//! The plugin contracts: sources give DataFusion tables, processors rewrite the logical
+//! The batch contracts: sources give DataFusion tables, processors rewrite the logical
 //! plan, sinks consume one stream of batches and commit or roll back.
 
 use std::fmt::Debug;
@@ -11,6 +11,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
 use datafusion::error::Result;
+
+use super::stream::{Positions, StreamSource};
 
 /// An input of a job.
 ///
@@ -36,6 +38,12 @@ pub trait Source: Send + Sync + Debug {
     /// keeps state between runs (an incremental cursor's high-water mark) saves it here.
     async fn commit(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// The source as a stream (`kafka`, `nats`): a job reading one runs until stopped, in
+    /// epochs. Its `table` is then never called.
+    fn stream(&self) -> Option<&dyn StreamSource> {
+        None
     }
 }
 
@@ -120,6 +128,19 @@ pub trait Sink: Send + Sync + Debug {
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>>;
+
+    /// Whether the sink commits a stream epoch's source positions (the session's
+    /// [`Epoch`](super::stream::Epoch)) in the same transaction as its rows, and gives them
+    /// back in [`positions`](Self::positions): exactly-once delivery. Other sinks are
+    /// at-least-once: the positions go to the run's state store after they commit.
+    fn exactly_once(&self) -> bool {
+        false
+    }
+
+    /// The positions an exactly-once sink has committed for the stream job `job`.
+    async fn positions(&self, _ctx: &SessionContext, _job: &str) -> Result<Positions> {
+        Ok(Positions::default())
+    }
 
     /// Prepares and commits at once.
     async fn write(

@@ -1,0 +1,405 @@
+//! Broker messages (Kafka records, JetStream messages) to Arrow batches: JSON, CSV or raw
+//! payloads, the schema given or inferred from the first messages, and opt-in metadata
+//! columns. A message that does not decode is a bad record named by its position.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BinaryBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
+    TimestampMillisecondBuilder,
+};
+use datafusion::arrow::csv::ReaderBuilder as CsvReaderBuilder;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::json::reader::{
+    ReaderBuilder as JsonReaderBuilder, infer_json_schema_from_iterator,
+};
+use datafusion::error::{DataFusionError, Result};
+use fust_engine::{BadRecord, StageRejects};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// How message payloads are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageFormat {
+    /// One JSON object per message.
+    #[default]
+    Json,
+    /// One CSV line per message, no header; needs `schema:`.
+    Csv,
+    /// The bytes as they are: a binary column `value` (and `key` for Kafka).
+    Raw,
+}
+
+/// A metadata column a stream input can add to its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Metadata {
+    /// Kafka: the record key, as text (`_key`).
+    Key,
+    /// Kafka: the partition (`_partition`).
+    Partition,
+    /// Kafka: the offset (`_offset`).
+    Offset,
+    /// NATS: the subject (`_subject`).
+    Subject,
+    /// NATS: the stream sequence (`_sequence`).
+    Sequence,
+    /// The broker's timestamp of the message (`_timestamp`, UTC).
+    Timestamp,
+    /// The headers, as a JSON object of strings (`_headers`).
+    Headers,
+}
+
+impl Metadata {
+    fn field(self) -> Field {
+        let (name, ty) = match self {
+            Metadata::Key => ("_key", DataType::Utf8),
+            Metadata::Partition => ("_partition", DataType::Int32),
+            Metadata::Offset => ("_offset", DataType::Int64),
+            Metadata::Subject => ("_subject", DataType::Utf8),
+            Metadata::Sequence => ("_sequence", DataType::Int64),
+            Metadata::Timestamp => (
+                "_timestamp",
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            ),
+            Metadata::Headers => ("_headers", DataType::Utf8),
+        };
+        Field::new(name, ty, true)
+    }
+}
+
+/// One message as the brokers give it.
+#[derive(Debug, Clone, Default)]
+pub struct Message {
+    pub payload: Vec<u8>,
+    pub key: Option<Vec<u8>>,
+    /// Kafka partition.
+    pub partition: i32,
+    /// Kafka offset or JetStream stream sequence.
+    pub position: i64,
+    /// NATS subject.
+    pub subject: String,
+    pub timestamp_ms: Option<i64>,
+    pub headers: Vec<(String, String)>,
+    /// Where it is, for messages: `orders/3@1200`, `ORDERS seq 77`.
+    pub at: String,
+}
+
+/// Turns messages into batches of one schema.
+#[derive(Debug, Clone)]
+pub struct MessageDecoder {
+    format: MessageFormat,
+    /// The payload's columns.
+    payload: SchemaRef,
+    metadata: Vec<Metadata>,
+    /// Whether `raw` has a `key` column (Kafka).
+    raw_key: bool,
+    schema: SchemaRef,
+}
+
+/// Columns of the `raw` format.
+fn raw_fields(key: bool) -> Vec<Field> {
+    let mut out = Vec::new();
+    if key {
+        out.push(Field::new("key", DataType::Binary, true));
+    }
+    out.push(Field::new("value", DataType::Binary, false));
+    out
+}
+
+impl MessageDecoder {
+    /// A decoder for `format`, with the payload columns `given` or inferred from `sample`.
+    pub fn new(
+        format: MessageFormat,
+        given: Option<SchemaRef>,
+        sample: &[Message],
+        metadata: &[Metadata],
+        raw_key: bool,
+    ) -> Result<Self> {
+        let payload = match (format, given) {
+            (MessageFormat::Raw, _) => Arc::new(Schema::new(raw_fields(raw_key))),
+            (_, Some(s)) => s,
+            (MessageFormat::Csv, None) => {
+                return Err(DataFusionError::Plan(
+                    "`format: csv` needs `schema:` (the columns in their order, e.g. `{id: bigint, name: varchar}`)".into(),
+                ));
+            }
+            (MessageFormat::Json, None) => infer_json(sample)?,
+        };
+        let mut fields: Vec<Field> = payload
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        for m in metadata {
+            let f = m.field();
+            if fields.iter().any(|g| g.name() == f.name()) {
+                return Err(DataFusionError::Plan(format!(
+                    "metadata column `{}` has the name of a payload column",
+                    f.name()
+                )));
+            }
+            fields.push(f);
+        }
+        Ok(Self {
+            format,
+            payload,
+            metadata: metadata.to_vec(),
+            raw_key,
+            schema: Arc::new(Schema::new(fields)),
+        })
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// The messages as one batch. One that does not decode is a bad record for `rejects`
+    /// (with `on_error: fail`, the error naming it).
+    pub async fn decode(
+        &self,
+        messages: &[Message],
+        rejects: &StageRejects,
+    ) -> Result<RecordBatch> {
+        let (payload, kept) = match self.decode_payloads(messages) {
+            Ok(b) => (b, None),
+            Err(_) => {
+                let mut kept = Vec::with_capacity(messages.len());
+                for m in messages {
+                    match self.decode_payloads(std::slice::from_ref(m)) {
+                        Ok(_) => kept.push(m.clone()),
+                        Err(e) => {
+                            rejects
+                                .reject(BadRecord {
+                                    raw: String::from_utf8_lossy(&m.payload).into_owned(),
+                                    reason: e.to_string(),
+                                    kind: self.bad_kind().into(),
+                                    position: m.at.clone(),
+                                })
+                                .await?;
+                        }
+                    }
+                }
+                (self.decode_payloads(&kept)?, Some(kept))
+            }
+        };
+        let messages = kept.as_deref().unwrap_or(messages);
+        let mut columns = payload.columns().to_vec();
+        for m in &self.metadata {
+            columns.push(metadata_column(*m, messages));
+        }
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+
+    fn bad_kind(&self) -> &'static str {
+        match self.format {
+            MessageFormat::Json => "invalid JSON",
+            MessageFormat::Csv => "invalid CSV",
+            MessageFormat::Raw => "invalid message",
+        }
+    }
+
+    /// The payload columns of `messages`; an error when one does not give exactly one row.
+    fn decode_payloads(&self, messages: &[Message]) -> Result<RecordBatch> {
+        let batch = match self.format {
+            MessageFormat::Raw => {
+                let mut values = BinaryBuilder::new();
+                let mut keys = BinaryBuilder::new();
+                for m in messages {
+                    values.append_value(&m.payload);
+                    keys.append_option(m.key.as_deref());
+                }
+                let mut cols: Vec<ArrayRef> = Vec::new();
+                if self.raw_key {
+                    cols.push(Arc::new(keys.finish()));
+                }
+                cols.push(Arc::new(values.finish()));
+                RecordBatch::try_new(self.payload.clone(), cols)?
+            }
+            MessageFormat::Json => {
+                let mut decoder = JsonReaderBuilder::new(self.payload.clone())
+                    .with_coerce_primitive(true)
+                    .with_batch_size(messages.len().max(1))
+                    .build_decoder()?;
+                for m in messages {
+                    let mut rest: &[u8] = &m.payload;
+                    while !rest.is_empty() {
+                        let used = decoder.decode(rest)?;
+                        if used == 0 {
+                            break;
+                        }
+                        rest = &rest[used..];
+                    }
+                    // Ends the record: a message is one JSON value, never half of one.
+                    decoder.decode(b"\n")?;
+                }
+                decoder
+                    .flush()?
+                    .unwrap_or_else(|| RecordBatch::new_empty(self.payload.clone()))
+            }
+            MessageFormat::Csv => {
+                let mut text = Vec::new();
+                for m in messages {
+                    text.extend_from_slice(m.payload.strip_suffix(b"\n").unwrap_or(&m.payload));
+                    text.push(b'\n');
+                }
+                let reader = CsvReaderBuilder::new(self.payload.clone())
+                    .with_header(false)
+                    .with_batch_size(messages.len().max(1))
+                    .build(Cursor::new(text))?;
+                let batches = reader.collect::<std::result::Result<Vec<_>, _>>()?;
+                datafusion::arrow::compute::concat_batches(&self.payload, &batches)?
+            }
+        };
+        if batch.num_rows() != messages.len() {
+            return Err(DataFusionError::Execution(format!(
+                "{} messages gave {} records: a message must hold exactly one record",
+                messages.len(),
+                batch.num_rows()
+            )));
+        }
+        Ok(batch)
+    }
+}
+
+/// The columns of JSON messages, from a sample.
+fn infer_json(sample: &[Message]) -> Result<SchemaRef> {
+    let values: Vec<serde_json::Value> = sample
+        .iter()
+        .filter_map(|m| serde_json::from_slice(&m.payload).ok())
+        .filter(|v: &serde_json::Value| v.is_object())
+        .collect();
+    if values.is_empty() {
+        return Err(DataFusionError::Plan(
+            "no JSON object among the first messages to infer the columns from; give `schema:` (e.g. `schema: {id: bigint, name: varchar}`)".into(),
+        ));
+    }
+    let schema = infer_json_schema_from_iterator(values.into_iter().map(Ok))
+        .map_err(|e| DataFusionError::Plan(format!("inferring the messages' columns: {e}")))?;
+    Ok(Arc::new(schema))
+}
+
+fn metadata_column(m: Metadata, messages: &[Message]) -> ArrayRef {
+    match m {
+        Metadata::Key => {
+            let mut b = StringBuilder::new();
+            for msg in messages {
+                b.append_option(msg.key.as_ref().map(|k| String::from_utf8_lossy(k)));
+            }
+            Arc::new(b.finish())
+        }
+        Metadata::Partition => {
+            let mut b = Int32Builder::new();
+            messages
+                .iter()
+                .for_each(|msg| b.append_value(msg.partition));
+            Arc::new(b.finish())
+        }
+        Metadata::Offset | Metadata::Sequence => {
+            let mut b = Int64Builder::new();
+            messages.iter().for_each(|msg| b.append_value(msg.position));
+            Arc::new(b.finish())
+        }
+        Metadata::Subject => {
+            let mut b = StringBuilder::new();
+            messages.iter().for_each(|msg| b.append_value(&msg.subject));
+            Arc::new(b.finish())
+        }
+        Metadata::Timestamp => {
+            let mut b = TimestampMillisecondBuilder::new().with_timezone("UTC");
+            messages
+                .iter()
+                .for_each(|msg| b.append_option(msg.timestamp_ms));
+            Arc::new(b.finish())
+        }
+        Metadata::Headers => {
+            let mut b = StringBuilder::new();
+            for msg in messages {
+                let map: serde_json::Map<String, serde_json::Value> = msg
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                    .collect();
+                b.append_value(serde_json::Value::Object(map).to_string());
+            }
+            Arc::new(b.finish())
+        }
+    }
+}
+
+/// The payload columns given as `schema: {name: sql type}`.
+pub fn given_schema(
+    map: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> std::result::Result<Option<SchemaRef>, String> {
+    let Some(map) = map else { return Ok(None) };
+    match fust_engine::types::struct_type(map) {
+        Ok(DataType::Struct(fields)) => Ok(Some(Arc::new(Schema::new(fields)))),
+        Ok(_) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::Int64Type;
+
+    fn msg(payload: &str, position: i64) -> Message {
+        Message {
+            payload: payload.as_bytes().to_vec(),
+            position,
+            at: format!("S seq {position}"),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn json_messages_with_metadata_and_a_bad_one() {
+        let sample = [msg(r#"{"id": 1, "name": "a"}"#, 1)];
+        let d = MessageDecoder::new(
+            MessageFormat::Json,
+            None,
+            &sample,
+            &[Metadata::Sequence],
+            false,
+        )
+        .expect("decoder");
+        let skip = StageRejects::skipping_for_tests();
+        let batch = d
+            .decode(
+                &[
+                    msg(r#"{"id": 1, "name": "a"}"#, 1),
+                    msg("{oops", 2),
+                    msg(r#"{"id": 3}"#, 3),
+                ],
+                &skip,
+            )
+            .await
+            .expect("decodes");
+        assert_eq!(batch.num_rows(), 2);
+        let ids = batch.column(0).as_primitive::<Int64Type>();
+        assert_eq!(ids.values(), &[1, 3]);
+        let seq = batch
+            .column(2)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .expect("seq");
+        assert_eq!(seq.values(), &[1, 3]);
+    }
+
+    #[tokio::test]
+    async fn two_records_in_one_message_are_refused() {
+        let sample = [msg(r#"{"id": 1}"#, 1)];
+        let d =
+            MessageDecoder::new(MessageFormat::Json, None, &sample, &[], false).expect("decoder");
+        let fail = StageRejects::failing_for_tests();
+        let err = d
+            .decode(&[msg(r#"{"id": 1}{"id": 2}"#, 7)], &fail)
+            .await
+            .expect_err("two records");
+        assert!(err.to_string().contains("S seq 7"), "{err}");
+    }
+}

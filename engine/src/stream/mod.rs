@@ -1,0 +1,6 @@
+//! Stream jobs: the epoch loop ([`run`]) and the table each epoch's plan reads ([`feed`]).
+
+mod feed;
+mod run;
+
+pub use run::StreamStatus;

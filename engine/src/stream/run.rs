@@ -1,0 +1,449 @@
+//! Runs a stream job: epoch after epoch, each one the job's plan over the records read
+//! since the last, committed with the positions it read up to, until the job is stopped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
+use datafusion::prelude::SessionContext;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::feed::{Cut, Feed, epoch_table};
+use crate::error::{Error, Result};
+use crate::executor::{RunStats, RunSummary, input_context};
+use crate::plugin::stream::{
+    Checkpoints, Epoch, EpochExtension, NoCheckpoints, OpenMode, Positions, StreamSource,
+};
+use crate::plugin::{Sink, SinkSummary};
+use crate::registry::CompiledJob;
+use crate::rejects::{RejectCounts, Rejects, StageRejects, for_stage};
+use crate::state::{StateStore, store_for};
+
+/// How long a preview waits for records, and how long without one it takes as the end.
+const PEEK_FOR: Duration = Duration::from_secs(10);
+const PEEK_IDLE: Duration = Duration::from_secs(2);
+
+/// How often the lag is read while no record comes.
+const LAG_EVERY: Duration = Duration::from_secs(1);
+
+/// The tables the stream inputs are read through in one epoch (a session extension);
+/// without it (`validate`, `explain`, `preview`) the inputs are peeked at.
+#[derive(Debug, Default)]
+pub(crate) struct StreamTables(pub HashMap<String, Arc<dyn TableProvider>>);
+
+/// The stream's progress, for the progress line, the summary and `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct StreamStatus {
+    /// Epochs committed.
+    pub epochs: u64,
+    /// When the last epoch committed.
+    pub last_commit: Option<SystemTime>,
+    /// How long the last epoch took, from its first record to its commit.
+    pub last_epoch: Option<Duration>,
+    /// Records waiting per part, as the reader last said.
+    pub lag: Vec<(String, u64)>,
+    /// Epochs rolled back because another process had committed their parts.
+    pub conflicts: u64,
+}
+
+/// The stream input of a job: its name and source.
+fn stream_input(job: &CompiledJob) -> Result<Option<(&str, &dyn StreamSource)>> {
+    let mut streams = job
+        .inputs
+        .iter()
+        .filter_map(|(n, s)| Some((n.as_str(), s.stream()?)));
+    let first = streams.next();
+    if let Some((second, _)) = streams.next() {
+        return Err(Error::user(
+            input_context(second),
+            "a job reads at most one stream (kafka, nats); the other inputs must be files, databases or APIs",
+        ));
+    }
+    Ok(first)
+}
+
+impl CompiledJob {
+    /// Whether an input is a stream: the job then runs until stopped, in epochs.
+    pub fn is_stream(&self) -> bool {
+        self.inputs.iter().any(|(_, s)| s.stream().is_some())
+    }
+
+    /// The table of a stream input when planning outside a run (`validate`, `explain`,
+    /// `preview`): the stream peeked at, nothing acknowledged.
+    pub(crate) async fn peek_table(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        source: &dyn StreamSource,
+    ) -> Result<Arc<dyn TableProvider>> {
+        if let Some(t) = ctx
+            .state()
+            .config()
+            .get_extension::<StreamTables>()
+            .and_then(|t| t.0.get(name).cloned())
+        {
+            return Ok(t);
+        }
+        let context = input_context(name);
+        let reader = source
+            .open(ctx, Arc::new(NoCheckpoints), OpenMode::Peek)
+            .await
+            .map_err(|e| Error::datafusion(&context, e))?;
+        let schema = reader.schema();
+        let cut = Cut {
+            deadline: Instant::now() + PEEK_FOR,
+            max_rows: u64::MAX,
+            idle: Some(PEEK_IDLE),
+            stop: CancellationToken::new(),
+            batch_rows: self.spec.settings.batch_size,
+            rejects: StageRejects::of(&for_stage(ctx, &context)),
+        };
+        epoch_table(schema, Feed::new(reader), cut, None, Arc::default())
+            .map_err(|e| Error::datafusion(&context, e))
+    }
+
+    /// Runs the stream job until `stop` fires (then the epoch under way finishes and
+    /// commits, within `settings.drain_timeout`), or a `settings.stop_*` condition holds.
+    pub(crate) async fn run_stream(
+        &self,
+        stats: Arc<RunStats>,
+        stop: CancellationToken,
+    ) -> Result<RunSummary> {
+        let started = Instant::now();
+        let settings = &self.spec.settings;
+        let Some((input, source)) = stream_input(self)? else {
+            return Err(Error::user("input", "this job reads no stream"));
+        };
+        let job = self.spec.name.clone().ok_or_else(|| {
+            Error::user(
+                "name",
+                "a stream job needs a `name:`: its committed positions are stored under it",
+            )
+        })?;
+        let context = input_context(input);
+        let ctx = self.session()?;
+        let checkpoints = self.checkpoints(&ctx, &job);
+        let reader = source
+            .open(&ctx, checkpoints.clone(), OpenMode::Run)
+            .await
+            .map_err(|e| Error::datafusion(&context, e))?;
+        let schema = reader.schema();
+        let feed = Feed::new(reader);
+        tracing::info!(
+            source = %source.describe(),
+            exactly_once = checkpoints.exactly_once(),
+            "Stream opened"
+        );
+
+        // Past the drain timeout, the epoch under way is rolled back.
+        let hard = CancellationToken::new();
+        let drain = {
+            let (stop, hard, timeout) = (stop.clone(), hard.clone(), settings.drain_timeout.0);
+            tokio::spawn(async move {
+                stop.cancelled().await;
+                tokio::time::sleep(timeout).await;
+                hard.cancel();
+            })
+        };
+        let _drain = AbortOnDrop(drain);
+
+        let mut total = Totals::default();
+        let mut last_record = Instant::now();
+        let mut last_lag = Instant::now() - LAG_EVERY;
+        loop {
+            let taken = total.rows_in;
+            if settings.stop_after_records.is_some_and(|n| taken >= n) || stop.is_cancelled() {
+                break;
+            }
+            // Wait for the epoch's first records: an empty epoch commits nothing.
+            {
+                let mut f = feed.lock().await;
+                if last_lag.elapsed() >= LAG_EVERY {
+                    stats.set_lag(f.reader.lag().await);
+                    last_lag = Instant::now();
+                }
+                let ready = f.reader.ready(Duration::from_millis(200)).await;
+                if !ready.map_err(|e| Error::datafusion(&context, e))? {
+                    if settings
+                        .stop_when_idle
+                        .is_some_and(|idle| last_record.elapsed() >= idle.0)
+                    {
+                        tracing::info!("Stream idle: stopping");
+                        break;
+                    }
+                    continue;
+                }
+            }
+            total.epochs += 1;
+            let epoch = Arc::new(Epoch::new(job.clone(), total.epochs));
+            let epoch_ctx = self.epoch_session(epoch.clone())?;
+            let rows = Arc::new(AtomicU64::new(0));
+            let cut = Cut {
+                deadline: Instant::now() + settings.checkpoint_interval.0,
+                max_rows: settings
+                    .stop_after_records
+                    .map_or(u64::MAX, |n| n - taken)
+                    .min(settings.checkpoint_rows),
+                idle: None,
+                stop: stop.clone(),
+                batch_rows: settings.batch_size,
+                rejects: StageRejects::of(&for_stage(&epoch_ctx, &context)),
+            };
+            let table = epoch_table(
+                schema.clone(),
+                feed.clone(),
+                cut,
+                Some(epoch.clone()),
+                rows.clone(),
+            )
+            .map_err(|e| Error::datafusion(&context, e))?;
+            let epoch_started = Instant::now();
+            let span = tracing::info_span!("fust.epoch", number = total.epochs);
+            let result = self
+                .run_epoch(&epoch_ctx, input, table, &stats, hard.clone())
+                .instrument(span)
+                .await;
+            let read = rows.load(Ordering::Relaxed);
+            last_record = Instant::now();
+            match result {
+                Ok((summary, bad)) => {
+                    let mut f = feed.lock().await;
+                    if !checkpoints.exactly_once() {
+                        checkpoints.save(&epoch.spans()).await.map_err(|e| {
+                            Error::datafusion(format!("{context} (saving its positions)"), e)
+                        })?;
+                    }
+                    f.reader
+                        .committed()
+                        .await
+                        .map_err(|e| Error::datafusion(format!("{context} (acknowledging)"), e))?;
+                    total.add(read, &summary.outputs, &bad, summary.dead_letter.as_ref());
+                    stats.committed(read, epoch_started.elapsed());
+                    tracing::debug!(records = read, "Epoch committed");
+                }
+                Err(e) if epoch.had_conflict() => {
+                    tracing::warn!(error = %e, "Epoch rolled back: another process committed its parts; reading again from the stored positions");
+                    stats.conflict();
+                    let mut f = feed.lock().await;
+                    f.reader
+                        .rewind()
+                        .await
+                        .map_err(|e| Error::datafusion(&context, e))?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut f = feed.lock().await;
+        stats.set_lag(f.reader.lag().await);
+        Ok(total.summary(started.elapsed(), &self.sinks))
+    }
+
+    /// The session of one epoch: the job's, with the epoch for the sinks.
+    fn epoch_session(&self, epoch: Arc<Epoch>) -> Result<SessionContext> {
+        let ctx = self.session()?;
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(EpochExtension(epoch)));
+        Ok(ctx)
+    }
+
+    /// One epoch: the job's plan over `table` (the stream input `input`), into every
+    /// output, committed.
+    async fn run_epoch(
+        &self,
+        ctx: &SessionContext,
+        input: &str,
+        table: Arc<dyn TableProvider>,
+        stats: &Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> Result<(RunSummary, RejectCounts)> {
+        let mut tables = StreamTables::default();
+        tables.0.insert(input.to_string(), table);
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(tables));
+        let summary = self.run_planned(ctx, stats.clone(), cancel).await?;
+        let bad = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
+        Ok((summary, bad))
+    }
+
+    /// Where committed positions are kept: in the output when it is the only one and
+    /// exactly-once, else in the run's state store.
+    fn checkpoints(&self, ctx: &SessionContext, job: &str) -> Arc<StreamCheckpoints> {
+        let exactly_once = match self.sinks.as_slice() {
+            [(_, sink)] => sink.exactly_once().then(|| sink.clone()),
+            _ => None,
+        };
+        Arc::new(match exactly_once {
+            Some(sink) => StreamCheckpoints::Sink {
+                sink,
+                ctx: ctx.clone(),
+                job: job.to_string(),
+            },
+            None => StreamCheckpoints::Store {
+                store: store_for(ctx, None),
+                key: format!("stream:{job}"),
+                saved: std::sync::Mutex::default(),
+            },
+        })
+    }
+}
+
+/// The positions of a stream job, read back from where they were committed.
+enum StreamCheckpoints {
+    /// Committed by the sink with its rows.
+    Sink {
+        sink: Arc<dyn Sink>,
+        ctx: SessionContext,
+        job: String,
+    },
+    /// Saved to the state store after the sink committed (at-least-once).
+    Store {
+        store: Arc<dyn StateStore>,
+        key: String,
+        saved: std::sync::Mutex<Option<Positions>>,
+    },
+}
+
+impl std::fmt::Debug for StreamCheckpoints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamCheckpoints::Sink { sink, job, .. } => {
+                write!(f, "positions of {job} committed by {sink:?}")
+            }
+            StreamCheckpoints::Store { key, .. } => write!(f, "positions saved as {key}"),
+        }
+    }
+}
+
+impl StreamCheckpoints {
+    fn exactly_once(&self) -> bool {
+        matches!(self, StreamCheckpoints::Sink { .. })
+    }
+
+    /// After an at-least-once epoch committed: its positions to the state store.
+    async fn save(&self, spans: &[crate::plugin::stream::Span]) -> datafusion::error::Result<()> {
+        let StreamCheckpoints::Store { store, key, saved } = self else {
+            return Ok(());
+        };
+        let known = saved.lock().ok().and_then(|s| s.clone());
+        let before = match known {
+            Some(p) => p,
+            None => self.load().await?,
+        };
+        let after = before.advanced(spans);
+        let text = serde_json::to_string(&after)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        store.put(key, &text).await?;
+        if let Ok(mut s) = saved.lock() {
+            *s = Some(after);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Checkpoints for StreamCheckpoints {
+    async fn load(&self) -> datafusion::error::Result<Positions> {
+        match self {
+            StreamCheckpoints::Sink { sink, ctx, job } => sink.positions(ctx, job).await,
+            StreamCheckpoints::Store { store, key, .. } => match store.get(key).await? {
+                None => Ok(Positions::default()),
+                Some(text) => serde_json::from_str(&text).map_err(|e| {
+                    datafusion::error::DataFusionError::Execution(format!(
+                        "the stored positions `{key}` are not readable ({e}); remove them to start again"
+                    ))
+                }),
+            },
+        }
+    }
+}
+
+/// What the epochs of a run did, summed.
+#[derive(Default)]
+struct Totals {
+    epochs: u64,
+    rows_in: u64,
+    outputs: Vec<(String, SinkSummary)>,
+    bad: RejectCounts,
+    dead_letter: Option<SinkSummary>,
+}
+
+impl Totals {
+    fn add(
+        &mut self,
+        rows_in: u64,
+        outputs: &[(String, SinkSummary)],
+        bad: &RejectCounts,
+        dead_letter: Option<&SinkSummary>,
+    ) {
+        self.rows_in += rows_in;
+        for (name, s) in outputs {
+            match self.outputs.iter_mut().find(|(n, _)| n == name) {
+                Some((_, t)) => {
+                    t.rows += s.rows;
+                    t.bytes += s.bytes;
+                }
+                None => self.outputs.push((name.clone(), s.clone())),
+            }
+        }
+        for (k, n) in &bad.by_kind {
+            *self.bad.by_kind.entry(k.clone()).or_default() += n;
+        }
+        if let Some(d) = dead_letter {
+            let t = self.dead_letter.get_or_insert_with(|| SinkSummary {
+                target: d.target.clone(),
+                ..Default::default()
+            });
+            t.rows += d.rows;
+            t.bytes += d.bytes;
+        }
+    }
+
+    fn summary(self, elapsed: Duration, sinks: &[(String, Arc<dyn Sink>)]) -> RunSummary {
+        let rows_out = self.outputs.iter().map(|(_, s)| s.rows).sum();
+        let bytes_out = self.outputs.iter().map(|(_, s)| s.bytes).sum();
+        let target = match self.outputs.as_slice() {
+            [(_, only)] => only.target.clone(),
+            [] => sinks
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            all => all
+                .iter()
+                .map(|(name, s)| format!("{name}: {} ({} rows)", s.target, s.rows))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        RunSummary {
+            rows_in: self.rows_in,
+            rows_out,
+            bytes_in: None,
+            bytes_out,
+            elapsed,
+            target,
+            max_buffered_bytes: 0,
+            max_buffered_batches: 0,
+            spilled_bytes: 0,
+            outputs: self.outputs,
+            bad_records: self.bad,
+            dead_letter: self.dead_letter,
+        }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,406 @@
+//! Stream jobs end to end: NATS JetStream (the server `scripts/services` runs) into
+//! PostgreSQL and MariaDB through the `fust` binary. Exactly-once is checked on data: the
+//! table holds every published id once, across restarts, graceful stops and `kill -9`.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::nats::{Jet, nats_url, records};
+use common::rng::{Rng, kills};
+use common::*;
+
+/// A stream job from `stream` into `output`, stopping after `idle` without records.
+fn job(name: &str, stream: &str, output: &str, settings: &str) -> String {
+    format!(
+        "name: {name}\ninput:\n  type: nats\n  url: {}\n  stream: {stream}\noutput:\n{output}\nsettings: {{checkpoint_interval: 300ms, {settings}}}\n",
+        nats_url()
+    )
+}
+
+fn pg_output(table: &str) -> String {
+    format!(
+        "  type: postgres\n  url: {}\n  table: {table}\n",
+        at_test_servers("postgres://postgres@127.0.0.1:5432/test")
+    )
+}
+
+fn my_output(table: &str) -> String {
+    format!(
+        "  type: mysql\n  url: {}\n  table: {table}\n",
+        at_test_servers("mysql://root@127.0.0.1:3306/test")
+    )
+}
+
+/// Rows and distinct ids of a PostgreSQL table.
+fn pg_counts(table: &str) -> (u64, u64) {
+    let out = psql(&format!("SELECT count(*), count(DISTINCT id) FROM {table}"));
+    parse_pair(&out)
+}
+
+fn my_counts(table: &str) -> (u64, u64) {
+    let out = mariadb(&format!("SELECT count(*), count(DISTINCT id) FROM {table}"));
+    parse_pair(&out.replace('\t', "|"))
+}
+
+fn parse_pair(text: &str) -> (u64, u64) {
+    let (a, b) = text
+        .trim()
+        .split_once('|')
+        .unwrap_or_else(|| panic!("two numbers expected, got {text:?}"));
+    (
+        a.trim().parse().expect("a count"),
+        b.trim().parse().expect("a count"),
+    )
+}
+
+fn drop_pg(table: &str, job: &str) {
+    psql(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE IF NOT EXISTS fust_stream_positions (job VARCHAR(255) NOT NULL, part VARCHAR(255) NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (job, part)); DELETE FROM fust_stream_positions WHERE job = '{job}'"
+    ));
+}
+
+fn drop_my(table: &str, job: &str) {
+    mariadb(&format!(
+        "DROP TABLE IF EXISTS {table}; CREATE TABLE IF NOT EXISTS fust_stream_positions (job VARCHAR(255) NOT NULL, part VARCHAR(255) NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (job, part)); DELETE FROM fust_stream_positions WHERE job = '{job}'"
+    ));
+}
+
+#[test]
+fn nats_to_postgres_resumes_where_it_committed() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_RESUME", "stream_resume", "stream_resume");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    jet.publish(&format!("{stream}.orders"), records(1..1001));
+    let dir = tempdir();
+    let path = write_job(
+        dir.path(),
+        &job(name, stream, &pg_output(table), "stop_when_idle: 1s"),
+    );
+    let out = run_job(dir.path(), &path, &[]);
+    out.success();
+    assert_eq!(pg_counts(table), (1000, 1000), "{}", out.stderr);
+    assert_eq!(
+        psql(&format!("SELECT sum(amount), min(name) FROM {table}")),
+        format!("{}|n1", (1..1001).map(|i| i as f64 * 1.5).sum::<f64>())
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT part, position FROM fust_stream_positions WHERE job = '{name}'"
+        )),
+        format!("{stream}|1000")
+    );
+    // More records: the next run reads only those.
+    jet.publish(&format!("{stream}.orders"), records(1001..1501));
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(pg_counts(table), (1500, 1500));
+    // Nothing new: nothing changes.
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(pg_counts(table), (1500, 1500));
+}
+
+#[test]
+fn stop_after_records_commits_exactly_that_many() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_AFTER", "stream_after", "stream_after");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    jet.publish(&format!("{stream}.x"), records(1..2001));
+    let dir = tempdir();
+    let path = write_job(
+        dir.path(),
+        &job(name, stream, &pg_output(table), "stop_after_records: 700"),
+    );
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(pg_counts(table), (700, 700));
+    assert_eq!(psql(&format!("SELECT max(id) FROM {table}")), "700");
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(pg_counts(table), (1400, 1400));
+    assert_eq!(psql(&format!("SELECT max(id) FROM {table}")), "1400");
+}
+
+#[test]
+fn sigterm_commits_the_epoch_under_way_and_exits_0() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_TERM", "stream_term", "stream_term");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    jet.publish(&format!("{stream}.x"), records(1..501));
+    let dir = tempdir();
+    // Long epochs: the records read are committed by the stop, not by the clock.
+    let text = job(name, stream, &pg_output(table), "checkpoint_interval: 1m")
+        .replace("checkpoint_interval: 300ms, ", "");
+    let path = write_job(dir.path(), &text);
+    let mut child = spawn_run(dir.path(), &path);
+    wait_for(
+        || {
+            psql(&format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY%{table}%'"
+            )) != "0"
+                || child_done(&mut child)
+        },
+        Duration::from_secs(20),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    signal(&child, "TERM");
+    let status = wait_child(&mut child, Duration::from_secs(30));
+    assert_eq!(status, Some(0), "a graceful stop exits 0");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped within the drain timeout"
+    );
+    assert_eq!(pg_counts(table), (500, 500));
+}
+
+#[test]
+fn preview_and_validate_commit_nothing() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_PREVIEW", "stream_preview", "stream_preview");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    jet.publish(&format!("{stream}.x"), records(1..51));
+    let dir = tempdir();
+    let path = write_job(
+        dir.path(),
+        &job(name, stream, &pg_output(table), "stop_when_idle: 1s"),
+    );
+    let p = path.to_str().expect("utf-8");
+    let out = fust(dir.path(), &["preview", p, "--limit", "3"], &[]);
+    out.success();
+    assert!(out.stdout.contains("| 1  | n1   |"), "{}", out.stdout);
+    assert!(!out.stdout.contains("n4 "), "{}", out.stdout);
+    fust(dir.path(), &["validate", p], &[]).success();
+    assert!(
+        try_psql(&format!("SELECT count(*) FROM {table}")).is_err(),
+        "preview created no table"
+    );
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(pg_counts(table), (50, 50));
+}
+
+#[test]
+fn bad_messages_follow_on_error() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_BAD", "stream_bad", "stream_bad");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    let subject = format!("{stream}.x");
+    jet.publish(&subject, records(1..11));
+    jet.publish(&subject, ["{not json".to_string()]);
+    jet.publish(&subject, records(11..21));
+    let dir = tempdir();
+    let failing = write_job(
+        dir.path(),
+        &job(name, stream, &pg_output(table), "stop_when_idle: 1s"),
+    );
+    let out = run_job(dir.path(), &failing, &[]);
+    out.failure();
+    assert!(
+        out.stderr.contains(&format!("{stream} seq 11")),
+        "{}",
+        out.stderr
+    );
+    // The epoch holding the bad message rolled back whole.
+    let left = try_psql(&format!("SELECT count(*) FROM {table}"));
+    assert!(left.as_deref().map_or(true, |n| n == "0"), "{left:?}");
+    let skipping = write_job(
+        dir.path(),
+        &job(
+            name,
+            stream,
+            &pg_output(table),
+            "stop_when_idle: 1s, on_error: skip",
+        ),
+    );
+    let out = run_job(dir.path(), &skipping, &[]);
+    out.success();
+    assert_eq!(pg_counts(table), (20, 20));
+    assert!(
+        out.stderr
+            .contains("1 (input: invalid JSON 1) bad records skipped"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn stream_jobs_need_a_name_and_no_overwrite() {
+    let dir = tempdir();
+    let text = job(
+        "x",
+        "FUST_T_NONAME",
+        &pg_output("t_noname"),
+        "stop_when_idle: 1s",
+    )
+    .replace("name: x\n", "");
+    let out = run_job(dir.path(), &write_job(dir.path(), &text), &[]);
+    out.failure();
+    assert!(
+        out.stderr.contains("a stream job needs a `name:`"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `fust run` in the background, its output discarded.
+fn spawn_run(cwd: &Path, job: &Path) -> Child {
+    command(cwd, &["run", "--quiet", job.to_str().expect("utf-8")], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start fust")
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs")
+        .success();
+    assert!(ok || sig == "KILL", "kill -{sig} failed");
+}
+
+fn child_done(child: &mut Child) -> bool {
+    matches!(child.try_wait(), Ok(Some(_)))
+}
+
+/// The exit code once the child ends, `None` when killed by a signal; fails after `limit`.
+fn wait_child(child: &mut Child, limit: Duration) -> Option<i32> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for fust") {
+            return status.code();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "fust did not stop within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn wait_for(mut done: impl FnMut() -> bool, limit: Duration) {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < limit,
+            "condition not met within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Publishes `total` records in chunks while the test kills runs, then stops.
+fn publisher(
+    subject: String,
+    total: u64,
+    chunk: u64,
+    pause: Duration,
+) -> (std::thread::JoinHandle<()>, Arc<AtomicBool>) {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    let handle = std::thread::spawn(move || {
+        let jet = Jet::connect();
+        let mut next = 1;
+        while next <= total {
+            let end = (next + chunk).min(total + 1);
+            jet.publish(&subject, records(next..end));
+            next = end;
+            std::thread::sleep(pause);
+        }
+        flag.store(true, Ordering::SeqCst);
+    });
+    (handle, done)
+}
+
+/// Kills `fust run` with SIGKILL at random points while records are published, then lets
+/// one run finish; `counts` must then show every id exactly once.
+fn kill_loop(
+    kind: &str,
+    stream: &str,
+    output: &str,
+    name: &str,
+    total: u64,
+    counts: impl Fn() -> (u64, u64),
+) {
+    let jet = Jet::connect();
+    jet.fresh_stream(stream);
+    let dir = tempdir();
+    let path = write_job(dir.path(), &job(name, stream, output, "stop_when_idle: 2s"));
+    let (publishing, published) = publisher(
+        format!("{stream}.x"),
+        total,
+        total / 40,
+        Duration::from_millis(100),
+    );
+    let mut rng = Rng::new(kind);
+    let mut killed = 0;
+    for i in 0..kills() {
+        let mut child = spawn_run(dir.path(), &path);
+        std::thread::sleep(Duration::from_millis(200 + rng.below(1800)));
+        if child_done(&mut child) {
+            continue;
+        }
+        signal(&child, "KILL");
+        let _ = child.wait();
+        killed += 1;
+        let (rows, distinct) = counts();
+        assert_eq!(rows, distinct, "{kind}: duplicates after kill {i}");
+    }
+    publishing.join().expect("the publisher");
+    assert!(published.load(Ordering::SeqCst));
+    assert!(
+        killed >= kills() / 2,
+        "{kind}: too few runs were killed ({killed})"
+    );
+    let out = run_job(dir.path(), &path, &[]);
+    out.success();
+    assert_eq!(jet.count(stream), total);
+    assert_eq!(
+        counts(),
+        (total, total),
+        "{kind}: every id exactly once; {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn jetstream_to_mysql_survives_kill_9() {
+    let (table, name) = ("stream_kill_my", "stream_kill_my");
+    drop_my(table, name);
+    mariadb(&format!(
+        "CREATE TABLE {table} (id BIGINT, name TEXT, amount DOUBLE)"
+    ));
+    kill_loop(
+        "jetstream→mysql",
+        "FUST_T_KILL_MY",
+        &my_output(table),
+        name,
+        20_000,
+        || my_counts(table),
+    );
+}
+
+#[test]
+fn jetstream_to_postgres_survives_kill_9() {
+    let (table, name) = ("stream_kill_pg", "stream_kill_pg");
+    drop_pg(table, name);
+    psql(&format!(
+        "CREATE TABLE {table} (id BIGINT, name TEXT, amount DOUBLE PRECISION)"
+    ));
+    kill_loop(
+        "jetstream→postgres",
+        "FUST_T_KILL_PG",
+        &pg_output(table),
+        name,
+        20_000,
+        || pg_counts(table),
+    );
+}
