@@ -404,3 +404,137 @@ fn jetstream_to_postgres_survives_kill_9() {
         || pg_counts(table),
     );
 }
+
+fn file_output(kind: &str, dir: &Path) -> String {
+    format!("  type: {kind}\n  path: {}\n", dir.display())
+}
+
+/// Rows and distinct ids of the epoch files (`part-*`) in `dir`: what a reader sees.
+fn dir_counts(dir: &Path) -> (u64, u64) {
+    let mut ids = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+    });
+    for f in files {
+        for row in read_rows(&f) {
+            ids.push(row[0].clone());
+        }
+    }
+    let rows = ids.len() as u64;
+    ids.sort();
+    ids.dedup();
+    (rows, ids.len() as u64)
+}
+
+#[test]
+fn nats_to_json_directory_publishes_whole_epochs_and_resumes() {
+    let jet = Jet::connect();
+    let stream = "FUST_T_JSONDIR";
+    jet.fresh_stream(stream);
+    jet.publish(&format!("{stream}.x"), records(1..301));
+    let dir = tempdir();
+    let out_dir = dir.path().join("out");
+    let path = write_job(
+        dir.path(),
+        &job(
+            "json_dir",
+            stream,
+            &file_output("json", &out_dir),
+            "stop_when_idle: 1s",
+        ),
+    );
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(dir_counts(&out_dir), (300, 300));
+    jet.publish(&format!("{stream}.x"), records(301..401));
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(dir_counts(&out_dir), (400, 400));
+    let manifests = list_files(&out_dir.join("_fust"));
+    assert!(
+        manifests.iter().any(|m| m.starts_with("manifest-")),
+        "{manifests:?}"
+    );
+    assert!(
+        list_files(&out_dir.join("_fust/staging")).is_empty(),
+        "nothing staged after a commit"
+    );
+    // Another job may not write into the directory.
+    let other = write_job(
+        dir.path(),
+        &job(
+            "other_job",
+            stream,
+            &file_output("json", &out_dir),
+            "stop_when_idle: 1s",
+        ),
+    );
+    let out = run_job(dir.path(), &other, &[]);
+    out.failure();
+    assert!(
+        out.stderr
+            .contains("holds the output of stream job `json_dir`"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn jetstream_to_parquet_directory_survives_kill_9() {
+    let dir = tempdir();
+    let out_dir = dir.path().join("parquet_out");
+    let counts_dir = out_dir.clone();
+    kill_loop(
+        "jetstream→parquet",
+        "FUST_T_KILL_PQ",
+        &file_output("parquet", &out_dir),
+        "stream_kill_pq",
+        20_000,
+        move || dir_counts(&counts_dir),
+    );
+}
+
+#[test]
+fn nats_to_s3_directory_commits_by_conditional_manifest() {
+    let jet = Jet::connect();
+    let stream = "FUST_T_S3DIR";
+    jet.fresh_stream(stream);
+    jet.publish(&format!("{stream}.x"), records(1..201));
+    let moto = Moto::start("stream-bucket");
+    let env = moto.env();
+    let env = env_refs(&env);
+    let dir = tempdir();
+    let output = "  type: parquet\n  path: 's3://stream-bucket/orders/'\n";
+    let path = write_job(
+        dir.path(),
+        &job("s3_dir", stream, output, "stop_when_idle: 1s"),
+    );
+    let out = run_job(dir.path(), &path, &env);
+    out.success();
+    jet.publish(&format!("{stream}.x"), records(201..251));
+    run_job(dir.path(), &path, &env).success();
+    let keys = moto.keys();
+    let parts: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.starts_with("orders/part-"))
+        .collect();
+    assert!(parts.len() >= 2, "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.starts_with("orders/_fust/manifest-")),
+        "{keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.contains("staging")), "{keys:?}");
+    // Read back through fust: every id once.
+    let back = write_job(
+        dir.path(),
+        "input: {type: parquet, path: 's3://stream-bucket/orders/part-*.parquet'}\noutput: {type: csv, path: back.csv}\n",
+    );
+    run_job(dir.path(), &back, &env).success();
+    let rows = read_rows(&dir.path().join("back.csv"));
+    let mut ids: Vec<&String> = rows.iter().map(|r| &r[0]).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!((rows.len(), ids.len()), (250, 250));
+}

@@ -37,6 +37,7 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
+use crate::common::epoch_files::EpochOutput;
 use crate::common::journal::{self, Journal, journal_path};
 use crate::object_store::{StorageOptions, input_url, register_store};
 
@@ -353,10 +354,11 @@ pub async fn write_file(
     path: &str,
     mode: WriteMode,
     storage: &StorageOptions,
+    ext: &str,
     mut stream: SendableRecordBatchStream,
     make: MakeEncoder<'_>,
 ) -> Result<Box<dyn Pending>> {
-    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let mut out = Output::open(ctx, path, mode, storage, ext).await?;
     let buf = SharedBuf::default();
     let mut encoder = make(stream.schema(), buf.clone(), out.appending())?;
     let mut rows = 0u64;
@@ -388,12 +390,13 @@ pub async fn write_file_parallel(
     path: &str,
     mode: WriteMode,
     storage: &StorageOptions,
+    ext: &str,
     stream: SendableRecordBatchStream,
     header: Vec<u8>,
     encode: BatchEncoder,
 ) -> Result<Box<dyn Pending>> {
     use datafusion::common::runtime::SpawnedTask;
-    let mut out = Output::open(ctx, path, mode, storage).await?;
+    let mut out = Output::open(ctx, path, mode, storage, ext).await?;
     let parallelism = ctx.state().config().target_partitions().max(1) + 1;
     let mut rows = 0u64;
     let result: Result<()> = async {
@@ -467,6 +470,9 @@ pub enum Output {
     Local(LocalOutput),
     #[doc(hidden)]
     Store { writer: BufWriter, bytes: u64 },
+    /// One epoch's file of a stream job (`path` is then a directory).
+    #[doc(hidden)]
+    Epoch(EpochOutput),
 }
 
 /// A local file written under a temporary name in the same directory, fsynced and renamed
@@ -508,12 +514,20 @@ fn io_err(what: &str, path: &Path, e: std::io::Error) -> DataFusionError {
 }
 
 impl Output {
+    /// Opens the output file `path`; in a stream job, the next epoch's file (named
+    /// `part-N.{ext}`) in the directory `path`, where `mode` does not apply.
     pub async fn open(
         ctx: &SessionContext,
         path: &str,
         mode: WriteMode,
         storage: &StorageOptions,
+        ext: &str,
     ) -> Result<Self> {
+        if let Some(epoch) = fust_engine::Epoch::of(ctx) {
+            return Ok(Output::Epoch(
+                EpochOutput::open(ctx, path, storage, ext, epoch).await?,
+            ));
+        }
         if path.contains("://") && !path.starts_with("file://") {
             let url = Url::parse(path)
                 .map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
@@ -611,11 +625,15 @@ impl Output {
                 writer.write_all(&data).await?;
                 *bytes += data.len() as u64;
             }
+            Output::Epoch(e) => e.write(&data).await?,
         }
         Ok(())
     }
 
     pub async fn commit(mut self) -> Result<u64> {
+        if let Output::Epoch(e) = self {
+            return e.commit().await;
+        }
         match &mut self {
             Output::Local(l) => {
                 let file = l
@@ -643,6 +661,9 @@ impl Output {
                 writer.shutdown().await?;
                 Ok(*bytes)
             }
+            Output::Epoch(_) => Err(DataFusionError::Internal(
+                "an epoch commits by itself".into(),
+            )),
         }
     }
 
@@ -668,6 +689,7 @@ impl Output {
             Output::Store { mut writer, .. } => {
                 let _ = writer.abort().await;
             }
+            Output::Epoch(e) => e.abort().await,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod database;
+pub mod epoch_files;
 pub mod error;
 pub mod file;
 #[cfg(feature = "http-client")]

@@ -7,10 +7,11 @@ use datafusion::arrow::csv::WriterBuilder;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Sink};
+use fust_engine::{OptionError, Pending, Positions, Sink};
 
 use super::config::CsvSinkConfig;
 use super::encode;
+use crate::common::epoch_files;
 use crate::common::file::{BatchEncoder, WriteMode, single_byte, write_file_parallel, write_mode};
 
 #[derive(Debug)]
@@ -32,6 +33,14 @@ impl CsvSink {
 
 #[async_trait::async_trait]
 impl Sink for CsvSink {
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
+    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
+        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    }
+
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
@@ -58,7 +67,10 @@ impl Sink for CsvSink {
                 .write(batch)?;
             Ok(buf)
         });
-        write_file_parallel(ctx, &c.path, self.mode, &c.storage, stream, header, encode).await
+        write_file_parallel(
+            ctx, &c.path, self.mode, &c.storage, "csv", stream, header, encode,
+        )
+        .await
     }
 }
 

@@ -9,9 +9,10 @@ use datafusion::arrow::json::writer::{JsonArray, Writer};
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Sink};
+use fust_engine::{OptionError, Pending, Positions, Sink};
 
 use super::config::{JsonLayout, JsonSinkConfig};
+use crate::common::epoch_files;
 use crate::common::file::{
     BatchEncoder, Encoder, SharedBuf, WriteMode, write_file, write_file_parallel, write_mode,
 };
@@ -37,6 +38,14 @@ impl Encoder for JsonEncoder {
 
 #[async_trait::async_trait]
 impl Sink for JsonSink {
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
+    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
+        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    }
+
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
@@ -57,6 +66,7 @@ impl Sink for JsonSink {
                 &c.path,
                 self.mode,
                 &c.storage,
+                "json",
                 stream,
                 Vec::new(),
                 encode,
@@ -66,7 +76,7 @@ impl Sink for JsonSink {
         let make = |_: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
             Ok(Box::new(JsonEncoder(Writer::new(buf))))
         };
-        write_file(ctx, &c.path, self.mode, &c.storage, stream, &make).await
+        write_file(ctx, &c.path, self.mode, &c.storage, "json", stream, &make).await
     }
 }
 

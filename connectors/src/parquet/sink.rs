@@ -15,12 +15,13 @@ use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel}
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Sink};
+use fust_engine::{OptionError, Pending, Positions, Sink};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use super::config::{Codec, ParquetSinkConfig};
+use crate::common::epoch_files;
 use crate::common::file::{Output, SharedBuf, WriteMode};
 
 #[derive(Debug)]
@@ -31,13 +32,21 @@ pub(super) struct ParquetSink {
 
 #[async_trait::async_trait]
 impl Sink for ParquetSink {
+    fn exactly_once(&self) -> bool {
+        true
+    }
+
+    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
+        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    }
+
     async fn prepare(
         &self,
         stream: SendableRecordBatchStream,
         ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>> {
         let c = &self.config;
-        let mut out = Output::open(ctx, &c.path, c.mode, &c.storage).await?;
+        let mut out = Output::open(ctx, &c.path, c.mode, &c.storage, "parquet").await?;
         let written = self.write_row_groups(stream, &mut out).await;
         out.settle(written, &c.path).await
     }
