@@ -538,3 +538,62 @@ fn nats_to_s3_directory_commits_by_conditional_manifest() {
     ids.dedup();
     assert_eq!((rows.len(), ids.len()), (250, 250));
 }
+
+/// A stream job under `fust serve` stays `running`, shows its progress in `/metrics`, is
+/// resumed after the server stops and starts again, and a cancel stops it after
+/// committing.
+#[test]
+fn serve_runs_a_stream_until_cancelled_and_resumes_it_after_a_restart() {
+    use common::server::Server;
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_SERVE", "stream_serve", "stream_serve");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    psql(&format!(
+        "CREATE TABLE {table} (id BIGINT, name TEXT, amount DOUBLE PRECISION)"
+    ));
+    jet.publish(&format!("{stream}.x"), records(1..101));
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let dir = tempdir();
+    let mut server = Server::start_in(dir.path());
+    let text = job(name, stream, &pg_output(table), "drain_timeout: 5s");
+    assert_eq!(rt.block_on(server.post("/jobs", &text)).0, 201);
+    let (status, run) = rt.block_on(server.post(&format!("/jobs/{name}/runs"), ""));
+    assert_eq!(status, 202, "{run}");
+    let first = run["id"].as_str().expect("run id").to_string();
+    rt.block_on(server.wait_state(&first, "running", Duration::from_secs(30)));
+    wait_for(|| pg_counts(table).0 == 100, Duration::from_secs(30));
+    // Set at the run's progress ticks.
+    let lag = format!("fust_stream_lag{{job=\"{name}\"}} 0");
+    wait_for(
+        || rt.block_on(server.get("/metrics")).1.contains(&lag),
+        Duration::from_secs(10),
+    );
+    let metrics = rt.block_on(server.get("/metrics")).1;
+    assert!(
+        metrics.contains(&format!("fust_stream_epochs{{job=\"{name}\"}}")),
+        "{metrics}"
+    );
+
+    // The server stops: the run is interrupted, and resumed by the next start.
+    server.stop();
+    let mut server = Server::start_in(dir.path());
+    let runs = rt.block_on(server.get_json(&format!("/runs?job={name}")));
+    let resumed = runs
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["trigger"] == "resume"))
+        .unwrap_or_else(|| panic!("no resumed run: {runs}"))["id"]
+        .as_str()
+        .expect("run id")
+        .to_string();
+    rt.block_on(server.wait_state(&resumed, "running", Duration::from_secs(30)));
+    jet.publish(&format!("{stream}.x"), records(101..151));
+    wait_for(|| pg_counts(table).0 == 150, Duration::from_secs(30));
+
+    let (status, _) = rt.block_on(server.post(&format!("/runs/{resumed}/cancel"), ""));
+    assert_eq!(status, 202);
+    let done = rt.block_on(server.wait_state(&resumed, "cancelled", Duration::from_secs(30)));
+    assert_eq!(done["rows_out"], 50, "{done}");
+    assert_eq!(pg_counts(table), (150, 150));
+    server.stop();
+}

@@ -59,6 +59,9 @@ pub struct JobManager {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The error of a run the server's stop interrupted; a stream job's is resumed.
+pub const INTERRUPTED: &str = "the server stopped while the run was running (interrupted)";
+
 /// The `schedule:` of a stored definition (defaults when absent or unreadable; the
 /// definition was validated when it was stored).
 pub fn schedule_of(definition: &str) -> Schedule {
@@ -103,14 +106,11 @@ impl JobManager {
         &self.inner.registry
     }
 
-    /// After a restart: runs left `running` by a stopped server are marked failed, and
-    /// runs still `pending` are queued again (oldest first).
+    /// After a restart: runs left `running` by a stopped server are marked failed, runs
+    /// still `pending` are queued again (oldest first), and stream jobs whose last run the
+    /// server's stop interrupted start again (from their committed positions).
     pub async fn recover(&self) -> Result<Vec<String>, ManagerError> {
-        let failed = self
-            .inner
-            .store
-            .fail_interrupted("the server stopped while the run was running (interrupted)")
-            .await?;
+        let failed = self.inner.store.fail_interrupted(INTERRUPTED).await?;
         for id in &failed {
             let _ = self
                 .inner
@@ -125,7 +125,30 @@ impl JobManager {
         for run in self.inner.store.runs_in_state(RunState::Pending).await? {
             self.enqueue(run);
         }
+        self.resume_streams().await?;
         Ok(failed)
+    }
+
+    /// Starts again every stream job whose last run a server stop interrupted.
+    async fn resume_streams(&self) -> Result<(), ManagerError> {
+        for job in self.inner.store.list_jobs().await? {
+            let Some(last) = self.inner.store.last_run(&job.name).await? else {
+                continue;
+            };
+            if last.state != RunState::Failed || last.error.as_deref() != Some(INTERRUPTED) {
+                continue;
+            }
+            let stream = self
+                .inner
+                .registry
+                .load_str_with(&job.definition, &job.name, &self.inner.variables)
+                .is_ok_and(|j| j.is_stream());
+            if stream {
+                let run = self.trigger(&job.name, "resume", None).await?;
+                tracing::info!(job = %job.name, run = %run.id, "Stream job resumed");
+            }
+        }
+        Ok(())
     }
 
     /// Creates a pending run of the job's current version and queues it.

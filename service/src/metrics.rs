@@ -38,6 +38,17 @@ pub const SCHEDULER_TICKS: &str = "fust_scheduler_ticks_total";
 /// Metadata store operations that failed (counter).
 pub const STORE_ERRORS: &str = "fust_store_errors_total";
 
+/// Records waiting in the source of a running stream job (gauge, label `job`): Kafka
+/// high watermark − position, JetStream pending.
+pub const STREAM_LAG: &str = "fust_stream_lag";
+/// Epochs a running stream job has committed (gauge, label `job`).
+pub const STREAM_EPOCHS: &str = "fust_stream_epochs";
+/// How long the last epoch of a stream job took, first record to commit (gauge, label `job`).
+pub const STREAM_EPOCH_SECONDS: &str = "fust_stream_epoch_seconds";
+/// Epoch commits refused because another process had committed the same source
+/// positions, so the epoch was rolled back and read again (gauge, label `job`).
+pub const STREAM_COMMIT_CONFLICTS: &str = "fust_stream_commit_conflicts";
+
 /// Upper bounds (seconds) of the run-duration histogram buckets.
 pub const DURATION_BUCKETS: [f64; 10] =
     [0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
@@ -46,6 +57,19 @@ pub const LAG_BUCKETS: [f64; 8] = [0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
 /// Registers every metric's help text; call once after installing a recorder.
 pub fn describe() {
+    describe_gauge!(
+        STREAM_LAG,
+        "Records waiting in a running stream job's source."
+    );
+    describe_gauge!(STREAM_EPOCHS, "Epochs a running stream job has committed.");
+    describe_gauge!(
+        STREAM_EPOCH_SECONDS,
+        "Seconds the last epoch of a stream job took, first record to commit."
+    );
+    describe_gauge!(
+        STREAM_COMMIT_CONFLICTS,
+        "Epochs of a stream job rolled back because another process committed their source positions."
+    );
     describe_gauge!(RUNS, "Runs in the metadata store by state.");
     describe_gauge!(QUEUE_DEPTH, "Runs waiting for a worker in this server.");
     describe_gauge!(ACTIVE_RUNS, "Runs executing in this server.");
@@ -79,6 +103,17 @@ pub fn describe() {
         "Scheduler passes over the jobs since the server started."
     );
     describe_counter!(STORE_ERRORS, "Metadata store operations that failed.");
+}
+
+/// A running stream job's progress, set at each progress tick.
+pub fn stream_progress(job: &str, s: &fust_engine::stream::StreamStatus) {
+    let lag: u64 = s.lag.iter().map(|(_, n)| n).sum();
+    gauge!(STREAM_LAG, "job" => job.to_string()).set(lag as f64);
+    gauge!(STREAM_EPOCHS, "job" => job.to_string()).set(s.epochs as f64);
+    gauge!(STREAM_COMMIT_CONFLICTS, "job" => job.to_string()).set(s.conflicts as f64);
+    if let Some(d) = s.last_epoch {
+        gauge!(STREAM_EPOCH_SECONDS, "job" => job.to_string()).set(d.as_secs_f64());
+    }
 }
 
 /// Counts one scheduler pass.

@@ -120,6 +120,7 @@ impl JobManager {
             .await;
         let file = format!("job `{}` v{}", run.job, run.job_version);
         let mut secrets = Vec::new();
+        let stopped = cancel.clone();
         let outcome = self
             .run_job(
                 &run,
@@ -131,15 +132,32 @@ impl JobManager {
             )
             .await;
         let finished_at = now_ms();
+        // A stream job ends well when stopped (its epoch under way commits): on request it
+        // is cancelled; by the server stopping, interrupted, and resumed at the next start.
+        let (ok_state, ok_error) = match (
+            stats.stream().is_some() && stopped.is_cancelled(),
+            inner.shutdown.is_cancelled(),
+        ) {
+            (false, _) => (RunState::Succeeded, None),
+            (true, false) => (
+                RunState::Cancelled,
+                Some("stopped on request; the epoch under way committed".to_string()),
+            ),
+            (true, true) => (
+                RunState::Failed,
+                Some(crate::control::INTERRUPTED.to_string()),
+            ),
+        };
         if let Ok(s) = &outcome {
             crate::metrics::outputs_written(&run.job, &s.outputs);
             crate::metrics::bad_records(&run.job, &s.bad_records);
         }
         let (to, update, log) = match &outcome {
             Ok(s) => (
-                RunState::Succeeded,
+                ok_state,
                 RunUpdate {
                     finished_at: Some(finished_at),
+                    error: ok_error,
                     rows_in: Some(s.rows_in as i64),
                     rows_out: Some(s.rows_out as i64),
                     bytes_in: s.bytes_in.map(|b| b as i64),
@@ -153,7 +171,7 @@ impl JobManager {
                 (
                     "info",
                     format!(
-                        "Run succeeded: {} rows in, {} rows out ({} bytes) to {} in {:.2}s",
+                        "Run {ok_state}: {} rows in, {} rows out ({} bytes) to {} in {:.2}s",
                         s.rows_in,
                         s.rows_out,
                         s.bytes_out,
@@ -242,6 +260,9 @@ impl JobManager {
                     n += 1;
                     let (rows_in, rows_out, bytes_out) =
                         (stats.rows_in(), stats.rows_out(), stats.bytes_out());
+                    if let Some(s) = stats.stream() {
+                        crate::metrics::stream_progress(&run.job, &s);
+                    }
                     let _ = this.inner.events.send(RunEvent {
                         run_id: run.id.clone(),
                         job: run.job.clone(),

@@ -175,6 +175,16 @@ async fn connect(c: &NatsSourceConfig) -> Result<async_nats::Client> {
         opts = opts.add_root_certificates(path.into());
     }
     let urls: Vec<&str> = c.url.split(',').map(str::trim).collect();
+    for url in &urls {
+        // Under `fust serve`, only where its egress policy lets jobs connect.
+        let parsed = url::Url::parse(url)
+            .or_else(|_| url::Url::parse(&format!("nats://{url}")))
+            .map_err(|e| DataFusionError::Plan(format!("url: `{url}` is not a NATS URL: {e}")))?;
+        let host = parsed.host_str().unwrap_or_default();
+        fust_engine::egress::check(host, parsed.port().unwrap_or(4222))
+            .await
+            .map_err(|m| external(format!("nats {url}: {m}")))?;
+    }
     opts.connect(urls.as_slice())
         .await
         .map_err(|e| external(format!("nats {}: cannot connect: {e}", c.url)))
