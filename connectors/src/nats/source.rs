@@ -220,12 +220,15 @@ impl NatsReader {
     /// (Re)creates the consumer after the committed sequence and opens its message stream.
     async fn start(&mut self) -> Result<()> {
         let c = &self.config;
-        let deliver_policy = match (self.committed, c.start_from) {
-            (Some(seq), _) => DeliverPolicy::ByStartSequence {
+        // After the last sequence fetched: at the start, the committed one; after a lost
+        // connection, the last one this reader has, as messages the server sent meanwhile
+        // would wait out `ack_wait` before being sent again.
+        let deliver_policy = match (self.seen, c.start_from) {
+            (seq, _) if seq > 0 => DeliverPolicy::ByStartSequence {
                 start_sequence: seq as u64 + 1,
             },
-            (None, StartFrom::Earliest) => DeliverPolicy::All,
-            (None, StartFrom::Latest) => DeliverPolicy::New,
+            (_, StartFrom::Earliest) => DeliverPolicy::All,
+            (_, StartFrom::Latest) => DeliverPolicy::New,
         };
         let mut config = PullConfig {
             deliver_policy,
@@ -278,7 +281,8 @@ impl NatsReader {
     }
 
     /// Fetches until a message is buffered or `wait` has passed. A broken message stream
-    /// is opened again with backoff (the client reconnects to the server by itself).
+    /// is opened again with backoff, on a consumer created again after the last sequence
+    /// fetched (the client reconnects to the server by itself).
     async fn fetch(&mut self, wait: Duration) -> Result<bool> {
         let deadline = Instant::now() + wait;
         let mut backoff = Duration::from_millis(100);
@@ -290,7 +294,7 @@ impl NatsReader {
                 }
                 tokio::time::sleep(backoff.min(left)).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
-                if let Err(e) = self.open_messages().await {
+                if let Err(e) = self.start().await {
                     tracing::warn!(error = %e, "NATS: pulling again failed; retrying");
                 }
                 continue;
