@@ -597,3 +597,37 @@ fn serve_runs_a_stream_until_cancelled_and_resumes_it_after_a_restart() {
     assert_eq!(pg_counts(table), (150, 150));
     server.stop();
 }
+
+/// The bundled pair of examples: orders published to JetStream, then streamed into
+/// PostgreSQL (the paid ones), each once.
+#[test]
+fn the_bundled_stream_examples_run() {
+    let jet = Jet::connect();
+    jet.delete_stream("ORDERS");
+    drop_pg("paid_orders_stream", "orders_stream");
+    let root = repo_root();
+    fust(&root, &["run", "--quiet", "examples/csv_to_nats.yaml"], &[]).success();
+    assert_eq!(jet.count("ORDERS"), 60, "every order published");
+    fust(
+        &root,
+        &["run", "--quiet", "examples/nats_to_postgres.yaml"],
+        &[],
+    )
+    .success();
+    let text = std::fs::read_to_string(root.join("examples/data/orders.csv")).expect("orders.csv");
+    let paid: Vec<Vec<String>> = parse_csv(&text)
+        .into_iter()
+        .skip(1)
+        .filter(|r| r[3] == "paid")
+        .collect();
+    let total: f64 = paid
+        .iter()
+        .map(|r| r[2].parse::<f64>().expect("amount"))
+        .sum();
+    assert_eq!(
+        psql(
+            "SELECT count(*), count(DISTINCT order_id), round(sum(amount)::numeric, 2) FROM paid_orders_stream"
+        ),
+        format!("{}|{}|{total:.2}", paid.len(), paid.len())
+    );
+}

@@ -161,7 +161,7 @@ impl CompiledJob {
         for (name, source) in &self.inputs {
             let context = input_context(name);
             let table = match source.stream() {
-                Some(stream) => self.peek_table(ctx, name, stream).await?,
+                Some(_) => self.peek_table(ctx, name, source).await?,
                 None => source
                     .table(&for_stage(ctx, &context))
                     .await

@@ -42,10 +42,17 @@ impl Jet {
         Jet { rt, js }
     }
 
-    /// A fresh stream `name` on the subjects `name.>` (an old one of that name is deleted).
-    pub fn fresh_stream(&self, name: &str) {
+    /// Deletes stream `name` if it is there.
+    pub fn delete_stream(&self, name: &str) {
         self.rt.block_on(async {
             let _ = self.js.delete_stream(name).await;
+        });
+    }
+
+    /// A fresh stream `name` on the subjects `name.>` (an old one of that name is deleted).
+    pub fn fresh_stream(&self, name: &str) {
+        self.delete_stream(name);
+        self.rt.block_on(async {
             self.js
                 .create_stream(stream::Config {
                     name: name.to_string(),

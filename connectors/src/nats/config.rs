@@ -49,17 +49,50 @@ pub struct NatsSourceConfig {
     /// (default 5m); must be longer than an epoch takes.
     #[serde(default = "default_ack_wait")]
     pub ack_wait: Duration,
-    /// User name, with `password`.
+    /// User name and password (`{user: fust, password: "${NATS_PASSWORD}"}`), a `token`,
+    /// or a `.creds` file (JWT and NKey seed) as `credentials_file`.
+    #[serde(default)]
+    pub auth: Option<NatsAuth>,
+    /// Require TLS (also implied by a `tls://` URL).
+    #[serde(default)]
+    pub tls: bool,
+    /// PEM file of CA certificates to trust for TLS.
+    #[serde(default)]
+    pub ca_file: Option<String>,
+}
+
+/// NATS credentials.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NatsAuth {
     #[serde(default)]
     pub user: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
-    /// An authentication token.
     #[serde(default)]
     pub token: Option<Secret>,
-    /// A `.creds` file (JWT and NKey seed).
     #[serde(default)]
     pub credentials_file: Option<String>,
+}
+
+/// A JetStream subject written by the `nats` output.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSinkConfig {
+    /// The server, e.g. `nats://127.0.0.1:4222`; several separated by commas.
+    pub url: String,
+    /// The subject each record is published to, e.g. `orders.created`.
+    pub subject: String,
+    /// A JetStream stream to create on `subject` when it does not exist yet.
+    #[serde(default)]
+    pub stream: Option<String>,
+    /// How each record is written: `json` (one object per message) or `csv` (one line).
+    #[serde(default)]
+    pub format: MessageFormat,
+    /// User name and password (`{user: fust, password: "${NATS_PASSWORD}"}`), a `token`,
+    /// or a `.creds` file (JWT and NKey seed) as `credentials_file`.
+    #[serde(default)]
+    pub auth: Option<NatsAuth>,
     /// Require TLS (also implied by a `tls://` URL).
     #[serde(default)]
     pub tls: bool,

@@ -21,6 +21,7 @@ use fust_engine::{
 };
 use futures::{FutureExt, StreamExt};
 
+use super::client::{connect, external};
 use super::config::{NatsSourceConfig, StartFrom};
 use crate::common::messages::{Message, MessageDecoder, MessageFormat, Metadata, given_schema};
 
@@ -108,7 +109,7 @@ impl StreamSource for NatsSource {
         mode: OpenMode,
     ) -> Result<Box<dyn StreamReader>> {
         let c = &self.config;
-        let client = connect(c).await?;
+        let client = connect(&c.url, c.auth.as_ref(), c.tls, c.ca_file.as_deref()).await?;
         let js = jetstream::new(client);
         let stream = js.get_stream(&c.stream).await.map_err(|e| {
             external(format!(
@@ -151,47 +152,16 @@ impl StreamSource for NatsSource {
     fn describe(&self) -> String {
         Source::describe(self)
     }
-}
 
-async fn connect(c: &NatsSourceConfig) -> Result<async_nats::Client> {
-    let mut opts = async_nats::ConnectOptions::new()
-        .name("fust")
-        .connection_timeout(Duration::from_secs(10));
-    if let (Some(user), Some(password)) = (&c.user, &c.password) {
-        opts = opts.user_and_password(user.clone(), password.expose().to_string());
+    fn declared_schema(&self) -> Option<SchemaRef> {
+        let c = &self.config;
+        if self.schema.is_none() && c.format != MessageFormat::Raw {
+            return None;
+        }
+        MessageDecoder::new(c.format, self.schema.clone(), &[], &c.metadata, false)
+            .ok()
+            .map(|d| d.schema())
     }
-    if let Some(token) = &c.token {
-        opts = opts.token(token.expose().to_string());
-    }
-    if let Some(path) = &c.credentials_file {
-        opts = opts.credentials_file(path).await.map_err(|e| {
-            DataFusionError::Plan(format!("credentials_file: cannot read {path}: {e}"))
-        })?;
-    }
-    if c.tls || c.url.trim_start().starts_with("tls://") {
-        opts = opts.require_tls(true);
-    }
-    if let Some(path) = &c.ca_file {
-        opts = opts.add_root_certificates(path.into());
-    }
-    let urls: Vec<&str> = c.url.split(',').map(str::trim).collect();
-    for url in &urls {
-        // Under `fust serve`, only where its egress policy lets jobs connect.
-        let parsed = url::Url::parse(url)
-            .or_else(|_| url::Url::parse(&format!("nats://{url}")))
-            .map_err(|e| DataFusionError::Plan(format!("url: `{url}` is not a NATS URL: {e}")))?;
-        let host = parsed.host_str().unwrap_or_default();
-        fust_engine::egress::check(host, parsed.port().unwrap_or(4222))
-            .await
-            .map_err(|m| external(format!("nats {url}: {m}")))?;
-    }
-    opts.connect(urls.as_slice())
-        .await
-        .map_err(|e| external(format!("nats {}: cannot connect: {e}", c.url)))
-}
-
-fn external(msg: String) -> DataFusionError {
-    DataFusionError::External(msg.into())
 }
 
 /// An open pull consumer and the messages fetched but not handed out yet.

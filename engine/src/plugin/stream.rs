@@ -73,6 +73,12 @@ pub trait StreamSource: Send + Sync + Debug {
 
     /// What it reads, for messages: e.g. `kafka orders @ 127.0.0.1:9092`.
     fn describe(&self) -> String;
+
+    /// The records' columns when the job states them (`schema:`): a job is then
+    /// validated and explained without connecting.
+    fn declared_schema(&self) -> Option<SchemaRef> {
+        None
+    }
 }
 
 /// An open stream: records in order per part, and where they came from.

@@ -10,10 +10,11 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
+use futures::future::BoxFuture;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use tokio_util::sync::CancellationToken;
 
@@ -23,14 +24,42 @@ use crate::rejects::StageRejects;
 /// Longest a scan waits for records before it looks at the clock and the stop signal again.
 const POLL: Duration = Duration::from_millis(200);
 
-/// The open reader, shared by the epochs' scans.
+/// Opens a reader when a scan first needs it.
+pub type Opener =
+    Box<dyn FnOnce() -> BoxFuture<'static, Result<Box<dyn StreamReader>>> + Send + Sync>;
+
+/// The reader, shared by the epochs' scans: open, or opened by the first scan (a preview
+/// of a job that states its schema, which `validate` and `explain` never connect for).
 pub struct Feed {
-    pub reader: Box<dyn StreamReader>,
+    reader: Option<Box<dyn StreamReader>>,
+    opener: Option<Opener>,
 }
 
 impl Feed {
     pub fn new(reader: Box<dyn StreamReader>) -> Arc<Mutex<Feed>> {
-        Arc::new(Mutex::new(Feed { reader }))
+        Arc::new(Mutex::new(Feed {
+            reader: Some(reader),
+            opener: None,
+        }))
+    }
+
+    pub fn lazy(opener: Opener) -> Arc<Mutex<Feed>> {
+        Arc::new(Mutex::new(Feed {
+            reader: None,
+            opener: Some(opener),
+        }))
+    }
+
+    /// The reader, opened now if it is not yet.
+    pub async fn reader(&mut self) -> Result<&mut Box<dyn StreamReader>> {
+        if self.reader.is_none()
+            && let Some(open) = self.opener.take()
+        {
+            self.reader = Some(open().await?);
+        }
+        self.reader
+            .as_mut()
+            .ok_or_else(|| DataFusionError::Internal("the stream reader failed to open".into()))
     }
 }
 
@@ -152,8 +181,14 @@ impl ScanState {
             let wait = self.cut.deadline.duration_since(now).min(POLL);
             let want = (self.cut.max_rows - self.taken).min(self.cut.batch_rows as u64) as usize;
             let feed = self.guard.as_mut()?;
-            match feed
-                .reader
+            let reader = match feed.reader().await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            match reader
                 .next_batch(want.max(1), wait, &self.cut.rejects)
                 .await
             {
@@ -183,8 +218,10 @@ impl ScanState {
 
     /// Gives the epoch the spans of what this scan read, and the reader back to the feed.
     fn hand_over(&mut self) {
-        if let (Some(epoch), Some(feed)) = (&self.epoch, &self.guard) {
-            epoch.set_spans(feed.reader.epoch());
+        if let (Some(epoch), Some(Some(reader))) =
+            (&self.epoch, self.guard.as_ref().map(|f| f.reader.as_ref()))
+        {
+            epoch.set_spans(reader.epoch());
         }
         self.guard = None;
     }

@@ -8,17 +8,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
+use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::feed::{Cut, Feed, epoch_table};
+use super::feed::{Cut, Feed, Opener, epoch_table};
 use crate::error::{Error, Result};
 use crate::executor::{RunStats, RunSummary, input_context};
 use crate::plugin::stream::{
     Checkpoints, Epoch, EpochExtension, NoCheckpoints, OpenMode, Positions, StreamSource,
 };
-use crate::plugin::{Sink, SinkSummary};
+use crate::plugin::{Sink, SinkSummary, Source};
 use crate::registry::CompiledJob;
 use crate::rejects::{RejectCounts, Rejects, StageRejects, for_stage};
 use crate::state::{StateStore, store_for};
@@ -78,7 +79,7 @@ impl CompiledJob {
         &self,
         ctx: &SessionContext,
         name: &str,
-        source: &dyn StreamSource,
+        source: &Arc<dyn Source>,
     ) -> Result<Arc<dyn TableProvider>> {
         if let Some(t) = ctx
             .state()
@@ -89,11 +90,32 @@ impl CompiledJob {
             return Ok(t);
         }
         let context = input_context(name);
-        let reader = source
-            .open(ctx, Arc::new(NoCheckpoints), OpenMode::Peek)
-            .await
-            .map_err(|e| Error::datafusion(&context, e))?;
-        let schema = reader.schema();
+        let stream = source
+            .stream()
+            .ok_or_else(|| Error::user(&context, "not a stream"))?;
+        let (schema, feed) = match stream.declared_schema() {
+            Some(schema) => {
+                let (source, ctx) = (source.clone(), ctx.clone());
+                let open: Opener = Box::new(move || {
+                    Box::pin(async move {
+                        let Some(stream) = source.stream() else {
+                            return Err(DataFusionError::Internal("not a stream".into()));
+                        };
+                        stream
+                            .open(&ctx, Arc::new(NoCheckpoints), OpenMode::Peek)
+                            .await
+                    })
+                });
+                (schema, Feed::lazy(open))
+            }
+            None => {
+                let reader = stream
+                    .open(ctx, Arc::new(NoCheckpoints), OpenMode::Peek)
+                    .await
+                    .map_err(|e| Error::datafusion(&context, e))?;
+                (reader.schema(), Feed::new(reader))
+            }
+        };
         let cut = Cut {
             deadline: Instant::now() + PEEK_FOR,
             max_rows: u64::MAX,
@@ -102,7 +124,7 @@ impl CompiledJob {
             batch_rows: self.spec.settings.batch_size,
             rejects: StageRejects::of(&for_stage(ctx, &context)),
         };
-        epoch_table(schema, Feed::new(reader), cut, None, Arc::default())
+        epoch_table(schema, feed, cut, None, Arc::default())
             .map_err(|e| Error::datafusion(&context, e))
     }
 
@@ -162,11 +184,15 @@ impl CompiledJob {
             // Wait for the epoch's first records: an empty epoch commits nothing.
             {
                 let mut f = feed.lock().await;
+                let reader = f
+                    .reader()
+                    .await
+                    .map_err(|e| Error::datafusion(&context, e))?;
                 if last_lag.elapsed() >= LAG_EVERY {
-                    stats.set_lag(f.reader.lag().await);
+                    stats.set_lag(reader.lag().await);
                     last_lag = Instant::now();
                 }
-                let ready = f.reader.ready(Duration::from_millis(200)).await;
+                let ready = reader.ready(Duration::from_millis(200)).await;
                 if !ready.map_err(|e| Error::datafusion(&context, e))? {
                     if settings
                         .stop_when_idle
@@ -217,7 +243,9 @@ impl CompiledJob {
                             Error::datafusion(format!("{context} (saving its positions)"), e)
                         })?;
                     }
-                    f.reader
+                    f.reader()
+                        .await
+                        .map_err(|e| Error::datafusion(&context, e))?
                         .committed()
                         .await
                         .map_err(|e| Error::datafusion(format!("{context} (acknowledging)"), e))?;
@@ -229,7 +257,9 @@ impl CompiledJob {
                     tracing::warn!(error = %e, "Epoch rolled back: another process committed its parts; reading again from the stored positions");
                     stats.conflict();
                     let mut f = feed.lock().await;
-                    f.reader
+                    f.reader()
+                        .await
+                        .map_err(|e| Error::datafusion(&context, e))?
                         .rewind()
                         .await
                         .map_err(|e| Error::datafusion(&context, e))?;
@@ -238,7 +268,9 @@ impl CompiledJob {
             }
         }
         let mut f = feed.lock().await;
-        stats.set_lag(f.reader.lag().await);
+        if let Ok(reader) = f.reader().await {
+            stats.set_lag(reader.lag().await);
+        }
         Ok(total.summary(started.elapsed(), &self.sinks))
     }
 
@@ -338,8 +370,8 @@ impl StreamCheckpoints {
             None => self.load().await?,
         };
         let after = before.advanced(spans);
-        let text = serde_json::to_string(&after)
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let text =
+            serde_json::to_string(&after).map_err(|e| DataFusionError::External(Box::new(e)))?;
         store.put(key, &text).await?;
         if let Ok(mut s) = saved.lock() {
             *s = Some(after);
@@ -356,7 +388,7 @@ impl Checkpoints for StreamCheckpoints {
             StreamCheckpoints::Store { store, key, .. } => match store.get(key).await? {
                 None => Ok(Positions::default()),
                 Some(text) => serde_json::from_str(&text).map_err(|e| {
-                    datafusion::error::DataFusionError::Execution(format!(
+                    DataFusionError::Execution(format!(
                         "the stored positions `{key}` are not readable ({e}); remove them to start again"
                     ))
                 }),
