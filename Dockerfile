@@ -41,9 +41,10 @@ LABEL org.opencontainers.image.title="fust" \
 # version of a package in bookworm and bookworm-security, so a pinned curl or
 # ca-certificates breaks the build at the next security update. The base image tag fixes
 # the release; a rebuild picks up the fixes.
+# libssl3: the kafka connector's librdkafka links OpenSSL (docs/decisions.md).
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates curl \
+    && apt-get install -y --no-install-recommends ca-certificates curl libssl3 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 fust \
     && useradd --system --uid 10001 --gid fust --home-dir /var/lib/fust --no-create-home \
