@@ -348,17 +348,30 @@ pub type MakeEncoder<'a> =
 
 const FLUSH_BYTES: usize = 8 << 20;
 
-/// Writes a stream to `path` through `encoder`, publishing the file only on success.
+/// Where a file output goes: its `path`, `mode` and storage options, and the extension of
+/// its files in a stream job (where `path` is a directory).
+pub struct Destination<'a> {
+    pub path: &'a str,
+    pub mode: WriteMode,
+    pub storage: &'a StorageOptions,
+    pub ext: &'a str,
+}
+
+impl Destination<'_> {
+    async fn open(&self, ctx: &SessionContext) -> Result<Output> {
+        Output::open(ctx, self.path, self.mode, self.storage, self.ext).await
+    }
+}
+
+/// Writes a stream to `to` through `encoder`, publishing the file only on success.
 pub async fn write_file(
     ctx: &SessionContext,
-    path: &str,
-    mode: WriteMode,
-    storage: &StorageOptions,
-    ext: &str,
+    to: Destination<'_>,
     mut stream: SendableRecordBatchStream,
     make: MakeEncoder<'_>,
 ) -> Result<Box<dyn Pending>> {
-    let mut out = Output::open(ctx, path, mode, storage, ext).await?;
+    let path = to.path;
+    let mut out = to.open(ctx).await?;
     let buf = SharedBuf::default();
     let mut encoder = make(stream.schema(), buf.clone(), out.appending())?;
     let mut rows = 0u64;
@@ -387,16 +400,14 @@ pub type BatchEncoder = Arc<dyn Fn(&RecordBatch) -> Result<Vec<u8>> + Send + Syn
 /// batches is kept.
 pub async fn write_file_parallel(
     ctx: &SessionContext,
-    path: &str,
-    mode: WriteMode,
-    storage: &StorageOptions,
-    ext: &str,
+    to: Destination<'_>,
     stream: SendableRecordBatchStream,
     header: Vec<u8>,
     encode: BatchEncoder,
 ) -> Result<Box<dyn Pending>> {
     use datafusion::common::runtime::SpawnedTask;
-    let mut out = Output::open(ctx, path, mode, storage, ext).await?;
+    let path = to.path;
+    let mut out = to.open(ctx).await?;
     let parallelism = ctx.state().config().target_partitions().max(1) + 1;
     let mut rows = 0u64;
     let result: Result<()> = async {

@@ -367,7 +367,7 @@ mod tests {
             false,
         )
         .expect("decoder");
-        let skip = StageRejects::skipping_for_tests();
+        let skip = StageRejects::discard();
         let batch = d
             .decode(
                 &[
@@ -395,7 +395,7 @@ mod tests {
         let sample = [msg(r#"{"id": 1}"#, 1)];
         let d =
             MessageDecoder::new(MessageFormat::Json, None, &sample, &[], false).expect("decoder");
-        let fail = StageRejects::failing_for_tests();
+        let fail = StageRejects::default();
         let err = d
             .decode(&[msg(r#"{"id": 1}{"id": 2}"#, 7)], &fail)
             .await

@@ -12,7 +12,9 @@ use fust_engine::{OptionError, Pending, Positions, Sink};
 use super::config::CsvSinkConfig;
 use super::encode;
 use crate::common::epoch_files;
-use crate::common::file::{BatchEncoder, WriteMode, single_byte, write_file_parallel, write_mode};
+use crate::common::file::{
+    BatchEncoder, Destination, WriteMode, single_byte, write_file_parallel, write_mode,
+};
 
 #[derive(Debug)]
 pub(super) struct CsvSink {
@@ -67,10 +69,13 @@ impl Sink for CsvSink {
                 .write(batch)?;
             Ok(buf)
         });
-        write_file_parallel(
-            ctx, &c.path, self.mode, &c.storage, "csv", stream, header, encode,
-        )
-        .await
+        let to = Destination {
+            path: &c.path,
+            mode: self.mode,
+            storage: &c.storage,
+            ext: "csv",
+        };
+        write_file_parallel(ctx, to, stream, header, encode).await
     }
 }
 

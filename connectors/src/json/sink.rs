@@ -14,7 +14,8 @@ use fust_engine::{OptionError, Pending, Positions, Sink};
 use super::config::{JsonLayout, JsonSinkConfig};
 use crate::common::epoch_files;
 use crate::common::file::{
-    BatchEncoder, Encoder, SharedBuf, WriteMode, write_file, write_file_parallel, write_mode,
+    BatchEncoder, Destination, Encoder, SharedBuf, WriteMode, write_file, write_file_parallel,
+    write_mode,
 };
 
 #[derive(Debug)]
@@ -52,7 +53,6 @@ impl Sink for JsonSink {
         ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>> {
         let array = self.config.format == JsonLayout::Array;
-        let c = &self.config;
         if !array {
             let encode: BatchEncoder = Arc::new(|batch: &RecordBatch| {
                 let mut w =
@@ -61,22 +61,23 @@ impl Sink for JsonSink {
                 w.finish()?;
                 Ok(w.into_inner())
             });
-            return write_file_parallel(
-                ctx,
-                &c.path,
-                self.mode,
-                &c.storage,
-                "json",
-                stream,
-                Vec::new(),
-                encode,
-            )
-            .await;
+            return write_file_parallel(ctx, self.destination(), stream, Vec::new(), encode).await;
         }
         let make = |_: SchemaRef, buf: SharedBuf, _: bool| -> Result<Box<dyn Encoder>> {
             Ok(Box::new(JsonEncoder(Writer::new(buf))))
         };
-        write_file(ctx, &c.path, self.mode, &c.storage, "json", stream, &make).await
+        write_file(ctx, self.destination(), stream, &make).await
+    }
+}
+
+impl JsonSink {
+    fn destination(&self) -> Destination<'_> {
+        Destination {
+            path: &self.config.path,
+            mode: self.mode,
+            storage: &self.config.storage,
+            ext: "json",
+        }
     }
 }
 

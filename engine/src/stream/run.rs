@@ -163,15 +163,14 @@ impl CompiledJob {
 
         // Past the drain timeout, the epoch under way is rolled back.
         let hard = CancellationToken::new();
-        let drain = {
+        let _drain = {
             let (stop, hard, timeout) = (stop.clone(), hard.clone(), settings.drain_timeout.0);
-            tokio::spawn(async move {
+            datafusion::common::runtime::SpawnedTask::spawn(async move {
                 stop.cancelled().await;
                 tokio::time::sleep(timeout).await;
                 hard.cancel();
             })
         };
-        let _drain = AbortOnDrop(drain);
 
         let mut total = Totals::default();
         let mut last_record = Instant::now();
@@ -468,14 +467,5 @@ impl Totals {
             bad_records: self.bad,
             dead_letter: self.dead_letter,
         }
-    }
-}
-
-/// Aborts the task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
