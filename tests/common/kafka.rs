@@ -5,7 +5,7 @@
 //! rdkafka. A broker that cannot start fails the test, it never skips it.
 
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ use rdkafka::{Offset, TopicPartitionList};
 /// The brokers the tests use.
 pub struct Broker {
     pub brokers: String,
+    /// The shell watching tansu, when the tests started it (it ends with this process).
+    _tansu: Option<Child>,
 }
 
 /// A record read back: key, value, partition, offset, headers.
@@ -37,7 +39,10 @@ static BROKER: OnceLock<Broker> = OnceLock::new();
 /// The broker of this test binary, started on first use.
 pub fn broker() -> &'static Broker {
     BROKER.get_or_init(|| match std::env::var("KAFKA_BROKERS") {
-        Ok(b) if !b.is_empty() => Broker { brokers: b },
+        Ok(b) if !b.is_empty() => Broker {
+            brokers: b,
+            _tansu: None,
+        },
         _ => start_tansu(),
     })
 }
@@ -88,13 +93,14 @@ fn start_tansu() -> Broker {
          while kill -0 {pid} 2>/dev/null && kill -0 $b 2>/dev/null; do sleep 0.5; done; kill $b 2>/dev/null",
         pid = std::process::id()
     );
-    Command::new("sh")
+    let shell = Command::new("sh")
         .args(["-c", &script, &tansu_binary()])
         .stdin(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start tansu: {e}"));
     let broker = Broker {
         brokers: format!("127.0.0.1:{port}"),
+        _tansu: Some(shell),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -173,21 +179,20 @@ impl Broker {
         })
     }
 
-    /// Publishes JSON values keyed by `id`, one per id.
+    /// Publishes JSON values keyed by `id`, one per id, in batches.
     pub fn produce_json(&self, topic: &str, ids: std::ops::RangeInclusive<i64>) -> Vec<(i32, i64)> {
-        let rows: Vec<(String, String)> = ids
-            .map(|id| {
-                (
-                    id.to_string(),
-                    format!(r#"{{"id": {id}, "name": "n{id}", "amount": {id}.5}}"#),
-                )
-            })
-            .collect();
-        self.produce(
-            rows.iter()
-                .map(|(k, v)| FutureRecord::to(topic).key(k.as_str()).payload(v.as_str()))
-                .collect(),
-        )
+        let rows = json_rows(ids);
+        self.produce(json_records(topic, &rows))
+    }
+
+    /// The same, one record per request. tansu 0.6 answers a ListOffsets for the latest
+    /// offset with the last batch's base offset + 1, so records published in batches look
+    /// partly unread to a consumer that starts from the latest.
+    pub fn produce_json_one_by_one(&self, topic: &str, ids: std::ops::RangeInclusive<i64>) {
+        let rows = json_rows(ids);
+        for r in json_records(topic, &rows) {
+            self.produce(vec![r]);
+        }
     }
 
     /// Reads `count` records of every partition of `topic` from the beginning (waiting at
@@ -234,4 +239,22 @@ impl Broker {
         out.sort_by_key(|r| (r.partition, r.offset));
         out
     }
+}
+
+/// `(key, JSON value)` per id.
+fn json_rows(ids: std::ops::RangeInclusive<i64>) -> Vec<(String, String)> {
+    ids.map(|id| {
+        let value = format!(r#"{{"id": {id}, "name": "n{id}", "amount": {id}.5}}"#);
+        (id.to_string(), value)
+    })
+    .collect()
+}
+
+fn json_records<'a>(
+    topic: &'a str,
+    rows: &'a [(String, String)],
+) -> Vec<FutureRecord<'a, str, str>> {
+    rows.iter()
+        .map(|(k, v)| FutureRecord::to(topic).key(k.as_str()).payload(v.as_str()))
+        .collect()
 }

@@ -155,9 +155,9 @@ impl Fetcher {
         read.await.unwrap_or_default()
     }
 
-    /// Fetches until the buffer holds `max` records: waits at most `wait` for one when it
-    /// is empty, then takes only those ready at once. Records for which `keep` is false
-    /// are dropped. Returns early when the assignment changed.
+    /// Fetches until the buffer holds `max` records: waits at most `wait` for the first,
+    /// then takes only those ready at once. Records for which `keep` is false are dropped.
+    /// Returns early when the assignment changed.
     pub async fn fill(
         &mut self,
         max: usize,
@@ -165,9 +165,10 @@ impl Fetcher {
         keep: impl Fn(&TopicPart, i64) -> bool,
     ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + wait;
+        let mut first = true;
         while self.buffer.len() < max {
             let consumer = self.consumer.clone();
-            let next = if self.buffer.is_empty() {
+            let next = if std::mem::take(&mut first) {
                 match tokio::time::timeout_at(deadline, consumer.recv()).await {
                     Ok(r) => r,
                     Err(_) => return Ok(()),

@@ -110,6 +110,12 @@ impl KafkaReader {
     /// dropping those taken already; whether the assignment changed meanwhile.
     async fn fill(&mut self, max: usize, wait: Duration) -> Result<bool> {
         let before = self.on_assignment().await?;
+        // With records buffered, only those ready now are added.
+        let wait = if self.fetch.buffer.is_empty() {
+            wait
+        } else {
+            Duration::ZERO
+        };
         let (epoch, committed) = (&self.epoch, &self.committed);
         let keep = |tp: &TopicPart, offset: i64| {
             let taken = epoch
@@ -195,6 +201,8 @@ impl StreamReader for KafkaReader {
 
     async fn committed(&mut self) -> Result<()> {
         let epoch = std::mem::take(&mut self.epoch);
+        self.lag = None;
+        self.lag = None;
         for (tp, (_, last)) in &epoch {
             self.committed.insert(tp.clone(), *last);
         }

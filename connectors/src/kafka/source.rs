@@ -28,6 +28,8 @@ const MAX_INFER_RECORDS: usize = 1_000_000;
 const JOIN_WAIT: Duration = Duration::from_secs(60);
 /// How long opening waits for the records the schema is inferred from.
 const INFER_WAIT: Duration = Duration::from_secs(10);
+/// Sampling ends when no record came for this long.
+const QUIET: Duration = Duration::from_secs(1);
 
 /// A Kafka topic (or several) read as a stream.
 #[derive(Debug)]
@@ -199,12 +201,11 @@ impl KafkaSource {
     }
 
     /// The first records of `parts` (at most `infer_records`), for the schema: read from
-    /// the beginning by a consumer outside the group, until every partition's end as it
-    /// was at the start or [`INFER_WAIT`]. An empty topic is an error asking for `schema:`.
+    /// the beginning by a consumer outside the group until none comes for [`QUIET`] or
+    /// [`INFER_WAIT`] is over. An empty topic is an error asking for `schema:`.
     async fn sample(&self, parts: Vec<TopicPart>) -> Result<Vec<Message>> {
         let mut fetch = self.fetcher(&throwaway_group(), "earliest")?;
         let marks = fetch.watermarks(parts.clone()).await;
-        let held: i64 = marks.iter().map(|(_, low, high)| high - low).sum();
         let what = fetch.what();
         let no_records = || {
             DataFusionError::Plan(format!(
@@ -212,34 +213,24 @@ impl KafkaSource {
                 self.client.brokers,
             ))
         };
-        if marks.len() == parts.len() && held == 0 {
+        if marks.len() == parts.len() && marks.iter().all(|(_, low, high)| high <= low) {
             return Err(no_records());
         }
-        let want = self.config.infer_records.min(held.max(1) as usize);
         fetch.assign(
             parts
                 .into_iter()
                 .map(|tp| (tp, Offset::Beginning))
                 .collect(),
         )?;
+        let want = self.config.infer_records;
         let deadline = Instant::now() + INFER_WAIT;
-        let ends: HashMap<TopicPart, (i64, i64)> = marks
-            .into_iter()
-            .map(|(tp, low, high)| (tp, (low, high)))
-            .collect();
         while fetch.buffer.len() < want && Instant::now() < deadline {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            fetch
-                .fill(want, wait.min(Duration::from_millis(500)), |_, _| true)
-                .await?;
-            let mut last: HashMap<&TopicPart, i64> = HashMap::new();
-            for (tp, m) in &fetch.buffer {
-                last.insert(tp, m.position);
-            }
-            let at_end = ends.iter().all(|(tp, (low, high))| {
-                high <= low || last.get(tp).is_some_and(|l| l + 1 >= *high)
-            });
-            if at_end && !fetch.buffer.is_empty() {
+            let before = fetch.buffer.len();
+            let wait = deadline
+                .saturating_duration_since(Instant::now())
+                .min(QUIET);
+            fetch.fill(want, wait, |_, _| true).await?;
+            if before > 0 && fetch.buffer.len() == before {
                 break;
             }
         }
