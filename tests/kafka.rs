@@ -507,3 +507,56 @@ fn an_unreachable_broker_fails_the_output_in_bounded_time() {
     assert!(out.stderr.contains("kafka 127.0.0.1:1"), "{}", out.stderr);
     assert!(out.stderr.contains("nowhere"), "{}", out.stderr);
 }
+
+#[test]
+fn the_example_streams_the_paid_orders_into_postgres() {
+    let c = Case::new("example", 3);
+    let dir = tempdir();
+    let orders = repo_root().join("examples/data/orders.csv");
+    let publish = write_file(
+        dir.path(),
+        "publish.yaml",
+        format!(
+            "input: {{type: csv, path: '{}'}}\n\
+             output: {{type: kafka, brokers: '{}', topic: {}, key: order_id}}\n",
+            orders.display(),
+            broker().brokers,
+            c.id
+        ),
+    );
+    run_job(dir.path(), &publish, &[]).success();
+    let text = std::fs::read_to_string(repo_root().join("examples/kafka_to_postgres.yaml"))
+        .expect("the example");
+    let job = write_file(
+        dir.path(),
+        "example.yaml",
+        text.replace("127.0.0.1:9092", &broker().brokers)
+            .replace("topic: orders", &format!("topic: {}", c.id))
+            .replace("name: orders_kafka", &format!("name: {}", c.id))
+            // tansu takes ~23 s to form a group with librdkafka's 45 s session timeout.
+            .replace(
+                "group_id: fust_orders_kafka",
+                &format!(
+                    "group_id: {}\n  properties: {{session.timeout.ms: 6000}}",
+                    c.id
+                ),
+            )
+            .replace("table: paid_orders_kafka", &format!("table: {}", c.table())),
+    );
+    run_job(dir.path(), &job, &[]).success();
+    let csv = std::fs::read_to_string(&orders).expect("orders.csv");
+    let paid: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(3) == Some("paid"))
+        .map(|l| l.split(',').next().unwrap_or_default().to_string())
+        .collect();
+    assert!(paid.len() > 5, "the bundled orders have paid ones");
+    assert_eq!(
+        psql(&format!(
+            "SELECT string_agg(order_id::text, ',' ORDER BY order_id) FROM {}",
+            c.table()
+        )),
+        paid.join(",")
+    );
+}

@@ -26,6 +26,15 @@ const OWNED: [&str; 5] = [
     "enable.idempotence",
 ];
 
+/// librdkafka settings that load a library or run a command: a job file must not make
+/// Fust run code (jobs may be submitted to `fust serve`).
+const RUNS_CODE: [&str; 4] = [
+    "plugin.library.paths",
+    "sasl.kerberos.kinit.cmd",
+    "ssl.engine.location",
+    "ssl.providers",
+];
+
 /// A client's settings: the brokers, then the security options and `properties`.
 #[derive(Clone)]
 pub(super) struct Client {
@@ -66,6 +75,12 @@ impl Client {
                 return Err(OptionError::new(
                     option,
                     "Fust sets this one itself (its delivery guarantee rests on it)",
+                ));
+            }
+            if RUNS_CODE.contains(&key.as_str()) {
+                return Err(OptionError::new(
+                    option,
+                    "it makes librdkafka load a library or run a command, which a job may not do",
                 ));
             }
             let text = match value {
@@ -175,6 +190,36 @@ fn broker_list(b: &Brokers) -> Result<String, OptionError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn properties_fust_relies_on_or_that_run_code_are_refused() {
+        let cases = [
+            (
+                "enable.auto.commit",
+                serde_json::json!(true),
+                "sets this one itself",
+            ),
+            (
+                "sasl.kerberos.kinit.cmd",
+                serde_json::json!("sh"),
+                "run a command",
+            ),
+            (
+                "fetch.max.bytes",
+                serde_json::json!([1]),
+                "a string, a number",
+            ),
+        ];
+        for (key, value, why) in cases {
+            let options =
+                serde_json::json!({"brokers": "a:1", "topic": "t", "properties": {key: value}});
+            let c: super::super::config::KafkaSinkConfig =
+                serde_json::from_value(options).expect("options");
+            let e = Client::from_options(c.client()).expect_err(key);
+            assert_eq!(e.key, format!("properties.{key}"));
+            assert!(e.message.contains(why), "{}", e.message);
+        }
+    }
 
     #[test]
     fn brokers_as_text_or_list() {

@@ -37,8 +37,8 @@ pub struct KafkaSource {
     config: KafkaSourceConfig,
     client: Client,
     topics: Vec<String>,
-    /// `schema:`, when given.
-    schema: Option<SchemaRef>,
+    /// The decoder, when the columns are known without reading (`schema:` or `raw`).
+    decoder: Option<MessageDecoder>,
 }
 
 pub(super) fn build_source(c: KafkaSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
@@ -89,16 +89,20 @@ pub(super) fn build_source(c: KafkaSourceConfig) -> Result<Arc<dyn Source>, Opti
             "`format: csv` needs `schema:` (the columns in their order, e.g. `{id: bigint, name: varchar}`)",
         ));
     }
-    // Checks the columns (a metadata column named like a payload one) now.
-    if let Some(s) = &schema {
-        MessageDecoder::new(c.format, Some(s.clone()), &[], &c.metadata, true)
-            .map_err(|e| OptionError::new("metadata", e.to_string()))?;
-    }
+    // Made now when the columns are known (which checks them: a metadata column named
+    // like a payload one); else at open, from the first records.
+    let decoder = match (&schema, c.format) {
+        (None, MessageFormat::Json) => None,
+        _ => Some(
+            MessageDecoder::new(c.format, schema, &[], &c.metadata, true)
+                .map_err(|e| OptionError::new("metadata", e.to_string()))?,
+        ),
+    };
     Ok(Arc::new(KafkaSource {
         config: c,
         client,
         topics,
-        schema,
+        decoder,
     }))
 }
 
@@ -147,8 +151,8 @@ impl StreamSource for KafkaSource {
             OpenMode::Peek => self.fetcher(&throwaway_group(), "earliest")?,
         };
         let parts = fetch.partitions().await?;
-        let decoder = match &self.schema {
-            Some(s) => MessageDecoder::new(c.format, Some(s.clone()), &[], &c.metadata, true)?,
+        let decoder = match &self.decoder {
+            Some(d) => d.clone(),
             None => {
                 let sample = self.sample(parts.clone()).await?;
                 MessageDecoder::new(c.format, None, &sample, &c.metadata, true)?
@@ -184,6 +188,10 @@ impl StreamSource for KafkaSource {
 
     fn describe(&self) -> String {
         format!("kafka {} @ {}", self.topics.join(","), self.client.brokers)
+    }
+
+    fn declared_schema(&self) -> Option<SchemaRef> {
+        self.decoder.as_ref().map(MessageDecoder::schema)
     }
 }
 
