@@ -631,3 +631,146 @@ fn the_bundled_stream_examples_run() {
         format!("{}|{}|{total:.2}", paid.len(), paid.len())
     );
 }
+
+/// Click events at `base + ms` for each (id, ms, page).
+fn clicks(events: &[(u64, i64, &str)]) -> Vec<String> {
+    events
+        .iter()
+        .map(|(id, ms, page)| {
+            format!(
+                r#"{{"id": {id}, "ts": "2026-01-01T00:{:02}:{:02}.{:03}", "page": "{page}"}}"#,
+                ms / 60_000,
+                (ms / 1000) % 60,
+                ms % 1000
+            )
+        })
+        .collect()
+}
+
+fn window_job(name: &str, stream: &str, table: &str, window: &str, settings: &str) -> String {
+    format!(
+        "name: {name}\ninput: {{type: nats, url: '{}', stream: {stream}, schema: {{id: bigint, ts: timestamp, page: varchar}}}}\npipeline:\n  processors:\n    - type: aggregate\n      group_by: [page]\n      aggregates: {{clicks: count(*), ids: sum(id)}}\n      window: {window}\noutput:\n{}settings: {{checkpoint_interval: 200ms, {settings}}}\n",
+        nats_url(),
+        pg_output(table)
+    )
+}
+
+#[test]
+fn tumbling_windows_are_emitted_once_the_watermark_passes_them() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_WINDOW", "stream_window", "stream_window");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    psql(&format!("DELETE FROM fust_stream_state WHERE job = '{name}'").replace("DELETE", "CREATE TABLE IF NOT EXISTS fust_stream_state (job VARCHAR(255) PRIMARY KEY, state BYTEA NOT NULL); DELETE"));
+    let subject = format!("{stream}.x");
+    // Window [0, 60s): 2 clicks on a; [60s, 120s): 1 on b; then 150s moves the watermark
+    // (10s lateness) to 140s: the first two windows close.
+    jet.publish(
+        &subject,
+        clicks(&[
+            (1, 10_000, "a"),
+            (2, 20_000, "a"),
+            (3, 65_000, "b"),
+            (4, 150_000, "a"),
+        ]),
+    );
+    let dir = tempdir();
+    let text = window_job(
+        name,
+        stream,
+        table,
+        "{type: tumbling, size: 1m, time_column: ts, allowed_lateness: 10s}",
+        "stop_when_idle: 1s, on_error: skip",
+    );
+    let path = write_job(dir.path(), &text);
+    run_job(dir.path(), &path, &[]).success();
+    let windows = |t: &str| {
+        psql(&format!(
+            "SELECT to_char(window_start, 'HH24:MI:SS'), to_char(window_end, 'HH24:MI:SS'), page, clicks, ids FROM {t} ORDER BY window_start, page"
+        ))
+    };
+    assert_eq!(
+        windows(table),
+        "00:00:00|00:01:00|a|2|3\n00:01:00|00:02:00|b|1|3"
+    );
+    // A late click for the first window, one more in the open window, and one that
+    // closes it.
+    jet.publish(
+        &subject,
+        clicks(&[(5, 30_000, "a"), (6, 160_000, "a"), (7, 250_000, "c")]),
+    );
+    let out = run_job(dir.path(), &path, &[]);
+    out.success();
+    assert_eq!(
+        windows(table),
+        "00:00:00|00:01:00|a|2|3\n00:01:00|00:02:00|b|1|3\n00:02:00|00:03:00|a|2|10"
+    );
+    assert!(out.stderr.contains("late record 1"), "{}", out.stderr);
+}
+
+#[test]
+fn sliding_windows_survive_kill_9_without_losing_or_doubling_one() {
+    let (stream, table, name) = ("FUST_T_KILL_WIN", "stream_kill_win", "stream_kill_win");
+    drop_pg(table, name);
+    psql(&format!(
+        "CREATE TABLE IF NOT EXISTS fust_stream_state (job VARCHAR(255) PRIMARY KEY, state BYTEA NOT NULL); DELETE FROM fust_stream_state WHERE job = '{name}'"
+    ));
+    psql(&format!(
+        "CREATE TABLE {table} (window_start TIMESTAMP, window_end TIMESTAMP, page TEXT, clicks BIGINT, ids BIGINT)"
+    ));
+    let jet = Jet::connect();
+    jet.fresh_stream(stream);
+    let dir = tempdir();
+    let path = write_job(
+        dir.path(),
+        &window_job(
+            name,
+            stream,
+            table,
+            "{type: sliding, size: 2s, slide: 1s, time_column: ts}",
+            "stop_when_idle: 2s",
+        ),
+    );
+    // 12,000 clicks, 10 ms apart: 100 per second, published while runs are killed.
+    let total: u64 = 12_000;
+    let subject = format!("{stream}.x");
+    let publishing = std::thread::spawn(move || {
+        let jet = Jet::connect();
+        for chunk in 0..40 {
+            let ids = (chunk * total / 40 + 1)..((chunk + 1) * total / 40 + 1);
+            let events: Vec<(u64, i64, &str)> = ids.map(|i| (i, i as i64 * 10, "p")).collect();
+            jet.publish(&subject, clicks(&events));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let mut rng = Rng::new("windows");
+    for i in 0..kills() {
+        let mut child = spawn_run(dir.path(), &path);
+        std::thread::sleep(Duration::from_millis(200 + rng.below(1800)));
+        if !child_done(&mut child) {
+            signal(&child, "KILL");
+        }
+        let _ = child.wait();
+        let doubled = psql(&format!(
+            "SELECT count(*) FROM (SELECT window_start FROM {table} GROUP BY window_start HAVING count(*) > 1) d"
+        ));
+        assert_eq!(doubled, "0", "a window emitted twice after kill {i}");
+    }
+    publishing.join().expect("the publisher");
+    run_job(dir.path(), &path, &[]).success();
+    // Ids 1..=12000 at 10 ms each: times 10 ms .. 120 s. Every 2 s window starting at a
+    // whole second s holds the ids with s*100 <= i < (s+2)*100, and is emitted once the
+    // latest time (120 s) passes its end: windows starting at -1 .. 118 s.
+    let expected: Vec<String> = (-1i64..=118)
+        .map(|s| {
+            let ids: Vec<u64> = (1..=total)
+                .filter(|i| (*i as i64) * 10 >= s * 1000 && (*i as i64) * 10 < (s + 2) * 1000)
+                .collect();
+            format!("{s}|{}|{}", ids.len(), ids.iter().sum::<u64>())
+        })
+        .collect();
+    let got = psql(&format!(
+        "SELECT floor(extract(epoch FROM window_start - TIMESTAMP '2026-01-01 00:00:00'))::bigint, clicks, ids FROM {table} ORDER BY window_start"
+    ));
+    assert_eq!(got, expected.join("\n"));
+}

@@ -89,6 +89,13 @@ impl RunStats {
         });
     }
 
+    /// Late records of a windowed aggregate.
+    pub(crate) fn late(&self, n: u64) {
+        if n > 0 {
+            self.with_stream(|s| s.late_records += n);
+        }
+    }
+
     pub(crate) fn conflict(&self) {
         if let Ok(mut p) = self.plan.lock() {
             *p = None;
@@ -158,6 +165,21 @@ impl CompiledJob {
 
     /// Registers the inputs and applies every processor: the job as one logical plan.
     pub async fn dataframe(&self, ctx: &SessionContext) -> Result<DataFrame> {
+        self.register_inputs(ctx).await?;
+        let mut plan: Option<LogicalPlan> = None;
+        if self.inputs.iter().any(|(n, _)| n == MAIN_INPUT) {
+            let df = ctx
+                .table(MAIN_INPUT)
+                .await
+                .map_err(|e| Error::datafusion("input", e))?;
+            plan = Some(df.into_unoptimized_plan());
+        }
+        self.apply_processors(ctx, plan, 0..self.processors.len())
+            .await
+    }
+
+    /// Registers every input as a table under its name.
+    pub(crate) async fn register_inputs(&self, ctx: &SessionContext) -> Result<()> {
         for (name, source) in &self.inputs {
             let context = input_context(name);
             let table = match source.stream() {
@@ -170,15 +192,18 @@ impl CompiledJob {
             ctx.register_table(name.as_str(), table)
                 .map_err(|e| Error::datafusion(&context, e))?;
         }
-        let mut plan: Option<LogicalPlan> = None;
-        if self.inputs.iter().any(|(n, _)| n == MAIN_INPUT) {
-            let df = ctx
-                .table(MAIN_INPUT)
-                .await
-                .map_err(|e| Error::datafusion("input", e))?;
-            plan = Some(df.into_unoptimized_plan());
-        }
-        for (i, (path, processor)) in self.processors.iter().enumerate() {
+        Ok(())
+    }
+
+    /// Applies the processors `stages` to `plan` (each sees the plan so far as `input`).
+    pub(crate) async fn apply_processors(
+        &self,
+        ctx: &SessionContext,
+        mut plan: Option<LogicalPlan>,
+        stages: std::ops::Range<usize>,
+    ) -> Result<DataFrame> {
+        for i in stages {
+            let (path, processor) = &self.processors[i];
             if i > 0
                 && let Some(p) = &plan
             {
@@ -324,6 +349,18 @@ impl CompiledJob {
         stats: Arc<RunStats>,
         cancel: CancellationToken,
     ) -> Result<RunSummary> {
+        self.run_planned_df(ctx, None, stats, cancel).await
+    }
+
+    /// [`run_planned`](Self::run_planned) of the plan `df` when given (a stream job's
+    /// window emission), else of the whole job.
+    pub(crate) async fn run_planned_df(
+        &self,
+        ctx: &SessionContext,
+        df: Option<DataFrame>,
+        stats: Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> Result<RunSummary> {
         let started = Instant::now();
         let planning = tracing::info_span!(
             "fust.plan",
@@ -331,7 +368,10 @@ impl CompiledJob {
             processors = self.processors.len()
         );
         let (plan, routes) = async {
-            let df = self.dataframe(ctx).await?;
+            let df = match df {
+                Some(df) => df,
+                None => self.dataframe(ctx).await?,
+            };
             let routes = self.route_filters(ctx, &df)?;
             let plan = df
                 .create_physical_plan()

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
-use fust_engine::{Epoch, PositionConflict, Positions};
+use fust_engine::{Checkpoint, Epoch, PositionConflict, Positions};
 use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
 use object_store::path::Path as StorePath;
@@ -39,6 +39,9 @@ struct Manifest {
     file: String,
     /// Every part's position after this epoch.
     positions: Positions,
+    /// The job's operator state after this epoch, a file under `_fust/`.
+    #[serde(default)]
+    state: Option<String>,
 }
 
 /// The output directory of a stream job in its object store.
@@ -148,19 +151,32 @@ impl Dir {
     }
 }
 
-/// The positions committed to the directory `path` for stream job `job`.
-pub async fn positions(
+/// What is committed to the directory `path` for stream job `job`.
+pub async fn checkpoint(
     ctx: &SessionContext,
     path: &str,
     storage: &StorageOptions,
     job: &str,
-) -> Result<Positions> {
+) -> Result<Checkpoint> {
     let dir = Dir::locate(ctx, path, storage)?;
-    Ok(dir
-        .recover(job)
-        .await?
-        .map(|m| m.positions)
-        .unwrap_or_default())
+    let Some(m) = dir.recover(job).await? else {
+        return Ok(Checkpoint::default());
+    };
+    let state = match &m.state {
+        Some(file) => Some(
+            dir.store
+                .get(&dir.meta().join(file.as_str()))
+                .await?
+                .bytes()
+                .await?
+                .to_vec(),
+        ),
+        None => None,
+    };
+    Ok(Checkpoint {
+        positions: m.positions,
+        state,
+    })
 }
 
 /// One epoch's file being written under `_fust/staging/`.
@@ -221,11 +237,23 @@ impl EpochOutput {
                 stored: show(before.get(&span.part)),
             }));
         }
+        // The state goes first under its own name; only the manifest makes it current.
+        let state = match self.epoch.state() {
+            Some(bytes) => {
+                let name = format!("state-{:010}.bin", self.number);
+                dir.store
+                    .put(&dir.meta().join(name.as_str()), PutPayload::from(bytes))
+                    .await?;
+                Some(name)
+            }
+            None => None,
+        };
         let manifest = Manifest {
             job: self.epoch.job.clone(),
             epoch: self.number,
             file: self.file.clone(),
             positions: before.advanced(&spans),
+            state,
         };
         let body = serde_json::to_vec_pretty(&manifest)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
@@ -260,6 +288,10 @@ impl EpochOutput {
         let manifests = dir.manifests().await?;
         for old in manifests.iter().rev().skip(KEEP_MANIFESTS) {
             let _ = dir.store.delete(&dir.manifest(*old)).await;
+            let _ = dir
+                .store
+                .delete(&dir.meta().join(format!("state-{old:010}.bin").as_str()))
+                .await;
         }
         Ok(self.bytes)
     }

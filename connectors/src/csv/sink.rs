@@ -7,7 +7,7 @@ use datafusion::arrow::csv::WriterBuilder;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Positions, Sink};
+use fust_engine::{Checkpoint, OptionError, Pending, Sink};
 
 use super::config::CsvSinkConfig;
 use super::encode;
@@ -39,8 +39,8 @@ impl Sink for CsvSink {
         true
     }
 
-    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
-        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    async fn checkpoint(&self, ctx: &SessionContext, job: &str) -> Result<Checkpoint> {
+        epoch_files::checkpoint(ctx, &self.config.path, &self.config.storage, job).await
     }
 
     async fn prepare(

@@ -9,7 +9,7 @@ use datafusion::arrow::json::writer::{JsonArray, Writer};
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Positions, Sink};
+use fust_engine::{Checkpoint, OptionError, Pending, Sink};
 
 use super::config::{JsonLayout, JsonSinkConfig};
 use crate::common::epoch_files;
@@ -43,8 +43,8 @@ impl Sink for JsonSink {
         true
     }
 
-    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
-        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    async fn checkpoint(&self, ctx: &SessionContext, job: &str) -> Result<Checkpoint> {
+        epoch_files::checkpoint(ctx, &self.config.path, &self.config.storage, job).await
     }
 
     async fn prepare(

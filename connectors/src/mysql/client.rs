@@ -181,9 +181,9 @@ pub async fn connect_wire(e: &Endpoint) -> Result<wire::Conn<MyStream>, DataFusi
             let connector = tokio_rustls::TlsConnector::from(config.clone());
             Some(move |s: MyStream| async move {
                 match s {
-                    MyStream::Plain(tcp) => Ok(MyStream::Tls(Box::new(
-                        connector.connect(name, tcp).await?,
-                    ))),
+                    MyStream::Plain(tcp) => {
+                        Ok(MyStream::Tls(Box::new(connector.connect(name, tcp).await?)))
+                    }
                     tls @ MyStream::Tls(_) => Ok(tls),
                 }
             })
@@ -246,7 +246,9 @@ pub fn external(msg: String) -> DataFusionError {
 /// the errors users meet most.
 pub fn my_error(e: &Endpoint, doing: &str, err: &mysql_async::Error) -> DataFusionError {
     let detail = match err {
-        mysql_async::Error::Server(s) => server_detail(&s.message, s.code) + &denied_hint(e, s.code),
+        mysql_async::Error::Server(s) => {
+            server_detail(&s.message, s.code) + &denied_hint(e, s.code)
+        }
         mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
             no_tls_hint(e)
         }

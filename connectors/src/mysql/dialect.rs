@@ -29,6 +29,10 @@ impl Dialect for MySql {
         format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
     }
 
+    fn blob_type(&self) -> &'static str {
+        "LONGBLOB"
+    }
+
     fn insert_if_absent(&self, rest: &str) -> String {
         format!("INSERT IGNORE INTO {rest}")
     }

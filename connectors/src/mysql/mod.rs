@@ -24,7 +24,9 @@ const DEFAULT_PORT: u16 = 3306;
 
 fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
+    let endpoint = c
+        .connection()
+        .resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
     let driver = Arc::new(MyDriver {
         endpoint: endpoint.clone(),
     });
@@ -33,7 +35,9 @@ fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
 
 fn build_sink(c: DbSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
+    let endpoint = c
+        .connection()
+        .resolve(SCHEMES, DEFAULT_PORT, TlsNames::MySql)?;
     Ok(Arc::new(MySink {
         config: c,
         endpoint,

@@ -29,7 +29,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
+use fust_engine::{Checkpoint, Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
 use futures::StreamExt;
 use mysql_async::consts::ColumnType;
 use mysql_async::prelude::Queryable;
@@ -86,17 +86,20 @@ impl Sink for MySink {
         true
     }
 
-    async fn positions(&self, _ctx: &SessionContext, job: &str) -> Result<Positions> {
+    async fn checkpoint(&self, _ctx: &SessionContext, job: &str) -> Result<Checkpoint> {
         let e = &self.endpoint;
         let mut conn = connect(e).await?;
-        exec(
-            &mut conn,
-            e,
-            &positions::create_sql(&MY),
-            "creating the stream positions table",
-        )
-        .await?;
-        load_positions(&mut conn, e, job).await
+        for ddl in [positions::create_sql(&MY), positions::create_state_sql(&MY)] {
+            exec(&mut conn, e, &ddl, "creating the stream positions tables").await?;
+        }
+        let state: Option<Vec<u8>> = conn
+            .query_first(positions::select_state_sql(&MY, job))
+            .await
+            .map_err(|err| my_error(e, "reading the stream state", &err))?;
+        Ok(Checkpoint {
+            positions: load_positions(&mut conn, e, job).await?,
+            state,
+        })
     }
 
     /// Loads everything and holds the last step for commit: the transaction's `COMMIT`
@@ -269,6 +272,16 @@ async fn advance(conn: &mut Conn, e: &Endpoint, epoch: &Epoch) -> Result<()> {
                 stored,
             ));
         }
+    }
+    if let Some(state) = epoch.state() {
+        let delete = positions::delete_state_sql(&MY, &epoch.job);
+        exec(conn, e, &delete, "storing the stream state").await?;
+        conn.exec_drop(
+            positions::insert_state_sql(&MY, "?, ?"),
+            (epoch.job.clone(), state),
+        )
+        .await
+        .map_err(|err| my_error(e, "storing the stream state", &err))?;
     }
     Ok(())
 }

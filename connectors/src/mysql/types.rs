@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryBuilder, BooleanArray, BooleanBuilder,
-    Date32Array, Date32Builder, Decimal128Array, Decimal128Builder, Float32Array, Float32Builder,
-    Float64Array, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Array,
-    Int64Builder, StringArray, Time64MicrosecondArray,
-    DurationMicrosecondArray, DurationMicrosecondBuilder,
-    TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt8Builder, UInt16Builder,
-    UInt32Builder, UInt64Array, UInt64Builder,
+    Date32Array, Date32Builder, Decimal128Array, Decimal128Builder, DurationMicrosecondArray,
+    DurationMicrosecondBuilder, Float32Array, Float32Builder, Float64Array, Float64Builder,
+    Int8Builder, Int16Builder, Int32Builder, Int64Array, Int64Builder, StringArray,
+    Time64MicrosecondArray, TimestampMicrosecondArray, TimestampMicrosecondBuilder, UInt8Builder,
+    UInt16Builder, UInt32Builder, UInt64Array, UInt64Builder,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
@@ -1141,9 +1140,18 @@ mod tests {
             duration(&Wire::Time(true, 34, 22, 59, 59, 0)).unwrap(),
             -MAX_TIME_MICROS
         );
-        assert_eq!(duration(&Wire::Bytes(b"838:59:59")).unwrap(), MAX_TIME_MICROS);
+        assert_eq!(
+            duration(&Wire::Bytes(b"838:59:59")).unwrap(),
+            MAX_TIME_MICROS
+        );
         assert_eq!(duration(&Wire::Bytes(b"-00:00:00.5")).unwrap(), -500_000);
-        for bad in [&b"839:00:00"[..], b"1:60:00", b"12:00", b"x:00:00", b"1:00:00.1234567"] {
+        for bad in [
+            &b"839:00:00"[..],
+            b"1:60:00",
+            b"12:00",
+            b"x:00:00",
+            b"1:00:00.1234567",
+        ] {
             assert!(duration(&Wire::Bytes(bad)).is_err(), "{bad:?}");
         }
         // Parts out of range, checked before the arithmetic (`1:-5:00` was 55 minutes; the

@@ -866,7 +866,10 @@ mod tests {
             } else if full_auth {
                 vec![send(2, vec![0x01, 0x04])]
             } else {
-                vec![send(2, vec![0x01, 0x03]), send(3, vec![0, 0, 0, 2, 0, 0, 0])]
+                vec![
+                    send(2, vec![0x01, 0x03]),
+                    send(3, vec![0, 0, 0, 2, 0, 0, 0]),
+                ]
             };
             for r in reply {
                 server.write_all(&r).await.unwrap();
@@ -939,7 +942,8 @@ mod tests {
             let read_packet = async |server: &mut tokio::io::DuplexStream| {
                 let mut head = [0u8; 4];
                 server.read_exact(&mut head).await.ok()?;
-                let mut body = vec![0u8; u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize];
+                let mut body =
+                    vec![0u8; u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize];
                 server.read_exact(&mut body).await.ok()
             };
             server.write_all(&framed(0, &hello)).await?;
@@ -1010,7 +1014,8 @@ mod tests {
         // A column count of 2^40: refused before any column is read.
         let mut huge = vec![0xFE];
         huge.extend_from_slice(&(1u64 << 40).to_le_bytes());
-        let (mut conn, _server) = hostile_server(vec![prepared(1), Reply::Packets(vec![huge])]).await;
+        let (mut conn, _server) =
+            hostile_server(vec![prepared(1), Reply::Packets(vec![huge])]).await;
         let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
         assert!(err.contains("1099511627776 columns"), "{err}");
 
@@ -1030,11 +1035,8 @@ mod tests {
         let err = conn.query("SELECT 1").await.unwrap_err().to_string();
         assert!(err.contains("prepare reply starting with"), "{err}");
         let cut_def = column_definition(253)[..9].to_vec();
-        let (mut conn, _server) = hostile_server(vec![
-            prepared(1),
-            Reply::Packets(vec![vec![1], cut_def]),
-        ])
-        .await;
+        let (mut conn, _server) =
+            hostile_server(vec![prepared(1), Reply::Packets(vec![vec![1], cut_def])]).await;
         let err = conn.query("SELECT c FROM t").await.unwrap_err().to_string();
         assert!(err.contains("cut short"), "{err}");
 
@@ -1050,8 +1052,14 @@ mod tests {
             ]),
         ])
         .await;
-        assert_eq!(conn.query("SELECT c FROM t").await.unwrap(), vec![WireKind::Bytes]);
-        assert_eq!(conn.next_row().await.unwrap(), Some(&[0, 0, 2, b'h', b'i'][..]));
+        assert_eq!(
+            conn.query("SELECT c FROM t").await.unwrap(),
+            vec![WireKind::Bytes]
+        );
+        assert_eq!(
+            conn.next_row().await.unwrap(),
+            Some(&[0, 0, 2, b'h', b'i'][..])
+        );
         assert_eq!(conn.next_row().await.unwrap(), None);
     }
 

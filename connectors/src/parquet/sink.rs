@@ -15,7 +15,7 @@ use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel}
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::file::writer::SerializedFileWriter;
 use datafusion::prelude::SessionContext;
-use fust_engine::{OptionError, Pending, Positions, Sink};
+use fust_engine::{Checkpoint, OptionError, Pending, Sink};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -36,8 +36,8 @@ impl Sink for ParquetSink {
         true
     }
 
-    async fn positions(&self, ctx: &SessionContext, job: &str) -> Result<Positions> {
-        epoch_files::positions(ctx, &self.config.path, &self.config.storage, job).await
+    async fn checkpoint(&self, ctx: &SessionContext, job: &str) -> Result<Checkpoint> {
+        epoch_files::checkpoint(ctx, &self.config.path, &self.config.storage, job).await
     }
 
     async fn prepare(

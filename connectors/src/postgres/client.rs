@@ -99,7 +99,10 @@ fn tls_hint(e: &Endpoint, err: DataFusionError) -> DataFusionError {
     } else {
         return err;
     };
-    external(format!("{}; {hint}", text.trim_start_matches("External error: ")))
+    external(format!(
+        "{}; {hint}",
+        text.trim_start_matches("External error: ")
+    ))
 }
 
 /// tokio-postgres's TLS hook over rustls; `None` when `sslmode` is `disable` (then it is

@@ -28,6 +28,10 @@ impl Dialect for Postgres {
         format!("'{}'", s.replace('\'', "''"))
     }
 
+    fn blob_type(&self) -> &'static str {
+        "BYTEA"
+    }
+
     fn insert_if_absent(&self, rest: &str) -> String {
         format!("INSERT INTO {rest} ON CONFLICT DO NOTHING")
     }

@@ -23,7 +23,9 @@ const DEFAULT_PORT: u16 = 5432;
 
 fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
+    let endpoint = c
+        .connection()
+        .resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
     let driver = Arc::new(PgDriver {
         endpoint: endpoint.clone(),
     });
@@ -32,7 +34,9 @@ fn build_source(c: DbSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
 
 fn build_sink(c: DbSinkConfig) -> Result<Arc<dyn Sink>, OptionError> {
     c.check()?;
-    let endpoint = c.connection().resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
+    let endpoint = c
+        .connection()
+        .resolve(SCHEMES, DEFAULT_PORT, TlsNames::Libpq)?;
     Ok(Arc::new(PgSink {
         config: c,
         endpoint,

@@ -13,7 +13,7 @@ use datafusion::common::DataFusionError;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
-use fust_engine::{Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
+use fust_engine::{Checkpoint, Epoch, Pending, Positions, Sink, SinkSummary, StageRejects};
 use futures::{SinkExt, StreamExt};
 use tokio_postgres::Client;
 
@@ -43,16 +43,27 @@ impl Sink for PgSink {
         true
     }
 
-    async fn positions(&self, _ctx: &SessionContext, job: &str) -> Result<Positions> {
+    async fn checkpoint(&self, _ctx: &SessionContext, job: &str) -> Result<Checkpoint> {
         let e = &self.endpoint;
         let conn = connect(e).await?;
-        if let Err(err) = conn.client.batch_execute(&positions::create_sql(&PG)).await {
-            // Two processes creating it at once: one of them loses, and the table is there.
-            if err.code() != Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-                return Err(pg_error(e, "creating the stream positions table", &err));
+        for ddl in [positions::create_sql(&PG), positions::create_state_sql(&PG)] {
+            if let Err(err) = conn.client.batch_execute(&ddl).await {
+                // Two processes creating it at once: one loses, and the table is there.
+                if err.code() != Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+                    return Err(pg_error(e, "creating the stream positions tables", &err));
+                }
             }
         }
-        load_positions(&conn.client, e, job).await
+        let state = conn
+            .client
+            .query_opt(&positions::select_state_sql(&PG, job), &[])
+            .await
+            .map_err(|err| pg_error(e, "reading the stream state", &err))?
+            .map(|row| row.get::<_, Vec<u8>>(0));
+        Ok(Checkpoint {
+            positions: load_positions(&conn.client, e, job).await?,
+            state,
+        })
     }
 
     async fn prepare(
@@ -178,6 +189,17 @@ impl PgLoad {
                     stored,
                 ));
             }
+        }
+        if let Some(state) = epoch.state() {
+            tx.batch_execute(&positions::delete_state_sql(&PG, &epoch.job))
+                .await
+                .map_err(|err| pg_error(e, "storing the stream state", &err))?;
+            tx.execute(
+                &positions::insert_state_sql(&PG, "$1, $2"),
+                &[&epoch.job, &state],
+            )
+            .await
+            .map_err(|err| pg_error(e, "storing the stream state", &err))?;
         }
         Ok(())
     }

@@ -15,9 +15,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::compute::{CastOptions, cast, cast_with_options};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Field, FieldRef, Float32Type, Float64Type, Int16Type,
-    DurationMicrosecondType, Int32Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, TimeUnit,
-    TimestampMicrosecondType,
+    DataType, Date32Type, Decimal128Type, DurationMicrosecondType, Field, FieldRef, Float32Type,
+    Float64Type, Int16Type, Int32Type, Int64Type, IntervalMonthDayNanoType, IntervalUnit,
+    Time64MicrosecondType, TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::arrow::util::display::FormatOptions;
 use tokio_postgres::types::{Kind, Type};
@@ -1383,7 +1383,10 @@ mod tests {
         let err = |stream: Vec<u8>| decode(&stream).unwrap_err().to_string();
         // A negative element count (this used to panic building the list).
         let e = err(copy_stream(&[vec![id(1), int4_array(-3, &[])]], true));
-        assert!(e.contains("row 1, column `tags`: an array of -3 elements"), "{e}");
+        assert!(
+            e.contains("row 1, column `tags`: an array of -3 elements"),
+            "{e}"
+        );
         // More elements claimed than the bytes hold.
         let e = err(copy_stream(&[vec![id(1), int4_array(1 << 30, &[5])]], true));
         assert!(e.contains("an array of 1073741824 elements"), "{e}");
@@ -1402,11 +1405,17 @@ mod tests {
             s.extend_from_slice(&n.to_be_bytes());
             s.extend_from_slice(&[0; 16]);
             let e = err(s);
-            assert!(e.contains(&format!("row 1: the server sent {n} columns")), "{e}");
+            assert!(
+                e.contains(&format!("row 1: the server sent {n} columns")),
+                "{e}"
+            );
         }
         // A field length below -1, and one beyond what PostgreSQL can hold.
         let e = err(copy_stream(&[vec![id(1), (-7, vec![])]], true));
-        assert!(e.contains("row 1, column `tags`: a value of -7 bytes"), "{e}");
+        assert!(
+            e.contains("row 1, column `tags`: a value of -7 bytes"),
+            "{e}"
+        );
         let e = err(copy_stream(&[vec![id(1), (i32::MAX, vec![])]], true));
         assert!(e.contains("a value of 2147483647 bytes"), "{e}");
         // A stream cut inside a row, or ended without its trailer.
@@ -1417,13 +1426,19 @@ mod tests {
         // Timestamps Arrow cannot hold: an error naming the row and column, never a
         // wrapped value.
         let fields = [Arc::new(PgType::Timestamp.field("at"))];
-        for (t, want) in [(i64::MAX, "±infinity"), (i64::MAX - 1, "after the year 294247")] {
+        for (t, want) in [
+            (i64::MAX, "±infinity"),
+            (i64::MAX - 1, "after the year 294247"),
+        ] {
             let mut d = CopyDecoder::new(&fields).unwrap();
             let e = d
                 .feed(&copy_stream(&[vec![(8, t.to_be_bytes().to_vec())]], true))
                 .unwrap_err()
                 .to_string();
-            assert!(e.starts_with("row 1, column `at`: ") && e.contains(want), "{e}");
+            assert!(
+                e.starts_with("row 1, column `at`: ") && e.contains(want),
+                "{e}"
+            );
         }
         // Bytes after the trailer, and a header extension of 4 GiB.
         let mut s = good.clone();

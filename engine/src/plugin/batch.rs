@@ -12,7 +12,7 @@ use datafusion::prelude::SessionContext;
 
 use datafusion::error::Result;
 
-use super::stream::{Positions, StreamSource};
+use super::stream::{Checkpoint, StreamSource};
 
 /// An input of a job.
 ///
@@ -55,10 +55,42 @@ pub trait Source: Send + Sync + Debug {
 pub trait Processor: Send + Sync + Debug {
     async fn plan(&self, input: Option<LogicalPlan>, ctx: &SessionContext) -> Result<LogicalPlan>;
 
+    /// The event-time window of an `aggregate` with `window:`: in a stream job, its rows
+    /// are kept across epochs and each window is emitted once the watermark passes it.
+    fn window(&self) -> Option<&Window> {
+        None
+    }
+
     /// Which output each record goes to, for the `route` processor (the engine applies it
     /// to the batches on their way to the sinks). A processor that routes is the last.
     fn routes(&self) -> Option<&Routes> {
         None
+    }
+}
+
+/// An event-time window (`aggregate` with `window:`), in milliseconds. A record at time
+/// `t` belongs to every window `[s, s + size)` with `s` a multiple of `slide` and
+/// `s <= t < s + size` (tumbling: `slide == size`). The planned aggregate names each
+/// window by the columns `window_start` and `window_end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub size_ms: i64,
+    pub slide_ms: i64,
+    pub lateness_ms: i64,
+    /// The column of event times the window is over.
+    pub time_column: String,
+}
+
+impl Window {
+    /// The start of the last window holding time `t`.
+    pub fn last_start(&self, t: i64) -> i64 {
+        t - t.rem_euclid(self.slide_ms)
+    }
+
+    /// The end of the last window holding time `t`: once the emitted watermark reaches
+    /// it, the record is in no open window.
+    pub fn last_end(&self, t: i64) -> i64 {
+        self.last_start(t) + self.size_ms
     }
 }
 
@@ -129,17 +161,18 @@ pub trait Sink: Send + Sync + Debug {
         ctx: &SessionContext,
     ) -> Result<Box<dyn Pending>>;
 
-    /// Whether the sink commits a stream epoch's source positions (the session's
+    /// Whether the sink commits a stream epoch's source positions and state (the session's
     /// [`Epoch`](super::stream::Epoch)) in the same transaction as its rows, and gives them
-    /// back in [`positions`](Self::positions): exactly-once delivery. Other sinks are
+    /// back in [`checkpoint`](Self::checkpoint): exactly-once delivery. Other sinks are
     /// at-least-once: the positions go to the run's state store after they commit.
     fn exactly_once(&self) -> bool {
         false
     }
 
-    /// The positions an exactly-once sink has committed for the stream job `job`.
-    async fn positions(&self, _ctx: &SessionContext, _job: &str) -> Result<Positions> {
-        Ok(Positions::default())
+    /// What an exactly-once sink has committed for the stream job `job`: positions and
+    /// operator state.
+    async fn checkpoint(&self, _ctx: &SessionContext, _job: &str) -> Result<Checkpoint> {
+        Ok(Checkpoint::default())
     }
 
     /// Prepares and commits at once.

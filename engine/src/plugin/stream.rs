@@ -145,6 +145,7 @@ pub struct Epoch {
     /// Counts the epochs of this run from 1.
     pub number: u64,
     spans: Mutex<Vec<Span>>,
+    state: Mutex<Option<Vec<u8>>>,
     conflict: std::sync::atomic::AtomicBool,
 }
 
@@ -154,6 +155,7 @@ impl Epoch {
             job: job.into(),
             number,
             spans: Mutex::default(),
+            state: Mutex::default(),
             conflict: Default::default(),
         }
     }
@@ -169,6 +171,19 @@ impl Epoch {
     /// What the epoch read; final once its input has ended (before any sink commits).
     pub fn spans(&self) -> Vec<Span> {
         self.spans.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The job's operator state after this epoch (a windowed aggregate's open windows),
+    /// when it has one: an exactly-once sink stores it with the positions, and gives it
+    /// back in its [`Checkpoint`].
+    pub fn state(&self) -> Option<Vec<u8>> {
+        self.state.lock().ok().and_then(|s| s.clone())
+    }
+
+    pub(crate) fn set_state(&self, state: Vec<u8>) {
+        if let Ok(mut s) = self.state.lock() {
+            *s = Some(state);
+        }
     }
 
     /// The error a sink returns when a stored position is not where a span starts; the
@@ -208,5 +223,16 @@ pub struct PositionConflict {
     pub stored: String,
 }
 
+/// What an exactly-once sink committed for a stream job: positions, and the job's
+/// operator state (see [`Epoch::state`]).
+#[derive(Debug, Clone, Default)]
+pub struct Checkpoint {
+    pub positions: Positions,
+    pub state: Option<Vec<u8>>,
+}
+
 /// The name of the table in which database sinks keep a stream job's positions.
 pub const POSITIONS_TABLE: &str = "fust_stream_positions";
+
+/// The name of the table in which database sinks keep a stream job's operator state.
+pub const STATE_TABLE: &str = "fust_stream_state";

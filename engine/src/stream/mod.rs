@@ -2,5 +2,6 @@
 
 mod feed;
 mod run;
+mod window;
 
 pub use run::StreamStatus;

@@ -8,18 +8,24 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
+use datafusion::prelude::{col, lit};
+use fust_config::MAIN_INPUT;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::feed::{Cut, Feed, Opener, epoch_table};
+use super::window::WindowState;
 use crate::error::{Error, Result};
 use crate::executor::{RunStats, RunSummary, input_context};
 use crate::plugin::stream::{
-    Checkpoints, Epoch, EpochExtension, NoCheckpoints, OpenMode, Positions, StreamSource,
+    Checkpoint, Checkpoints, Epoch, EpochExtension, NoCheckpoints, OpenMode, Positions,
+    StreamSource,
 };
-use crate::plugin::{Sink, SinkSummary, Source};
+use crate::plugin::{Sink, SinkSummary, Source, Window};
 use crate::registry::CompiledJob;
 use crate::rejects::{RejectCounts, Rejects, StageRejects, for_stage};
 use crate::state::{StateStore, store_for};
@@ -36,6 +42,14 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 #[derive(Debug, Default)]
 pub(crate) struct StreamTables(pub HashMap<String, Arc<dyn TableProvider>>);
 
+/// The windowed aggregate of a job: its index among the processors, its window, and the
+/// state committed last.
+struct WindowStage<'a> {
+    at: usize,
+    window: &'a Window,
+    state: Option<&'a WindowState>,
+}
+
 /// The stream's progress, for the progress line, the summary and `/metrics`.
 #[derive(Debug, Clone, Default)]
 pub struct StreamStatus {
@@ -49,6 +63,8 @@ pub struct StreamStatus {
     pub lag: Vec<(String, u64)>,
     /// Epochs rolled back because another process had committed their parts.
     pub conflicts: u64,
+    /// Records that came after the watermark had passed all their windows.
+    pub late_records: u64,
 }
 
 /// The stream input of a job: its name and source.
@@ -155,6 +171,11 @@ impl CompiledJob {
             .map_err(|e| Error::datafusion(&context, e))?;
         let schema = reader.schema();
         let feed = Feed::new(reader);
+        let window = self.window_stage();
+        let mut windows = match &window {
+            Some((_, w)) => self.stored_windows(w, &checkpoints).await?,
+            None => None,
+        };
         tracing::info!(
             source = %source.describe(),
             exactly_once = checkpoints.exactly_once(),
@@ -228,19 +249,39 @@ impl CompiledJob {
             .map_err(|e| Error::datafusion(&context, e))?;
             let epoch_started = Instant::now();
             let span = tracing::info_span!("fust.epoch", number = total.epochs);
-            let result = self
-                .run_epoch(&epoch_ctx, input, table, &stats, hard.clone())
-                .instrument(span)
-                .await;
+            let result = match &window {
+                None => self
+                    .run_epoch(&epoch_ctx, input, table, &stats, hard.clone())
+                    .instrument(span)
+                    .await
+                    .map(|r| (r, None)),
+                Some((at, w)) => {
+                    let stage = WindowStage {
+                        at: *at,
+                        window: w,
+                        state: windows.as_ref(),
+                    };
+                    self.run_window_epoch(&epoch_ctx, input, table, stage, &stats, hard.clone())
+                        .instrument(span)
+                        .await
+                        .map(|(r, next)| (r, Some(next)))
+                }
+            };
             let read = rows.load(Ordering::Relaxed);
             last_record = Instant::now();
             match result {
-                Ok((summary, bad)) => {
+                Ok(((summary, bad), next)) => {
                     let mut f = feed.lock().await;
                     if !checkpoints.exactly_once() {
-                        checkpoints.save(&epoch.spans()).await.map_err(|e| {
-                            Error::datafusion(format!("{context} (saving its positions)"), e)
-                        })?;
+                        checkpoints
+                            .save(&epoch.spans(), epoch.state())
+                            .await
+                            .map_err(|e| {
+                                Error::datafusion(format!("{context} (saving its positions)"), e)
+                            })?;
+                    }
+                    if let Some(next) = next {
+                        windows = Some(next);
                     }
                     f.reader()
                         .await
@@ -255,6 +296,9 @@ impl CompiledJob {
                 Err(e) if epoch.had_conflict() => {
                     tracing::warn!(error = %e, "Epoch rolled back: another process committed its parts; reading again from the stored positions");
                     stats.conflict();
+                    if let Some((_, w)) = &window {
+                        windows = self.stored_windows(w, &checkpoints).await?;
+                    }
                     let mut f = feed.lock().await;
                     f.reader()
                         .await
@@ -302,6 +346,120 @@ impl CompiledJob {
         let summary = self.run_planned(ctx, stats.clone(), cancel).await?;
         let bad = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
         Ok((summary, bad))
+    }
+
+    /// The windowed `aggregate` of the job, if any: its index among the processors.
+    fn window_stage(&self) -> Option<(usize, Window)> {
+        self.processors
+            .iter()
+            .enumerate()
+            .find_map(|(i, (_, p))| Some((i, p.window()?.clone())))
+    }
+
+    /// The window state committed last, if any.
+    async fn stored_windows(
+        &self,
+        window: &Window,
+        checkpoints: &StreamCheckpoints,
+    ) -> Result<Option<WindowState>> {
+        let checkpoint = checkpoints
+            .load_checkpoint()
+            .await
+            .map_err(|e| Error::datafusion("reading the window state", e))?;
+        checkpoint
+            .state
+            .map(|bytes| WindowState::decode(window.clone(), &bytes))
+            .transpose()
+            .map_err(|e| Error::datafusion("reading the window state", e))
+    }
+
+    /// One epoch of a job with a windowed aggregate: the processors before it run over
+    /// the epoch's records, which join the open windows (late ones are counted); the
+    /// windows the watermark has passed are aggregated, run through the processors after
+    /// it into the outputs, and committed with the positions and the windows still open.
+    async fn run_window_epoch(
+        &self,
+        ctx: &SessionContext,
+        input: &str,
+        table: Arc<dyn TableProvider>,
+        stage: WindowStage<'_>,
+        stats: &Arc<RunStats>,
+        cancel: CancellationToken,
+    ) -> Result<((RunSummary, RejectCounts), WindowState)> {
+        let (at, window) = (stage.at, stage.window);
+        let path = self.processors[at].0.clone();
+        let mut tables = StreamTables::default();
+        tables.0.insert(input.to_string(), table);
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .set_extension(Arc::new(tables));
+        self.register_inputs(ctx).await?;
+        let main = ctx
+            .table(MAIN_INPUT)
+            .await
+            .map_err(|e| Error::datafusion("input", e))?
+            .into_unoptimized_plan();
+        let before = self.apply_processors(ctx, Some(main), 0..at).await?;
+        let schema = before.schema().inner().clone();
+        let batches = before
+            .collect()
+            .await
+            .map_err(|e| Error::datafusion(&path, e))?;
+        let mut state = stage
+            .state
+            .cloned()
+            .unwrap_or_else(|| WindowState::new(window.clone(), schema.clone()));
+        let rejects = StageRejects::of(&for_stage(ctx, &path));
+        let late = state
+            .absorb(batches, &rejects)
+            .await
+            .map_err(|e| Error::datafusion(&path, e))?;
+        stats.late(late);
+        let end = state.closable();
+        let next = match end {
+            Some(end) => state.after_emitting(end),
+            None => Ok(state.clone()),
+        }
+        .map_err(|e| Error::datafusion(&path, e))?;
+        if let Some(epoch) = Epoch::of(ctx) {
+            epoch.set_state(next.encode().map_err(|e| Error::datafusion(&path, e))?);
+        }
+        // The windows that close: (emitted before, end].
+        let rows = match end {
+            Some(_) => state.rows.clone(),
+            None => Vec::new(),
+        };
+        let buffered = MemTable::try_new(state.schema.clone(), vec![rows])
+            .map_err(|e| Error::datafusion(&path, e))?;
+        ctx.deregister_table(MAIN_INPUT)
+            .map_err(|e| Error::datafusion(&path, e))?;
+        ctx.register_table(MAIN_INPUT, Arc::new(buffered))
+            .map_err(|e| Error::datafusion(&path, e))?;
+        let start = ctx
+            .table(MAIN_INPUT)
+            .await
+            .map_err(|e| Error::datafusion(&path, e))?
+            .into_unoptimized_plan();
+        let aggregated = self.apply_processors(ctx, Some(start), at..at + 1).await?;
+        let upto = end.unwrap_or(i64::MIN);
+        let to_ms = |ms: i64| lit(ScalarValue::TimestampMillisecond(Some(ms), None));
+        let mut closing = col("window_end").lt_eq(to_ms(upto));
+        if let Some(done) = state.emitted {
+            closing = closing.and(col("window_end").gt(to_ms(done)));
+        }
+        let emitted = aggregated
+            .filter(closing)
+            .map_err(|e| Error::datafusion(&path, e))?
+            .into_unoptimized_plan();
+        let df = self
+            .apply_processors(ctx, Some(emitted), at + 1..self.processors.len())
+            .await?;
+        let summary = self
+            .run_planned_df(ctx, Some(df), stats.clone(), cancel)
+            .await?;
+        let bad = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
+        Ok(((summary, bad), next))
     }
 
     /// Where committed positions are kept: in the output when it is the only one and
@@ -358,11 +516,19 @@ impl StreamCheckpoints {
         matches!(self, StreamCheckpoints::Sink { .. })
     }
 
-    /// After an at-least-once epoch committed: its positions to the state store.
-    async fn save(&self, spans: &[crate::plugin::stream::Span]) -> datafusion::error::Result<()> {
+    /// After an at-least-once epoch committed: its positions (and state) to the state
+    /// store.
+    async fn save(
+        &self,
+        spans: &[crate::plugin::stream::Span],
+        state: Option<Vec<u8>>,
+    ) -> datafusion::error::Result<()> {
         let StreamCheckpoints::Store { store, key, saved } = self else {
             return Ok(());
         };
+        if let Some(state) = state {
+            store.put(&format!("{key}:state"), &hex(&state)).await?;
+        }
         let known = saved.lock().ok().and_then(|s| s.clone());
         let before = match known {
             Some(p) => p,
@@ -379,21 +545,55 @@ impl StreamCheckpoints {
     }
 }
 
+impl StreamCheckpoints {
+    /// The positions and the operator state committed last.
+    async fn load_checkpoint(&self) -> datafusion::error::Result<Checkpoint> {
+        match self {
+            StreamCheckpoints::Sink { sink, ctx, job } => sink.checkpoint(ctx, job).await,
+            StreamCheckpoints::Store { store, key, .. } => {
+                let unreadable = |what: &str, e: String| {
+                    DataFusionError::Execution(format!(
+                        "the stored {what} `{key}` are not readable ({e}); remove them to start again"
+                    ))
+                };
+                let positions = match store.get(key).await? {
+                    None => Positions::default(),
+                    Some(text) => serde_json::from_str(&text)
+                        .map_err(|e| unreadable("positions", e.to_string()))?,
+                };
+                let state = match store.get(&format!("{key}:state")).await? {
+                    None => None,
+                    Some(text) => Some(
+                        unhex(&text)
+                            .ok_or_else(|| unreadable("state", "not hexadecimal".into()))?,
+                    ),
+                };
+                Ok(Checkpoint { positions, state })
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Checkpoints for StreamCheckpoints {
     async fn load(&self) -> datafusion::error::Result<Positions> {
-        match self {
-            StreamCheckpoints::Sink { sink, ctx, job } => sink.positions(ctx, job).await,
-            StreamCheckpoints::Store { store, key, .. } => match store.get(key).await? {
-                None => Ok(Positions::default()),
-                Some(text) => serde_json::from_str(&text).map_err(|e| {
-                    DataFusionError::Execution(format!(
-                        "the stored positions `{key}` are not readable ({e}); remove them to start again"
-                    ))
-                }),
-            },
-        }
+        Ok(self.load_checkpoint().await?.positions)
     }
+}
+
+/// Bytes as lowercase hexadecimal, for the state store's text values.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    let t = text.as_bytes();
+    if !t.len().is_multiple_of(2) {
+        return None;
+    }
+    t.chunks(2)
+        .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+        .collect()
 }
 
 /// What the epochs of a run did, summed.

@@ -16,7 +16,7 @@ use fust_config::PluginRole;
 use fust_engine::{OptionError, Processor, Registry, Typed};
 use std::sync::Arc;
 
-pub use aggregate::{AggregateConfig, AggregateProcessor};
+pub use aggregate::{AggregateConfig, AggregateProcessor, WindowConfig, WindowKind};
 pub use deduplicate::{DeduplicateConfig, DeduplicateProcessor};
 pub use enrich::{EnrichConfig, EnrichProcessor};
 pub use filter::{FilterConfig, FilterMode, FilterProcessor};
@@ -61,7 +61,7 @@ pub fn register_all(registry: &mut Registry) {
             if c.aggregates.is_empty() {
                 return Err(OptionError::new("aggregates", "give at least one `name: expression`"));
             }
-            Ok(Arc::new(AggregateProcessor(c)) as Arc<dyn Processor>)
+            Ok(Arc::new(AggregateProcessor::new(c)?) as Arc<dyn Processor>)
         },
     )));
     registry.add_processor(Arc::new(Typed::new(

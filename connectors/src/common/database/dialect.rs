@@ -49,6 +49,9 @@ pub trait Dialect: Debug + Send + Sync {
         None
     }
 
+    /// The column type of a large binary value (a stream job's stored state).
+    fn blob_type(&self) -> &'static str;
+
     /// `INSERT INTO {rest}` that inserts nothing (and is no error) when the row's key is
     /// already there.
     fn insert_if_absent(&self, rest: &str) -> String;

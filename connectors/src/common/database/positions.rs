@@ -3,7 +3,7 @@
 //! the epoch's rows. Each span is a compare-and-set on the position the epoch started
 //! from, so two processes can never both commit the same records.
 
-use fust_engine::plugin::stream::POSITIONS_TABLE;
+use fust_engine::plugin::stream::{POSITIONS_TABLE, STATE_TABLE};
 use fust_engine::{Epoch, PositionConflict, Positions, Span};
 
 use super::Dialect;
@@ -19,6 +19,50 @@ pub fn create_sql(d: &dyn Dialect) -> String {
         d.ident("job"),
         d.ident("part"),
         d.table_options()
+    )
+}
+
+/// `CREATE TABLE IF NOT EXISTS` of the table of operator state (one row per job).
+pub fn create_state_sql(d: &dyn Dialect) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} ({} VARCHAR(255) NOT NULL PRIMARY KEY, {} {} NOT NULL){}",
+        d.ident(STATE_TABLE),
+        d.ident("job"),
+        d.ident("state"),
+        d.blob_type(),
+        d.table_options()
+    )
+}
+
+/// The stored state of `job` (one row, one column).
+pub fn select_state_sql(d: &dyn Dialect, job: &str) -> String {
+    format!(
+        "SELECT {} FROM {} WHERE {} = {}",
+        d.ident("state"),
+        d.ident(STATE_TABLE),
+        d.ident("job"),
+        d.string(job)
+    )
+}
+
+/// Removes the stored state of `job` (before the new one is inserted, in one transaction).
+pub fn delete_state_sql(d: &dyn Dialect, job: &str) -> String {
+    format!(
+        "DELETE FROM {} WHERE {} = {}",
+        d.ident(STATE_TABLE),
+        d.ident("job"),
+        d.string(job)
+    )
+}
+
+/// `INSERT INTO` the state table of `(job, state)`, with `placeholders` for the two values
+/// (`$1, $2` or `?, ?`).
+pub fn insert_state_sql(d: &dyn Dialect, placeholders: &str) -> String {
+    format!(
+        "INSERT INTO {} ({}, {}) VALUES ({placeholders})",
+        d.ident(STATE_TABLE),
+        d.ident("job"),
+        d.ident("state")
     )
 }
 

@@ -409,6 +409,10 @@ mod tests {
         fn string(&self, s: &str) -> String {
             format!("'{}'", s.replace('\'', "''"))
         }
+        fn blob_type(&self) -> &'static str {
+            "BLOB"
+        }
+
         fn insert_if_absent(&self, rest: &str) -> String {
             format!("INSERT INTO {rest}")
         }
