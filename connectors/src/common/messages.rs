@@ -32,6 +32,18 @@ pub enum MessageFormat {
     Raw,
 }
 
+/// Where a stream input starts reading a part (a Kafka partition, a JetStream stream) for
+/// which no position is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StartFrom {
+    /// Its first record still kept.
+    #[default]
+    Earliest,
+    /// Records that arrive after the job starts.
+    Latest,
+}
+
 /// A metadata column a stream input can add to its records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]

@@ -7,7 +7,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::common::messages::{MessageFormat, Metadata};
+use crate::common::messages::{MessageFormat, Metadata, StartFrom};
 
 /// Declares a Kafka options struct: `brokers` first, then the struct's own options, then
 /// the security options and `properties`; and `client()`, a view of the shared ones.
@@ -147,17 +147,6 @@ kafka_options! {
         #[serde(default = "default_delivery_timeout")]
         pub delivery_timeout: Duration,
     }
-}
-
-/// Where a partition without a stored position starts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StartFrom {
-    /// Its first record still kept.
-    #[default]
-    Earliest,
-    /// Records that arrive after the job starts.
-    Latest,
 }
 
 /// How the `kafka` output encodes a row.

@@ -16,11 +16,13 @@ use fust_engine::{Checkpoints, OpenMode, OptionError, Source, StreamReader, Stre
 use rdkafka::Offset;
 
 use super::client::Client;
-use super::config::{KafkaSourceConfig, StartFrom};
+use super::config::KafkaSourceConfig;
 use super::fetch::Fetcher;
 use super::group::TopicPart;
 use super::reader::KafkaReader;
-use crate::common::messages::{Message, MessageDecoder, MessageFormat, Metadata, given_schema};
+use crate::common::messages::{
+    Message, MessageDecoder, MessageFormat, Metadata, StartFrom, given_schema,
+};
 
 /// The most records `infer_records` may ask for.
 const MAX_INFER_RECORDS: usize = 1_000_000;
