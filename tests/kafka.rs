@@ -560,3 +560,53 @@ fn the_example_streams_the_paid_orders_into_postgres() {
         paid.join(",")
     );
 }
+
+#[test]
+fn two_groups_committing_one_job_conflict_and_rewind_without_duplicates() {
+    let c = Case::new("zombie", 2);
+    let dir = tempdir();
+    let job = c.job(dir.path(), "schema: {id: bigint, name: varchar}", "");
+    psql(&format!(
+        "CREATE TABLE {} (id bigint, name text)",
+        c.table()
+    ));
+    // The same job in another group reads every partition too (a zombie): each epoch of
+    // one that the other committed first is refused, rolled back and read again.
+    let text = std::fs::read_to_string(&job).expect("job");
+    let zombie = write_file(
+        dir.path(),
+        "zombie.yaml",
+        text.replace(
+            &format!("group_id: {}", c.id),
+            &format!("group_id: {}_zombie", c.id),
+        ),
+    );
+    let (a, b) = (spawn_run(dir.path(), &job), spawn_run(dir.path(), &zombie));
+    for chunk in 0..10 {
+        broker().produce_json(&c.id, chunk * 100 + 1..=chunk * 100 + 100);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (a, b) = (
+        finish(a, Duration::from_secs(90)),
+        finish(b, Duration::from_secs(90)),
+    );
+    a.success();
+    b.success();
+    assert_eq!(
+        c.counts(),
+        "1000|1000",
+        "\n--- a ---\n{}\n--- b ---\n{}",
+        a.stderr,
+        b.stderr
+    );
+    let rewound = [&a, &b]
+        .iter()
+        .filter(|o| o.stderr.contains("rewound to the stored positions"))
+        .count();
+    assert!(
+        rewound > 0,
+        "no epoch conflicted:\n{}\n{}",
+        a.stderr,
+        b.stderr
+    );
+}
