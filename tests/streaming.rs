@@ -774,3 +774,56 @@ fn sliding_windows_survive_kill_9_without_losing_or_doubling_one() {
     ));
     assert_eq!(got, expected.join("\n"));
 }
+
+/// `deduplicate` with `ttl` across epochs and runs, and `enrich` reading its lookup again
+/// every `refresh`.
+#[test]
+fn dedupe_by_ttl_across_runs_and_an_enrich_lookup_refreshed() {
+    let jet = Jet::connect();
+    let (stream, table, name) = ("FUST_T_DEDUP", "stream_dedup", "stream_dedup");
+    jet.fresh_stream(stream);
+    drop_pg(table, name);
+    psql(&format!(
+        "CREATE TABLE IF NOT EXISTS fust_stream_state (job VARCHAR(255) PRIMARY KEY, state BYTEA NOT NULL); DELETE FROM fust_stream_state WHERE job = '{name}'"
+    ));
+    let subject = format!("{stream}.x");
+    let dir = tempdir();
+    write_file(dir.path(), "names.csv", "code,label\nn1,first\nn2,second\n");
+    let text = format!(
+        "name: {name}\ninputs:\n  input: {{type: nats, url: '{}', stream: {stream}}}\n  names: {{type: csv, path: names.csv}}\npipeline:\n  processors:\n    - type: deduplicate\n      key_columns: [name]\n      ttl: 1h\n    - type: enrich\n      lookup: names\n      on: {{name: code}}\n      refresh: 300ms\noutput:\n{}settings: {{checkpoint_interval: 200ms, stop_when_idle: 2s}}\n",
+        nats_url(),
+        pg_output(table)
+    );
+    let path = write_job(dir.path(), &text);
+    // Ids 1..4 with names n1, n2, n1, n2: the repeats within the ttl are dropped.
+    let named = |ids: std::ops::Range<u64>| {
+        ids.map(|i| format!(r#"{{"id": {i}, "name": "n{}", "amount": 1.0}}"#, 2 - i % 2))
+            .collect::<Vec<_>>()
+    };
+    jet.publish(&subject, named(1..5));
+    let mut child = spawn_run(dir.path(), &path);
+    wait_for(
+        || try_psql(&format!("SELECT count(*) FROM {table}")).is_ok_and(|n| n == "2"),
+        Duration::from_secs(20),
+    );
+    // The lookup changes: records after the refresh get the new label.
+    write_file(
+        dir.path(),
+        "names.csv",
+        "code,label\nn1,first\nn2,second\nn3,third\n",
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    jet.publish(
+        &subject,
+        [r#"{"id": 5, "name": "n3", "amount": 1.0}"#.to_string()],
+    );
+    assert_eq!(wait_child(&mut child, Duration::from_secs(30)), Some(0));
+    assert_eq!(
+        psql(&format!("SELECT id, name, label FROM {table} ORDER BY id")),
+        "1|n1|first\n2|n2|second\n5|n3|third"
+    );
+    // A later run still knows the keys: n1 again is dropped.
+    jet.publish(&subject, named(6..7));
+    run_job(dir.path(), &path, &[]).success();
+    assert_eq!(psql(&format!("SELECT count(*) FROM {table}")), "3");
+}

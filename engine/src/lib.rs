@@ -21,9 +21,12 @@ pub mod types;
 pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
 pub use plugin::stream::{
-    Checkpoint, Checkpoints, Epoch, OpenMode, PositionConflict, Positions, Span, StreamReader, StreamSource,
+    Checkpoint, Checkpoints, Epoch, OpenMode, PositionConflict, Positions, Span, StreamReader,
+    StreamSource,
 };
-pub use plugin::{Pending, Processor, Published, Routes, Sink, SinkSummary, Source, Window};
+pub use plugin::{
+    KeyTtl, Pending, Processor, Published, Routes, Sink, SinkSummary, Source, Window,
+};
 pub use registry::{CompiledJob, Factory, OptionError, PluginInfo, Registry, Typed};
 pub use rejects::{BadRecord, StageRejects};
 pub use state::{FileStateStore, StateStore, StateStoreExtension};

@@ -42,7 +42,7 @@ pub struct NatsSourceConfig {
     /// (named `_subject`, `_sequence`, `_timestamp`, `_headers`).
     #[serde(default)]
     pub metadata: Vec<Metadata>,
-    /// Messages asked of the server per pull (default 1000).
+    /// Messages asked of the server per pull (default 1000, at most 20000).
     #[serde(default = "default_fetch")]
     pub fetch_messages: usize,
     /// How long the server waits for an acknowledgement before delivering a message again

@@ -25,8 +25,13 @@ use super::client::{connect, external};
 use super::config::{NatsSourceConfig, StartFrom};
 use crate::common::messages::{Message, MessageDecoder, MessageFormat, Metadata, given_schema};
 
-/// The most messages `infer_records` and `fetch_messages` may ask for.
+/// The most messages `infer_records` may ask for.
 const MAX_MESSAGES: usize = 100_000;
+
+/// The most messages `fetch_messages` may ask for: a pull stream can have one and a half
+/// pulls in flight, which must fit the client's subscription buffer (65,536 messages),
+/// or the client drops messages.
+const MAX_FETCH: usize = 20_000;
 
 /// The longest wait for the stream's first messages when inferring the schema.
 const INFER_WAIT: Duration = Duration::from_secs(10);
@@ -36,7 +41,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 pub(super) fn build_source(c: NatsSourceConfig) -> Result<Arc<dyn Source>, OptionError> {
     OptionError::check_range("infer_records", c.infer_records, 1, MAX_MESSAGES)?;
-    OptionError::check_range("fetch_messages", c.fetch_messages, 1, MAX_MESSAGES)?;
+    OptionError::check_range("fetch_messages", c.fetch_messages, 1, MAX_FETCH)?;
     if c.stream.trim().is_empty() {
         return Err(OptionError::new(
             "stream",
@@ -132,6 +137,7 @@ impl StreamSource for NatsSource {
             taken: committed.unwrap_or(0),
             seen: committed.unwrap_or(0),
             last: None,
+            delivered: 0,
             decoder: None,
         };
         reader.start().await?;
@@ -183,6 +189,8 @@ struct NatsReader {
     seen: i64,
     /// The last message handed out, acknowledged (with all before it) after the commit.
     last: Option<JsMessage>,
+    /// The consumer sequence of the last message fetched from the current consumer.
+    delivered: u64,
     decoder: Option<MessageDecoder>,
 }
 
@@ -231,6 +239,7 @@ impl NatsReader {
             ))
         })?;
         self.consumer = Some(consumer);
+        self.delivered = 0;
         self.open_messages().await
     }
 
@@ -282,17 +291,23 @@ impl NatsReader {
         Ok(true)
     }
 
-    /// Buffers `m` unless it is a redelivery of a sequence already fetched.
+    /// Buffers `m` unless it is a redelivery of a sequence already fetched. A gap in the
+    /// consumer's sequence means the client dropped messages (a slow consumer): the pull
+    /// stream is then opened again after the last sequence kept, so none is skipped.
     fn keep(&mut self, m: JsMessage) -> Result<()> {
-        let seq = m
-            .info()
-            .map_err(|e| {
-                external(format!(
-                    "{}: a message without JetStream info: {e}",
-                    self.describe
-                ))
-            })?
-            .stream_sequence as i64;
+        let info = m.info().map_err(|e| {
+            external(format!(
+                "{}: a message without JetStream info: {e}",
+                self.describe
+            ))
+        })?;
+        let (seq, delivered) = (info.stream_sequence as i64, info.consumer_sequence);
+        if self.delivered != 0 && delivered > self.delivered + 1 {
+            tracing::warn!(stream = %self.config.stream, after = self.seen, "NATS: messages were dropped by the client; reading again after the last one kept");
+            self.messages = None;
+            return Ok(());
+        }
+        self.delivered = self.delivered.max(delivered);
         if seq > self.seen {
             self.seen = seq;
             self.buffer.push_back(m);

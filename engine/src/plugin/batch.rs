@@ -61,6 +61,12 @@ pub trait Processor: Send + Sync + Debug {
         None
     }
 
+    /// The keys and time-to-live of a `deduplicate` with `ttl`: in a stream job, a record
+    /// whose key was seen within the ttl in an earlier epoch is dropped.
+    fn key_ttl(&self) -> Option<&KeyTtl> {
+        None
+    }
+
     /// Which output each record goes to, for the `route` processor (the engine applies it
     /// to the batches on their way to the sinks). A processor that routes is the last.
     fn routes(&self) -> Option<&Routes> {
@@ -92,6 +98,13 @@ impl Window {
     pub fn last_end(&self, t: i64) -> i64 {
         self.last_start(t) + self.size_ms
     }
+}
+
+/// Keys remembered across the epochs of a stream job for `ttl_ms` (processing time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTtl {
+    pub key_columns: Vec<String>,
+    pub ttl_ms: i64,
 }
 
 /// Where records go: `(output name, SQL condition)` in order, a record going to every

@@ -5,4 +5,4 @@
 mod batch;
 pub mod stream;
 
-pub use batch::{Pending, Processor, Published, Routes, Sink, SinkSummary, Source, Window};
+pub use batch::{KeyTtl, Pending, Processor, Published, Routes, Sink, SinkSummary, Source, Window};

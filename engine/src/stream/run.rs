@@ -11,12 +11,14 @@ use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
 use datafusion::error::DataFusionError;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::prelude::{col, lit};
 use fust_config::MAIN_INPUT;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::dedupe::SeenKeys;
 use super::feed::{Cut, Feed, Opener, epoch_table};
 use super::window::WindowState;
 use crate::error::{Error, Result};
@@ -25,7 +27,7 @@ use crate::plugin::stream::{
     Checkpoint, Checkpoints, Epoch, EpochExtension, NoCheckpoints, OpenMode, Positions,
     StreamSource,
 };
-use crate::plugin::{Sink, SinkSummary, Source, Window};
+use crate::plugin::{KeyTtl, Sink, SinkSummary, Source, Window};
 use crate::registry::CompiledJob;
 use crate::rejects::{RejectCounts, Rejects, StageRejects, for_stage};
 use crate::state::{StateStore, store_for};
@@ -41,14 +43,6 @@ const LAG_EVERY: Duration = Duration::from_secs(1);
 /// without it (`validate`, `explain`, `preview`) the inputs are peeked at.
 #[derive(Debug, Default)]
 pub(crate) struct StreamTables(pub HashMap<String, Arc<dyn TableProvider>>);
-
-/// The windowed aggregate of a job: its index among the processors, its window, and the
-/// state committed last.
-struct WindowStage<'a> {
-    at: usize,
-    window: &'a Window,
-    state: Option<&'a WindowState>,
-}
 
 /// The stream's progress, for the progress line, the summary and `/metrics`.
 #[derive(Debug, Clone, Default)]
@@ -171,9 +165,9 @@ impl CompiledJob {
             .map_err(|e| Error::datafusion(&context, e))?;
         let schema = reader.schema();
         let feed = Feed::new(reader);
-        let window = self.window_stage();
-        let mut windows = match &window {
-            Some((_, w)) => self.stored_windows(w, &checkpoints).await?,
+        let stateful = self.stateful_stage()?;
+        let mut kept = match &stateful {
+            Some((_, stage)) => self.stored_state(stage, &checkpoints).await?,
             None => None,
         };
         tracing::info!(
@@ -249,23 +243,24 @@ impl CompiledJob {
             .map_err(|e| Error::datafusion(&context, e))?;
             let epoch_started = Instant::now();
             let span = tracing::info_span!("fust.epoch", number = total.epochs);
-            let result = match &window {
+            let result = match &stateful {
                 None => self
                     .run_epoch(&epoch_ctx, input, table, &stats, hard.clone())
                     .instrument(span)
                     .await
                     .map(|r| (r, None)),
-                Some((at, w)) => {
-                    let stage = WindowStage {
-                        at: *at,
-                        window: w,
-                        state: windows.as_ref(),
-                    };
-                    self.run_window_epoch(&epoch_ctx, input, table, stage, &stats, hard.clone())
-                        .instrument(span)
-                        .await
-                        .map(|(r, next)| (r, Some(next)))
-                }
+                Some((at, stage)) => self
+                    .run_stateful_epoch(
+                        &epoch_ctx,
+                        input,
+                        table,
+                        (*at, stage, kept.as_ref()),
+                        &stats,
+                        hard.clone(),
+                    )
+                    .instrument(span)
+                    .await
+                    .map(|(r, next)| (r, Some(next))),
             };
             let read = rows.load(Ordering::Relaxed);
             last_record = Instant::now();
@@ -281,7 +276,7 @@ impl CompiledJob {
                             })?;
                     }
                     if let Some(next) = next {
-                        windows = Some(next);
+                        kept = Some(next);
                     }
                     f.reader()
                         .await
@@ -296,8 +291,8 @@ impl CompiledJob {
                 Err(e) if epoch.had_conflict() => {
                     tracing::warn!(error = %e, "Epoch rolled back: another process committed its parts; reading again from the stored positions");
                     stats.conflict();
-                    if let Some((_, w)) = &window {
-                        windows = self.stored_windows(w, &checkpoints).await?;
+                    if let Some((_, stage)) = &stateful {
+                        kept = self.stored_state(stage, &checkpoints).await?;
                     }
                     let mut f = feed.lock().await;
                     f.reader()
@@ -348,46 +343,68 @@ impl CompiledJob {
         Ok((summary, bad))
     }
 
-    /// The windowed `aggregate` of the job, if any: its index among the processors.
-    fn window_stage(&self) -> Option<(usize, Window)> {
-        self.processors
+    /// The processor whose state a stream job keeps across epochs (a windowed
+    /// `aggregate`, a `deduplicate` with `ttl`), with its index; at most one.
+    fn stateful_stage(&self) -> Result<Option<(usize, Stateful)>> {
+        let mut found = self
+            .processors
             .iter()
             .enumerate()
-            .find_map(|(i, (_, p))| Some((i, p.window()?.clone())))
+            .filter_map(|(i, (_, p))| {
+                let kind = match (p.window(), p.key_ttl()) {
+                    (Some(w), _) => Stateful::Window(w.clone()),
+                    (None, Some(k)) => Stateful::Dedupe(k.clone()),
+                    (None, None) => return None,
+                };
+                Some((i, kind))
+            });
+        let first = found.next();
+        if let Some((second, _)) = found.next() {
+            return Err(Error::user(
+                self.processors[second].0.clone(),
+                "a stream job keeps the state of one processor: one windowed aggregate or one deduplicate with ttl",
+            ));
+        }
+        Ok(first)
     }
 
-    /// The window state committed last, if any.
-    async fn stored_windows(
+    /// The state committed last for `stage`, if any.
+    async fn stored_state(
         &self,
-        window: &Window,
+        stage: &Stateful,
         checkpoints: &StreamCheckpoints,
-    ) -> Result<Option<WindowState>> {
+    ) -> Result<Option<Kept>> {
         let checkpoint = checkpoints
             .load_checkpoint()
             .await
-            .map_err(|e| Error::datafusion("reading the window state", e))?;
-        checkpoint
-            .state
-            .map(|bytes| WindowState::decode(window.clone(), &bytes))
-            .transpose()
-            .map_err(|e| Error::datafusion("reading the window state", e))
+            .map_err(|e| Error::datafusion("reading the stream state", e))?;
+        let Some(bytes) = checkpoint.state else {
+            return Ok(None);
+        };
+        match stage {
+            Stateful::Window(w) => WindowState::decode(w.clone(), &bytes).map(Kept::Window),
+            Stateful::Dedupe(k) => SeenKeys::decode(k.clone(), &bytes).map(Kept::Seen),
+        }
+        .map(Some)
+        .map_err(|e| Error::datafusion("reading the stream state", e))
     }
 
-    /// One epoch of a job with a windowed aggregate: the processors before it run over
-    /// the epoch's records, which join the open windows (late ones are counted); the
-    /// windows the watermark has passed are aggregated, run through the processors after
-    /// it into the outputs, and committed with the positions and the windows still open.
-    async fn run_window_epoch(
+    /// One epoch of a job with a stateful processor at `at`: the processors up to it run
+    /// over the epoch's records; a windowed aggregate adds them to the open windows (late
+    /// ones are counted) and emits the windows the watermark has passed, a deduplicate
+    /// drops the keys seen within its ttl; the rest runs through the processors after it
+    /// into the outputs, committed with the positions and the new state.
+    async fn run_stateful_epoch(
         &self,
         ctx: &SessionContext,
         input: &str,
         table: Arc<dyn TableProvider>,
-        stage: WindowStage<'_>,
+        (at, stage, kept): (usize, &Stateful, Option<&Kept>),
         stats: &Arc<RunStats>,
         cancel: CancellationToken,
-    ) -> Result<((RunSummary, RejectCounts), WindowState)> {
-        let (at, window) = (stage.at, stage.window);
+    ) -> Result<((RunSummary, RejectCounts), Kept)> {
         let path = self.processors[at].0.clone();
+        let fail = |e| Error::datafusion(&path, e);
         let mut tables = StreamTables::default();
         tables.0.insert(input.to_string(), table);
         ctx.state_ref()
@@ -400,66 +417,87 @@ impl CompiledJob {
             .await
             .map_err(|e| Error::datafusion("input", e))?
             .into_unoptimized_plan();
-        let before = self.apply_processors(ctx, Some(main), 0..at).await?;
-        let schema = before.schema().inner().clone();
-        let batches = before
-            .collect()
-            .await
-            .map_err(|e| Error::datafusion(&path, e))?;
-        let mut state = stage
-            .state
-            .cloned()
-            .unwrap_or_else(|| WindowState::new(window.clone(), schema.clone()));
-        let rejects = StageRejects::of(&for_stage(ctx, &path));
-        let late = state
-            .absorb(batches, &rejects)
-            .await
-            .map_err(|e| Error::datafusion(&path, e))?;
-        stats.late(late);
-        let end = state.closable();
-        let next = match end {
-            Some(end) => state.after_emitting(end),
-            None => Ok(state.clone()),
-        }
-        .map_err(|e| Error::datafusion(&path, e))?;
-        if let Some(epoch) = Epoch::of(ctx) {
-            epoch.set_state(next.encode().map_err(|e| Error::datafusion(&path, e))?);
-        }
-        // The windows that close: (emitted before, end].
-        let rows = match end {
-            Some(_) => state.rows.clone(),
-            None => Vec::new(),
+        let through = match stage {
+            Stateful::Window(_) => at,
+            Stateful::Dedupe(_) => at + 1,
         };
-        let buffered = MemTable::try_new(state.schema.clone(), vec![rows])
-            .map_err(|e| Error::datafusion(&path, e))?;
-        ctx.deregister_table(MAIN_INPUT)
-            .map_err(|e| Error::datafusion(&path, e))?;
-        ctx.register_table(MAIN_INPUT, Arc::new(buffered))
-            .map_err(|e| Error::datafusion(&path, e))?;
-        let start = ctx
-            .table(MAIN_INPUT)
-            .await
-            .map_err(|e| Error::datafusion(&path, e))?
-            .into_unoptimized_plan();
-        let aggregated = self.apply_processors(ctx, Some(start), at..at + 1).await?;
-        let upto = end.unwrap_or(i64::MIN);
-        let to_ms = |ms: i64| lit(ScalarValue::TimestampMillisecond(Some(ms), None));
-        let mut closing = col("window_end").lt_eq(to_ms(upto));
-        if let Some(done) = state.emitted {
-            closing = closing.and(col("window_end").gt(to_ms(done)));
-        }
-        let emitted = aggregated
-            .filter(closing)
-            .map_err(|e| Error::datafusion(&path, e))?
-            .into_unoptimized_plan();
+        let before = self.apply_processors(ctx, Some(main), 0..through).await?;
+        let schema = before.schema().inner().clone();
+        let batches = before.collect().await.map_err(fail)?;
+        let (plan, next) = match stage {
+            Stateful::Window(w) => {
+                let state = match kept {
+                    Some(Kept::Window(s)) => s.clone(),
+                    _ => WindowState::new(w.clone(), schema),
+                };
+                self.emit_windows(ctx, at, state, batches, stats).await?
+            }
+            Stateful::Dedupe(k) => {
+                let mut seen = match kept {
+                    Some(Kept::Seen(s)) => s.clone(),
+                    _ => SeenKeys::new(k.clone()),
+                };
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                let rows = seen.filter(batches, now).map_err(fail)?;
+                set_state(ctx, seen.encode().map_err(fail)?);
+                (
+                    rows_plan(ctx, schema, rows).await.map_err(fail)?,
+                    Kept::Seen(seen),
+                )
+            }
+        };
         let df = self
-            .apply_processors(ctx, Some(emitted), at + 1..self.processors.len())
+            .apply_processors(ctx, Some(plan), at + 1..self.processors.len())
             .await?;
         let summary = self
             .run_planned_df(ctx, Some(df), stats.clone(), cancel)
             .await?;
         let bad = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
         Ok(((summary, bad), next))
+    }
+
+    /// Adds an epoch's rows to the windows of the aggregate at `at`; the plan of the
+    /// windows that close now, and the state after them.
+    async fn emit_windows(
+        &self,
+        ctx: &SessionContext,
+        at: usize,
+        mut state: WindowState,
+        batches: Vec<datafusion::arrow::array::RecordBatch>,
+        stats: &Arc<RunStats>,
+    ) -> Result<(LogicalPlan, Kept)> {
+        let path = &self.processors[at].0;
+        let fail = |e| Error::datafusion(path, e);
+        let rejects = StageRejects::of(&for_stage(ctx, path));
+        stats.late(state.absorb(batches, &rejects).await.map_err(fail)?);
+        let end = state.closable();
+        let next = match end {
+            Some(end) => state.after_emitting(end),
+            None => Ok(state.clone()),
+        }
+        .map_err(fail)?;
+        set_state(ctx, next.encode().map_err(fail)?);
+        // The windows that close: (emitted before, end].
+        let rows = match end {
+            Some(_) => state.rows.clone(),
+            None => Vec::new(),
+        };
+        let start = rows_plan(ctx, state.schema.clone(), rows)
+            .await
+            .map_err(fail)?;
+        let aggregated = self.apply_processors(ctx, Some(start), at..at + 1).await?;
+        let to_ms = |ms: i64| lit(ScalarValue::TimestampMillisecond(Some(ms), None));
+        let mut closing = col("window_end").lt_eq(to_ms(end.unwrap_or(i64::MIN)));
+        if let Some(done) = state.emitted {
+            closing = closing.and(col("window_end").gt(to_ms(done)));
+        }
+        let plan = aggregated
+            .filter(closing)
+            .map_err(fail)?
+            .into_unoptimized_plan();
+        Ok((plan, Kept::Window(next)))
     }
 
     /// Where committed positions are kept: in the output when it is the only one and
@@ -482,6 +520,38 @@ impl CompiledJob {
             },
         })
     }
+}
+
+/// A processor whose state a stream job keeps across epochs.
+enum Stateful {
+    Window(Window),
+    Dedupe(KeyTtl),
+}
+
+/// That state.
+#[derive(Clone)]
+enum Kept {
+    Window(WindowState),
+    Seen(SeenKeys),
+}
+
+/// Hands the state after this epoch to the sinks, which commit it with the positions.
+fn set_state(ctx: &SessionContext, state: Vec<u8>) {
+    if let Some(epoch) = Epoch::of(ctx) {
+        epoch.set_state(state);
+    }
+}
+
+/// `rows` as the table `input`; its plan.
+async fn rows_plan(
+    ctx: &SessionContext,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    rows: Vec<datafusion::arrow::array::RecordBatch>,
+) -> datafusion::error::Result<LogicalPlan> {
+    let table = MemTable::try_new(schema, vec![rows])?;
+    ctx.deregister_table(MAIN_INPUT)?;
+    ctx.register_table(MAIN_INPUT, Arc::new(table))?;
+    Ok(ctx.table(MAIN_INPUT).await?.into_unoptimized_plan())
 }
 
 /// The positions of a stream job, read back from where they were committed.

@@ -7,7 +7,7 @@ use datafusion::error::Result;
 use datafusion::functions_window::expr_fn::row_number;
 use datafusion::logical_expr::{ExprFunctionExt, LogicalPlan, lit};
 use datafusion::prelude::{DataFrame, SessionContext};
-use fust_engine::Processor;
+use fust_engine::{KeyTtl, Processor};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -25,6 +25,11 @@ pub struct DeduplicateConfig {
     /// Without it, which record of a key is kept is not defined.
     #[serde(default)]
     pub order_by: Option<String>,
+    /// Stream jobs: also drop a record whose key was let through by an earlier epoch less
+    /// than this long ago (e.g. `1h`); the keys are committed with each epoch. Unset: a
+    /// stream job deduplicates within each epoch.
+    #[serde(default)]
+    pub ttl: Option<fust_config::Duration>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -36,7 +41,20 @@ pub enum Keep {
 }
 
 #[derive(Debug)]
-pub struct DeduplicateProcessor(pub DeduplicateConfig);
+pub struct DeduplicateProcessor {
+    config: DeduplicateConfig,
+    ttl: Option<KeyTtl>,
+}
+
+impl DeduplicateProcessor {
+    pub fn new(config: DeduplicateConfig) -> Self {
+        let ttl = config.ttl.as_ref().map(|t| KeyTtl {
+            key_columns: config.key_columns.clone(),
+            ttl_ms: t.0.as_millis() as i64,
+        });
+        Self { config, ttl }
+    }
+}
 
 /// The row number column, dropped again before the next processor.
 const ROW: &str = "__fust_dedup_row";
@@ -44,7 +62,7 @@ const ROW: &str = "__fust_dedup_row";
 #[async_trait]
 impl Processor for DeduplicateProcessor {
     async fn plan(&self, input: Option<LogicalPlan>, ctx: &SessionContext) -> Result<LogicalPlan> {
-        let c = &self.0;
+        let c = &self.config;
         let df = DataFrame::new(ctx.state(), need_input(input, "deduplicate")?);
         for key in &c.key_columns {
             check_column(&df, key, "key_columns")?;
@@ -55,15 +73,21 @@ impl Processor for DeduplicateProcessor {
             // Highest (or lowest) first; NULLs after every value either way.
             order.push(e.sort(c.keep == Keep::First, false));
         }
-        let number = row_number()
-            .partition_by(c.key_columns.iter().map(|k| column(k)).collect())
-            .order_by(order)
-            .build()?
-            .alias(ROW);
+        let keys = c.key_columns.iter().map(|k| column(k)).collect();
+        // DataFusion 55 refuses an empty ORDER BY in a window: without `order_by`, none.
+        let number = match order.is_empty() {
+            true => row_number().partition_by(keys).build()?,
+            false => row_number().partition_by(keys).order_by(order).build()?,
+        }
+        .alias(ROW);
         let df = df
             .window(vec![number])?
             .filter(column(ROW).eq(lit(1u64)))?
             .drop_columns(&[ROW])?;
         Ok(df.into_unoptimized_plan())
+    }
+
+    fn key_ttl(&self) -> Option<&KeyTtl> {
+        self.ttl.as_ref()
     }
 }

@@ -3,6 +3,7 @@
 //! counted against `settings.memory_limit`, and joined to the stream by DataFusion.
 
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use super::common::{check_column, column, need_input};
 use async_trait::async_trait;
@@ -42,6 +43,10 @@ pub struct EnrichConfig {
     /// key; `first` or `last` keeps that row, in the lookup's own order.
     #[serde(default)]
     pub on_duplicate: Option<OnDuplicate>,
+    /// Stream jobs: read the lookup again when it is older than this (e.g. `5m`), at the
+    /// start of an epoch. Unset: it is read once, when the run starts.
+    #[serde(default)]
+    pub refresh: Option<fust_config::Duration>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -64,6 +69,9 @@ pub struct EnrichProcessor {
     config: EnrichConfig,
     /// The lookup's memory, held for the run.
     held: Mutex<Vec<MemoryReservation>>,
+    /// The lookup's rows and when they were read: planning again (each epoch of a stream
+    /// job) reuses them until `refresh` has passed.
+    loaded: Mutex<Option<(Instant, RecordBatch)>>,
 }
 
 impl EnrichProcessor {
@@ -71,7 +79,18 @@ impl EnrichProcessor {
         Self {
             config,
             held: Mutex::new(Vec::new()),
+            loaded: Mutex::new(None),
         }
+    }
+
+    /// The lookup's rows read last, unless `refresh` says they are stale.
+    fn fresh(&self) -> Option<RecordBatch> {
+        let loaded = self.loaded.lock().ok()?.clone()?;
+        let stale = self
+            .config
+            .refresh
+            .is_some_and(|r| loaded.0.elapsed() >= r.0);
+        (!stale).then_some(loaded.1)
     }
 }
 
@@ -139,16 +158,26 @@ impl EnrichProcessor {
         if !ctx.table_exist(name)? {
             return plan_err!("enrich: no input called `{name}`; name it under `inputs:`");
         }
-        let table = ctx.table_provider(name).await?;
-        let mut config = ctx.copied_config().with_target_partitions(1);
-        config.options_mut().optimizer.repartition_file_scans = false;
-        let one = SessionContext::new_with_config_rt(config, ctx.runtime_env());
-        let batches = one.read_table(table)?.collect().await?;
-        let schema = match batches.first() {
-            Some(b) => b.schema(),
-            None => ctx.table(name).await?.schema().inner().clone(),
+        let rows = match self.fresh() {
+            Some(rows) => rows,
+            None => {
+                let table = ctx.table_provider(name).await?;
+                let mut config = ctx.copied_config().with_target_partitions(1);
+                config.options_mut().optimizer.repartition_file_scans = false;
+                let one = SessionContext::new_with_config_rt(config, ctx.runtime_env());
+                let batches = one.read_table(table)?.collect().await?;
+                let schema = match batches.first() {
+                    Some(b) => b.schema(),
+                    None => ctx.table(name).await?.schema().inner().clone(),
+                };
+                let rows = concat_batches(&schema, &batches)?;
+                if let Ok(mut l) = self.loaded.lock() {
+                    *l = Some((Instant::now(), rows.clone()));
+                }
+                rows
+            }
         };
-        let rows = concat_batches(&schema, &batches)?;
+        let schema = rows.schema();
         let reservation = MemoryConsumer::new(format!("enrich lookup `{name}`"))
             .register(&ctx.runtime_env().memory_pool);
         reservation
@@ -159,10 +188,12 @@ impl EnrichProcessor {
                     rows.num_rows()
                 ))
             })?;
-        self.held
+        // Only the last planning's: a stream job plans every epoch, in a new session.
+        *self
+            .held
             .lock()
-            .map_err(|_| datafusion::error::DataFusionError::Internal("lock".into()))?
-            .push(reservation);
+            .map_err(|_| datafusion::error::DataFusionError::Internal("lock".into()))? =
+            vec![reservation];
         let numbers = UInt64Array::from_iter_values(0..rows.num_rows() as u64);
         let mut fields = schema.fields().to_vec();
         fields.push(Arc::new(Field::new(ROW, DataType::UInt64, false)));

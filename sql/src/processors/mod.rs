@@ -119,7 +119,7 @@ pub fn register_all(registry: &mut Registry) {
             if c.key_columns.is_empty() {
                 return Err(OptionError::new("key_columns", "name at least one column"));
             }
-            Ok(Arc::new(DeduplicateProcessor(c)) as Arc<dyn Processor>)
+            Ok(Arc::new(DeduplicateProcessor::new(c)) as Arc<dyn Processor>)
         },
     )));
     registry.add_processor(Arc::new(Typed::new(
