@@ -155,6 +155,11 @@ fn is_path_option(key: &str) -> bool {
         || key.ends_with("_path")
         || key.ends_with("_file")
         || key.ends_with("_dir")
+        // Kafka: `ssl_ca_location`, and librdkafka `properties` such as
+        // `ssl.key.location` or `sasl.kerberos.keytab`.
+        || key.ends_with("_location")
+        || key.ends_with(".location")
+        || key.ends_with("keytab")
 }
 
 /// The string values of the path options in `options`, nested ones included (e.g.
@@ -307,6 +312,28 @@ settings: {on_error: dead_letter}
             !text.contains("records_path") && !text.contains("next_path"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn kafka_key_and_keytab_files_are_confined() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = DataRoots::new(dir.path().to_path_buf(), &[]).unwrap();
+        let job = "name: k
+input: {type: kafka, brokers: '127.0.0.1:9092', topic: t, group_id: g, ssl_ca_location: /etc/ssl/ca.pem,
+  properties: {ssl.key.location: /root/.ssh/id_rsa, sasl.kerberos.keytab: /etc/krb5.keytab}}
+output: {type: console}
+";
+        let spec = JobSpec::from_str(job, "job.yaml").unwrap();
+        let mut diags = Diagnostics::new("job.yaml");
+        check_paths(&spec, &roots, &mut diags);
+        let text = diags.to_string();
+        for key in [
+            "input.ssl_ca_location",
+            "input.properties.ssl.key.location",
+            "input.properties.sasl.kerberos.keytab",
+        ] {
+            assert!(text.contains(key), "{key}: {text}");
+        }
     }
 
     #[test]

@@ -121,6 +121,21 @@ impl Client {
         c
     }
 
+    /// Checks every bootstrap broker against the egress policy of `fust serve` (none under
+    /// `fust run`). The brokers the cluster then advertises are librdkafka's to reach.
+    pub async fn check_egress(&self) -> Result<(), DataFusionError> {
+        for broker in self.brokers.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+            let (host, port) = match broker.rsplit_once(':') {
+                Some((h, p)) => (h.trim_matches(['[', ']']), p.parse().unwrap_or(9092)),
+                None => (broker, 9092),
+            };
+            fust_engine::egress::check(host, port)
+                .await
+                .map_err(|m| DataFusionError::External(format!("kafka {broker}: {m}").into()))?;
+        }
+        Ok(())
+    }
+
     /// An error about `what` (a topic, a partition) at these brokers.
     pub fn error(&self, what: &str, doing: &str, e: impl fmt::Display) -> DataFusionError {
         DataFusionError::External(format!("kafka {} {what}: {doing}: {e}", self.brokers).into())

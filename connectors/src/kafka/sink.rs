@@ -73,6 +73,7 @@ impl KafkaSink {
     async fn producer(&self) -> Result<&FutureProducer> {
         self.producer
             .get_or_try_init(|| async {
+                self.client.check_egress().await?;
                 let timeout = self.config.delivery_timeout.0.as_millis().to_string();
                 let defaults = [
                     ("enable.idempotence", "true"),

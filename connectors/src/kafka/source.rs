@@ -144,6 +144,7 @@ impl StreamSource for KafkaSource {
         mode: OpenMode,
     ) -> Result<Box<dyn StreamReader>> {
         let c = &self.config;
+        self.client.check_egress().await?;
         let reset = match c.start_from {
             StartFrom::Earliest => "earliest",
             StartFrom::Latest => "latest",
