@@ -610,3 +610,100 @@ fn two_groups_committing_one_job_conflict_and_rewind_without_duplicates() {
         b.stderr
     );
 }
+
+/// `kill -9` of `fust run` at 20 random points while records are still being published
+/// (issue 18, point 8), then one run to the end: `counts` must show every id once.
+fn kill_loop(kind: &str, case: &Case, job: &Path, total: i64, counts: impl Fn() -> (u64, u64)) {
+    let topic = case.id.clone();
+    let publishing = std::thread::spawn(move || {
+        for chunk in 0..40 {
+            let (from, to) = (chunk * total / 40 + 1, (chunk + 1) * total / 40);
+            broker().produce_json(&topic, from..=to);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    });
+    let dir = job.parent().expect("the job's directory");
+    let mut rng = rng::Rng::new(kind);
+    let mut killed = 0;
+    for i in 0..rng::kills() {
+        let mut child = command(dir, &["run", "--quiet", job.to_str().expect("utf-8")], &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start fust");
+        std::thread::sleep(Duration::from_millis(1000 + rng.below(5000)));
+        if let Ok(None) = child.try_wait() {
+            let _ = child.kill();
+            killed += 1;
+        }
+        let _ = child.wait();
+        let (rows, distinct) = counts();
+        assert_eq!(rows, distinct, "{kind}: duplicates after kill {i}");
+    }
+    publishing.join().expect("the publisher");
+    assert!(
+        killed >= rng::kills() / 2,
+        "{kind}: only {killed} runs were killed"
+    );
+    let out = finish(spawn_run(dir, job), Duration::from_secs(120));
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(
+        counts(),
+        (total as u64, total as u64),
+        "{kind}: every id once"
+    );
+}
+
+#[test]
+fn kafka_to_postgres_survives_kill_9() {
+    let case = Case::new("kill_pg", 4);
+    psql(&format!(
+        "CREATE TABLE {} (id BIGINT, name TEXT, amount DOUBLE PRECISION)",
+        case.table()
+    ));
+    let dir = tempdir();
+    let job = case.job(
+        dir.path(),
+        "schema: {id: bigint, name: varchar, amount: double}",
+        "",
+    );
+    kill_loop("kafka→postgres", &case, &job, 20_000, || {
+        let c = case.counts();
+        let (a, b) = c.split_once('|').expect("two counts");
+        (a.parse().expect("rows"), b.parse().expect("ids"))
+    });
+}
+
+#[test]
+fn kafka_to_parquet_directory_survives_kill_9() {
+    let case = Case::new("kill_pq", 4);
+    let dir = tempdir();
+    let out = dir.path().join("parquet_out");
+    let job = write_file(
+        dir.path(),
+        "kill_pq.yaml",
+        format!(
+            "name: {id}\ninput:\n  type: kafka\n  brokers: '{brokers}'\n  topic: {id}\n  group_id: {id}\n  schema: {{id: bigint, name: varchar, amount: double}}\n  properties: {{session.timeout.ms: 6000, heartbeat.interval.ms: 500}}\noutput: {{type: parquet, path: '{out}'}}\nsettings: {{checkpoint_interval: 500ms, stop_when_idle: 3s}}\n",
+            id = case.id,
+            brokers = broker().brokers,
+            out = out.display()
+        ),
+    );
+    kill_loop("kafka→parquet", &case, &job, 20_000, || {
+        let mut ids = Vec::new();
+        let files: Vec<PathBuf> = std::fs::read_dir(&out)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        for f in files.iter().filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        }) {
+            ids.extend(read_rows(f).into_iter().map(|r| r[0].clone()));
+        }
+        let rows = ids.len() as u64;
+        ids.sort();
+        ids.dedup();
+        (rows, ids.len() as u64)
+    });
+}
