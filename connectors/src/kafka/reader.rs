@@ -148,6 +148,10 @@ impl StreamReader for KafkaReader {
         self.decoder.schema()
     }
 
+    fn reading(&self) -> bool {
+        self.fetch.assignment().map_or(true, |a| !a.is_empty())
+    }
+
     async fn next_batch(
         &mut self,
         max_rows: usize,

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::TableProvider;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use fust_engine::{Checkpoints, OpenMode, OptionError, Source, StreamReader, StreamSource};
@@ -120,12 +119,6 @@ fn valid_topic(t: &str) -> bool {
 
 #[async_trait]
 impl Source for KafkaSource {
-    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
-        Err(DataFusionError::Internal(
-            "a stream input is read by the stream runner".into(),
-        ))
-    }
-
     fn describe(&self) -> String {
         StreamSource::describe(self)
     }

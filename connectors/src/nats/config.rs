@@ -4,7 +4,7 @@ use fust_config::{Duration, Secret};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::common::messages::{MessageFormat, Metadata};
+use crate::common::messages::{MessageFormat, Metadata, StartFrom};
 
 /// A JetStream stream read by a durable pull consumer.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -99,15 +99,6 @@ pub struct NatsSinkConfig {
     /// PEM file of CA certificates to trust for TLS.
     #[serde(default)]
     pub ca_file: Option<String>,
-}
-
-/// Where a stream is read from when no position is stored.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum StartFrom {
-    #[default]
-    Earliest,
-    Latest,
 }
 
 const fn default_infer_records() -> usize {

@@ -13,7 +13,6 @@ use async_nats::jetstream::{self, Message as JsMessage};
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::TableProvider;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use fust_engine::{
@@ -22,8 +21,10 @@ use fust_engine::{
 use futures::{FutureExt, StreamExt};
 
 use super::client::{connect, external};
-use super::config::{NatsSourceConfig, StartFrom};
-use crate::common::messages::{Message, MessageDecoder, MessageFormat, Metadata, given_schema};
+use super::config::NatsSourceConfig;
+use crate::common::messages::{
+    Message, MessageDecoder, MessageFormat, Metadata, StartFrom, given_schema,
+};
 
 /// The most messages `infer_records` may ask for.
 const MAX_MESSAGES: usize = 100_000;
@@ -90,12 +91,6 @@ impl NatsSource {
 
 #[async_trait]
 impl Source for NatsSource {
-    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
-        Err(DataFusionError::Internal(
-            "a nats input is read by the stream runner, not as a table".into(),
-        ))
-    }
-
     fn describe(&self) -> String {
         format!("nats stream {} at {}", self.config.stream, self.config.url)
     }

@@ -24,7 +24,13 @@ use super::stream::{Checkpoint, StreamSource};
 /// DataFusion's optimizer, which is how they reach the file scan or the database query.
 #[async_trait]
 pub trait Source: Send + Sync + Debug {
-    async fn table(&self, ctx: &SessionContext) -> Result<Arc<dyn TableProvider>>;
+    /// A stream source (see [`stream`](Self::stream)) has none: the stream runner reads it.
+    async fn table(&self, _ctx: &SessionContext) -> Result<Arc<dyn TableProvider>> {
+        Err(datafusion::error::DataFusionError::Internal(format!(
+            "{} is a stream, read by the stream runner, not as a table",
+            self.describe()
+        )))
+    }
 
     /// What it reads, for messages: e.g. `csv data/orders.csv`.
     fn describe(&self) -> String;

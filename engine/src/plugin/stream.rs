@@ -100,6 +100,12 @@ pub trait StreamReader: Send {
     /// one is. An epoch begins only when one is, so an idle stream commits nothing.
     async fn ready(&mut self, wait: Duration) -> Result<bool>;
 
+    /// Whether the reader has parts to read: false while a consumer group rebalances, a
+    /// time that `settings.stop_when_idle` does not count as idle.
+    fn reading(&self) -> bool {
+        true
+    }
+
     /// The spans of the records returned since the last [`committed`](Self::committed) or
     /// [`rewind`](Self::rewind), one per part that had records.
     fn epoch(&self) -> Vec<Span>;

@@ -207,6 +207,9 @@ impl CompiledJob {
                     last_lag = Instant::now();
                 }
                 let ready = reader.ready(Duration::from_millis(200)).await;
+                if !reader.reading() {
+                    last_record = Instant::now();
+                }
                 if !ready.map_err(|e| Error::datafusion(&context, e))? {
                     if settings
                         .stop_when_idle
@@ -332,12 +335,7 @@ impl CompiledJob {
         stats: &Arc<RunStats>,
         cancel: CancellationToken,
     ) -> Result<(RunSummary, RejectCounts)> {
-        let mut tables = StreamTables::default();
-        tables.0.insert(input.to_string(), table);
-        ctx.state_ref()
-            .write()
-            .config_mut()
-            .set_extension(Arc::new(tables));
+        use_stream_table(ctx, input, table);
         let summary = self.run_planned(ctx, stats.clone(), cancel).await?;
         let bad = Rejects::of(ctx).map(|r| r.counts()).unwrap_or_default();
         Ok((summary, bad))
@@ -405,12 +403,7 @@ impl CompiledJob {
     ) -> Result<((RunSummary, RejectCounts), Kept)> {
         let path = self.processors[at].0.clone();
         let fail = |e| Error::datafusion(&path, e);
-        let mut tables = StreamTables::default();
-        tables.0.insert(input.to_string(), table);
-        ctx.state_ref()
-            .write()
-            .config_mut()
-            .set_extension(Arc::new(tables));
+        use_stream_table(ctx, input, table);
         self.register_inputs(ctx).await?;
         let main = ctx
             .table(MAIN_INPUT)
@@ -533,6 +526,16 @@ enum Stateful {
 enum Kept {
     Window(WindowState),
     Seen(SeenKeys),
+}
+
+/// Makes `table` what the stream input `input` is read through in `ctx`.
+fn use_stream_table(ctx: &SessionContext, input: &str, table: Arc<dyn TableProvider>) {
+    let mut tables = StreamTables::default();
+    tables.0.insert(input.to_string(), table);
+    ctx.state_ref()
+        .write()
+        .config_mut()
+        .set_extension(Arc::new(tables));
 }
 
 /// Hands the state after this epoch to the sinks, which commit it with the positions.
