@@ -231,16 +231,20 @@ impl MessageDecoder {
                 RecordBatch::try_new(self.payload.clone(), cols)?
             }
             MessageFormat::Json => {
+                // One row more than the messages: a message holding two records shows in
+                // the count instead of filling the batch and pushing a record out.
                 let mut decoder = JsonReaderBuilder::new(self.payload.clone())
                     .with_coerce_primitive(true)
-                    .with_batch_size(messages.len().max(1))
+                    .with_batch_size(messages.len() + 1)
                     .build_decoder()?;
                 for m in messages {
                     let mut rest: &[u8] = &m.payload;
                     while !rest.is_empty() {
                         let used = decoder.decode(rest)?;
                         if used == 0 {
-                            break;
+                            return Err(DataFusionError::Execution(
+                                "a message must hold exactly one record".into(),
+                            ));
                         }
                         rest = &rest[used..];
                     }
