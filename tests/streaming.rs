@@ -409,27 +409,6 @@ fn file_output(kind: &str, dir: &Path) -> String {
     format!("  type: {kind}\n  path: {}\n", dir.display())
 }
 
-/// Rows and distinct ids of the epoch files (`part-*`) in `dir`: what a reader sees.
-fn dir_counts(dir: &Path) -> (u64, u64) {
-    let mut ids = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        p.file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
-    });
-    for f in files {
-        for row in read_rows(&f) {
-            ids.push(row[0].clone());
-        }
-    }
-    let rows = ids.len() as u64;
-    ids.sort();
-    ids.dedup();
-    (rows, ids.len() as u64)
-}
-
 #[test]
 fn nats_to_json_directory_publishes_whole_epochs_and_resumes() {
     let jet = Jet::connect();

@@ -779,3 +779,24 @@ pub fn mariadb(sql: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_string()
 }
+
+/// Rows and distinct ids of the epoch files (`part-*`) in `dir`: what a reader sees.
+pub fn dir_counts(dir: &Path) -> (u64, u64) {
+    let mut ids = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+    });
+    for f in files {
+        for row in read_rows(&f) {
+            ids.push(row[0].clone());
+        }
+    }
+    let rows = ids.len() as u64;
+    ids.sort();
+    ids.dedup();
+    (rows, ids.len() as u64)
+}
