@@ -715,7 +715,7 @@ describe('route branches', () => {
     const text = ok(connectBranch(withUs, 'pipeline.processors[0]', 'outputs.us', { default: true }));
     expect(linesGone(withUs, text)).toEqual(['      default: rest               # the records no route took']);
     const line = text.split('\n').find((l) => l.startsWith('      default:'))!;
-    expect(line).toMatch(/^      default: us +# the records no route took$/);
+    expect(line).toMatch(/^ {6}default: us +# the records no route took$/);
     expect(line.indexOf('#')).toBe(ROUTED.split('\n').find((l) => l.startsWith('      default:'))!.indexOf('#'));
   });
 

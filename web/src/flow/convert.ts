@@ -134,7 +134,7 @@ export function yamlToGraph(text: string): FlowGraph {
       }
     }
     if (key === 'pipeline' && isMap(pair.value)) {
-      const list = pair.value.get('processors', true);
+      const list = child(pair.value, 'processors');
       if (isSeq(list)) {
         list.items.forEach((item, index) =>
           processors.push(section(processorId(index), 'processor', item, { index })),
@@ -302,7 +302,7 @@ export function addNode(text: string, role: FlowRole, plugin: string, add: AddOp
     if (role === 'processor') {
       let list = root.getIn(['pipeline', 'processors'], true);
       if (!isSeq(list)) {
-        const pipeline = root.get('pipeline', true);
+        const pipeline = child(root, 'pipeline');
         if (pipeline !== undefined && pipeline !== null && !isMap(pipeline)) {
           throw new EditError('`pipeline` is not a mapping; fix it in the YAML');
         }
@@ -324,7 +324,7 @@ export function addNode(text: string, role: FlowRole, plugin: string, add: AddOp
     }
     const noun = role === 'input' ? MAIN_INPUT : MAIN_OUTPUT;
     const plural = `${noun}s`;
-    const named = root.get(plural, true);
+    const named = child(root, plural);
     if (!root.has(noun) && !isMap(named) && add.name === undefined) {
       insertTopKey(doc, root, noun, value);
       return noun;
@@ -354,7 +354,7 @@ export function removeNode(text: string, nodeId: string): EditResult {
       claimLeadingComment(list);
       list.items.splice(at.index, 1);
       if (list.items.length === 0) {
-        const pipeline = root.get('pipeline', true) as YAMLMap;
+        const pipeline = child(root, 'pipeline') as YAMLMap;
         pipeline.delete('processors');
         if (pipeline.items.length === 0) root.delete('pipeline');
       }
@@ -362,10 +362,10 @@ export function removeNode(text: string, nodeId: string): EditResult {
     }
     const output = at.kind === 'top' ? at.key === MAIN_OUTPUT && MAIN_OUTPUT : at.plural === 'outputs' && at.name;
     if (output) for (const route of routeMaps(root)) dropBranches(route, output);
-    if (at.kind === 'named') claimLeadingComment(root.get(at.plural, true) as YAMLMap);
+    if (at.kind === 'named') claimLeadingComment(child(root, at.plural) as YAMLMap);
     root.deleteIn(at.path);
     if (at.kind === 'named') {
-      const parent = root.get(at.plural, true);
+      const parent = child(root, at.plural);
       if (isMap(parent) && parent.items.length === 0) root.delete(at.plural);
     }
     return undefined;
@@ -412,7 +412,7 @@ export function renameNode(text: string, nodeId: string, newName: string): EditR
     if (at.kind !== 'named') throw new EditError('only sections under `inputs:` or `outputs:` have a name to change');
     const { plural, name: oldName } = at;
     if (oldName === newName) return nodeId;
-    const parent = root.get(plural, true) as YAMLMap;
+    const parent = child(root, plural) as YAMLMap;
     const noun = plural.slice(0, -1);
     const taken = new Set(parent.items.map((p) => keyOf(p) ?? ''));
     if (root.has(noun)) taken.add(noun);
@@ -422,7 +422,7 @@ export function renameNode(text: string, nodeId: string, newName: string): EditR
     const processors = root.getIn(['pipeline', 'processors'], true);
     if (plural === 'outputs') {
       for (const route of routeMaps(root)) {
-        const routes = route.get('routes', true);
+        const routes = child(route, 'routes');
         const branch = isMap(routes) ? routes.items.find((p) => keyOf(p) === oldName) : undefined;
         if (branch) setKey(branch, newName);
         if (route.get('default') === oldName) route.set('default', newName);
@@ -431,7 +431,7 @@ export function renameNode(text: string, nodeId: string, newName: string): EditR
       for (const item of processors.items) {
         if (!isMap(item)) continue;
         if (item.get('type') === 'enrich' && item.get('lookup') === oldName) item.set('lookup', newName);
-        const inputs = item.get('inputs', true);
+        const inputs = child(item, 'inputs');
         if (item.get('type') === 'union' && isSeq(inputs)) {
           inputs.items.forEach((n, i) => {
             if (isScalar(n) && n.value === oldName) n.value = newName;
@@ -459,7 +459,7 @@ export function connectBranch(text: string, routeId: string, outputId: string, b
       route.set('default', name);
       return routeId;
     }
-    let routes = route.get('routes', true);
+    let routes = child(route, 'routes');
     if (!isMap(routes)) {
       routes = new YAMLMap();
       insertPairBefore(route, doc.createPair('routes', routes), 'default');
@@ -536,7 +536,7 @@ function locate(root: YAMLMap, nodeId: string): Located {
   }
   const plural = nodeId.slice(0, dot);
   const name = nodeId.slice(dot + 1);
-  const parent = root.get(plural, true);
+  const parent = child(root, plural);
   if (!['inputs', 'outputs'].includes(plural) || !isMap(parent) || !parent.has(name)) throw missing;
   return { kind: 'named', plural, name, path: [plural, name] };
 }
@@ -563,7 +563,7 @@ function outputName(root: YAMLMap, outputId: string): string {
 }
 
 function dropBranches(route: YAMLMap, name: string, kind?: 'route' | 'default') {
-  const routes = route.get('routes', true);
+  const routes = child(route, 'routes');
   if (kind !== 'default' && isMap(routes)) routes.delete(name);
   if (kind !== 'route' && route.get('default') === name) route.delete('default');
 }
@@ -612,7 +612,7 @@ function mergeMap(doc: Document, map: YAMLMap, value: Json, keep: Set<string> = 
   }
   for (const [key, v] of Object.entries(value)) {
     if (v === undefined || keep.has(key)) continue;
-    const existing = map.get(key, true);
+    const existing = child(map, key);
     if (existing !== undefined && deepEqual(toPlain(existing), v)) continue;
     if (isMap(existing) && isPlainObject(v)) {
       mergeMap(doc, existing, v);
@@ -629,6 +629,11 @@ function mergeMap(doc: Document, map: YAMLMap, value: Json, keep: Set<string> = 
 function toPlain(node: unknown): unknown {
   if (isMap(node) || isSeq(node) || isScalar(node)) return node.toJSON();
   return node;
+}
+
+/** The node under a key (a Scalar, a collection, or undefined), not its value. */
+function child(map: YAMLMap, key: string): unknown {
+  return map.get(key, true) as unknown;
 }
 
 function keyOf(pair: Pair): string | undefined {
