@@ -1,0 +1,235 @@
+// The designer in jsdom: palette, selection, the options form, reorder, delete, route
+// branches and problems, with the YAML held by a parent as the job editor holds it.
+import { act, cleanup, fireEvent, render, screen, within } from '@testing-library/react';
+import { useState } from 'react';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { PluginView, Problem } from '../api/types';
+import FlowDesigner from './FlowDesigner';
+
+beforeAll(() => {
+  // React Flow measures its nodes; jsdom has no layout.
+  globalThis.ResizeObserver ??= class {
+    observe() {}
+    unobserve() {}
+    disconnect() {}
+  };
+});
+
+afterEach(cleanup);
+
+const schema = (properties: Record<string, unknown>, required: string[] = []) =>
+  ({
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    type: 'object',
+    properties,
+    required,
+    additionalProperties: false,
+  }) as unknown as PluginView['options'];
+
+const PLUGINS: PluginView[] = [
+  {
+    name: 'csv',
+    role: 'input',
+    description: 'CSV files',
+    options: schema({ path: { type: 'string' }, has_header: { type: 'boolean', default: true } }, ['path']),
+    example: 'type: csv\npath: data/orders.csv\n',
+  },
+  {
+    name: 'filter',
+    role: 'processor',
+    description: 'Keep or drop rows by a SQL condition',
+    options: schema({ condition: { type: 'string' }, mode: { type: 'string', enum: ['include', 'exclude'] } }, ['condition']),
+    example: 'type: filter\ncondition: "amount > 100"\n',
+  },
+  {
+    name: 'sql',
+    role: 'processor',
+    description: 'Any SELECT',
+    options: schema({ query: { type: 'string' } }, ['query']),
+    example: 'type: sql\nquery: SELECT * FROM input\n',
+  },
+  {
+    name: 'route',
+    role: 'processor',
+    description: 'Send records to named outputs',
+    options: schema({ routes: { type: 'object', additionalProperties: { type: 'string' } }, default: { type: ['string', 'null'] } }, ['routes']),
+    example: 'type: route\nroutes:\n  big: amount >= 1000\n',
+  },
+  {
+    name: 'parquet',
+    role: 'output',
+    description: 'Parquet files',
+    options: schema({ path: { type: 'string' }, compression: { type: 'string' } }, ['path']),
+    example: 'type: parquet\npath: out/x.parquet\n',
+  },
+];
+
+const JOB = `# Paid orders, as Parquet.
+name: paid_orders
+input:
+  type: csv
+  path: examples/data/orders.csv
+pipeline:
+  processors:
+    - type: filter
+      condition: "amount > 100"   # in euros
+    - type: sql
+      query: SELECT * FROM input
+output:
+  type: parquet
+  path: out/paid.parquet
+`;
+
+/** The designer under a parent that keeps the YAML, as the job editor does. */
+function renderDesigner(initial: string, problems: Problem[] = []) {
+  const seen: string[] = [];
+  function Harness() {
+    const [yaml, setYaml] = useState(initial);
+    return (
+      <FlowDesigner
+        yaml={yaml}
+        onYamlChange={(next) => {
+          seen.push(next);
+          setYaml(next);
+        }}
+        plugins={PLUGINS}
+        problems={problems}
+      />
+    );
+  }
+  render(<Harness />);
+  return { last: () => seen[seen.length - 1] ?? initial, seen };
+}
+
+/**
+ * A node's button by its label. React Flow keeps nodes hidden until it has measured
+ * them, which jsdom never lets it do, and hidden elements have no accessible name.
+ */
+function nodeButton(label: RegExp): HTMLElement {
+  const found = screen.getAllByRole('button', { hidden: true }).filter((b) => label.test(b.getAttribute('aria-label') ?? ''));
+  expect(found, `one button labelled ${label}`).toHaveLength(1);
+  return found[0];
+}
+
+describe('FlowDesigner', () => {
+  it('draws a node per section and a palette per role', () => {
+    renderDesigner(JOB);
+    expect(nodeButton(/^Edit csv input$/)).toBeTruthy();
+    expect(nodeButton(/^Edit filter processor 1$/)).toBeTruthy();
+    expect(nodeButton(/^Edit sql processor 2$/)).toBeTruthy();
+    expect(nodeButton(/^Edit parquet output$/)).toBeTruthy();
+    const palette = screen.getByRole('navigation', { name: 'Plugins' });
+    expect(within(palette).getByRole('button', { name: 'Add csv input' })).toBeTruthy();
+    expect(within(palette).getByRole('button', { name: 'Add filter processor' })).toBeTruthy();
+    expect(within(palette).getByRole('button', { name: 'Add parquet output' })).toBeTruthy();
+  });
+
+  it('adds a processor from the palette with its example, after the selected one', () => {
+    const { last } = renderDesigner(JOB);
+    fireEvent.click(nodeButton(/^Edit filter processor 1$/));
+    fireEvent.click(screen.getByRole('button', { name: 'Add sql processor' }));
+    const job = parse(last());
+    expect(job.pipeline.processors.map((p: { type: string }) => p.type)).toEqual(['filter', 'sql', 'sql']);
+    expect(last()).toContain('condition: "amount > 100"   # in euros');
+    // The new node is selected.
+    expect(screen.getByRole('heading', { name: 'sql processor 2' })).toBeTruthy();
+  });
+
+  it('moves a processor with its buttons and follows it', () => {
+    const { last } = renderDesigner(JOB);
+    fireEvent.click(nodeButton(/^Edit filter processor 1$/));
+    expect((screen.getByRole('button', { name: 'Move up' }) as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.click(screen.getByRole('button', { name: 'Move down' }));
+    expect(parse(last()).pipeline.processors.map((p: { type: string }) => p.type)).toEqual(['sql', 'filter']);
+    expect(screen.getByRole('heading', { name: 'filter processor 2' })).toBeTruthy();
+    expect(nodeButton(/^Edit sql processor 1$/)).toBeTruthy();
+  });
+
+  it('edits options through the generated form, keeping the rest of the YAML', () => {
+    const { last } = renderDesigner(JOB);
+    fireEvent.click(nodeButton(/^Edit parquet output$/));
+    const path = screen.getByLabelText(/path/) as HTMLInputElement;
+    expect(path.value).toBe('out/paid.parquet');
+    fireEvent.change(path, { target: { value: 'out/other.parquet' } });
+    expect(last()).toBe(JOB.replace('out/paid.parquet', 'out/other.parquet'));
+  });
+
+  it('deletes the selected node with the button and the Delete key', () => {
+    const { last } = renderDesigner(JOB);
+    fireEvent.click(nodeButton(/^Edit sql processor 2$/));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    expect(parse(last()).pipeline.processors).toHaveLength(1);
+    fireEvent.click(nodeButton(/^Edit filter processor 1$/));
+    fireEvent.keyDown(screen.getByRole('group', { name: 'Job graph' }), { key: 'Delete' });
+    expect(parse(last()).pipeline).toBeUndefined();
+    expect(last()).toContain('# Paid orders, as Parquet.');
+  });
+
+  it('marks invalid nodes with the server message, and lists job-level problems', () => {
+    renderDesigner(JOB, [
+      { key: 'pipeline.processors[0].condition', message: 'unknown column `amount`', line: 9, column: 18 },
+      { key: 'settings.batch_size', message: 'expected a number' },
+    ]);
+    const button = nodeButton(/^Edit filter processor 1 \(1 problem\)$/);
+    const node = button.closest('.flow-node')!;
+    expect(node.className).toContain('flow-node-invalid');
+    expect(node.textContent).toContain('unknown column `amount`');
+    expect(screen.getByRole('list', { name: 'Problems of the whole job' }).textContent).toContain('expected a number');
+    fireEvent.click(button);
+    expect(screen.getByRole('alert').textContent).toContain('unknown column `amount`');
+  });
+
+  it('connects and disconnects route branches from the panel', () => {
+    const routed = `input: {type: csv, path: a.csv}
+pipeline:
+  processors:
+    - type: route
+outputs:
+  big: {type: parquet, path: big.parquet}
+  rest: {type: parquet, path: rest.parquet}
+`;
+    const { last } = renderDesigner(routed);
+    fireEvent.click(nodeButton(/^Edit route processor 1$/));
+    fireEvent.change(screen.getByLabelText('Condition (SQL)'), { target: { value: 'amount >= 1000' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Connect' }));
+    expect(parse(last()).pipeline.processors[0].routes).toEqual({ big: 'amount >= 1000' });
+    fireEvent.change(screen.getByLabelText('Output'), { target: { value: 'outputs.rest' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Make default' }));
+    expect(parse(last()).pipeline.processors[0].default).toBe('rest');
+    fireEvent.click(screen.getByRole('button', { name: 'Disconnect the branch to big' }));
+    expect(parse(last()).pipeline.processors[0].routes).toEqual({});
+  });
+
+  it('renames a named output and the branches to it', () => {
+    const routed = `input: {type: csv, path: a.csv}
+pipeline:
+  processors:
+    - {type: route, routes: {big: "amount > 1"}}
+outputs:
+  big: {type: parquet, path: big.parquet}
+`;
+    const { last } = renderDesigner(routed);
+    fireEvent.click(nodeButton(/^Edit parquet output big$/));
+    const name = screen.getByLabelText('Name');
+    fireEvent.change(name, { target: { value: 'large' } });
+    fireEvent.blur(name);
+    expect(last()).toBe(routed.replaceAll('big:', 'large:'));
+  });
+
+  it('follows the yaml prop and says when it does not parse', () => {
+    function Switcher() {
+      const [yaml, setYaml] = useState(JOB);
+      return (
+        <>
+          <button type="button" onClick={() => setYaml('input: {type: csv\n')}>break</button>
+          <FlowDesigner yaml={yaml} onYamlChange={setYaml} plugins={PLUGINS} problems={[]} />
+        </>
+      );
+    }
+    render(<Switcher />);
+    act(() => fireEvent.click(screen.getByRole('button', { name: 'break' })));
+    expect(screen.getByRole('alert').textContent).toMatch(/does not parse/);
+    expect((screen.getByRole('button', { name: 'Add csv input' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});

@@ -1,0 +1,84 @@
+// A run as it changes: its record (GET /runs/{id}), updated by the live WebSocket events, or
+// polled every second when no WebSocket is available; and the counters sampled over time for
+// the rate and the chart.
+import { useEffect, useState } from 'react';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { getRun } from '../api/client';
+import type { RunEvent, RunRecord } from '../api/types';
+import { isActive } from '../components/StateBadge';
+import { openRunEvents, type LiveStatus } from './runEvents';
+import { appendSample, sampleOf, type Sample } from './throughput';
+
+export interface RunLive {
+  run: RunRecord | undefined;
+  error: unknown;
+  refetch: () => void;
+  status: LiveStatus;
+  samples: Sample[];
+}
+
+/** The record with an event's state and counters applied. */
+export function applyEvent(run: RunRecord, event: RunEvent): RunRecord {
+  const finished = !isActive(event.state);
+  return {
+    ...run,
+    state: event.state,
+    rows_in: event.rows_in,
+    rows_out: event.rows_out,
+    bytes_out: event.bytes_out,
+    error: event.error ?? run.error,
+    started_at: run.started_at ?? (event.state === 'running' ? event.at : run.started_at),
+    finished_at: finished ? (run.finished_at ?? event.at) : run.finished_at,
+  };
+}
+
+export function useRunLive(runId: string): RunLive {
+  const queryClient = useQueryClient();
+  const [status, setStatus] = useState<LiveStatus>('connecting');
+  const [samples, setSamples] = useState<Sample[]>([]);
+
+  const query = useQuery({
+    queryKey: ['run', runId],
+    queryFn: () => getRun(runId),
+    // Poll while the run is active and the WebSocket is not carrying its events.
+    refetchInterval: (q) =>
+      q.state.data !== undefined && isActive(q.state.data.state) && status !== 'live' ? 1000 : false,
+  });
+  const active = query.data === undefined || isActive(query.data.state);
+
+  // Every new record (polled or loaded) is a sample too.
+  useEffect(() => {
+    if (query.data !== undefined && isActive(query.data.state)) {
+      setSamples((known) => appendSample(known, sampleOf(query.data, query.dataUpdatedAt)));
+    }
+  }, [query.data, query.dataUpdatedAt]);
+
+  useEffect(() => {
+    setSamples([]);
+  }, [runId]);
+
+  useEffect(() => {
+    if (!active) {
+      return undefined;
+    }
+    return openRunEvents(runId, {
+      onEvent: (event) => {
+        setSamples((known) => appendSample(known, sampleOf(event, event.at)));
+        queryClient.setQueryData<RunRecord>(['run', runId], (run) => (run === undefined ? run : applyEvent(run, event)));
+        if (!isActive(event.state)) {
+          // The final record has what events do not carry (bytes in, bad records, finish time).
+          void queryClient.invalidateQueries({ queryKey: ['run', runId] });
+        }
+      },
+      onStatus: (next) => {
+        setStatus(next);
+        if (next === 'ended') {
+          void queryClient.invalidateQueries({ queryKey: ['run', runId] });
+        }
+      },
+    });
+    // Reconnect only for another run, or when an ended run is re-queued (it never is).
+  }, [runId, active, queryClient]);
+
+  return { run: query.data, error: query.error, refetch: () => void query.refetch(), status, samples };
+}

@@ -1,0 +1,67 @@
+// A run's log lines, fetched in pieces (`?after=` the last line seen) every second while the
+// run is active, and once more when it ends.
+import { useEffect, useRef, useState } from 'react';
+import { runLogs } from '../api/client';
+import type { LogLine } from '../api/types';
+
+export interface RunLogs {
+  lines: LogLine[];
+  error: unknown;
+}
+
+const POLL_MS = 1000;
+/** The server's default page of log lines. */
+const PAGE = 1000;
+const MAX_PAGES_A_POLL = 20;
+
+export function useRunLogs(runId: string, active: boolean): RunLogs {
+  const [lines, setLines] = useState<LogLine[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const lastSeq = useRef(0);
+
+  // A different run starts from its first line.
+  useEffect(() => {
+    lastSeq.current = 0;
+    setLines([]);
+    setError(null);
+  }, [runId]);
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: number | undefined;
+    async function fetchMore() {
+      try {
+        // The server returns at most PAGE lines a call: keep asking while pages come back full.
+        for (let page = 0; page < MAX_PAGES_A_POLL; page += 1) {
+          const more = await runLogs(runId, lastSeq.current);
+          if (stopped) {
+            return;
+          }
+          const fresh = more.filter((line) => line.seq > lastSeq.current);
+          if (fresh.length > 0) {
+            lastSeq.current = fresh[fresh.length - 1].seq;
+            setLines((known) => known.concat(fresh));
+          }
+          if (more.length < PAGE) {
+            break;
+          }
+        }
+        setError(null);
+      } catch (failure) {
+        if (!stopped) {
+          setError(failure);
+        }
+      }
+      if (active && !stopped) {
+        timer = window.setTimeout(fetchMore, POLL_MS);
+      }
+    }
+    void fetchMore();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
+  }, [runId, active]);
+
+  return { lines, error };
+}

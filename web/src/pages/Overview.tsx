@@ -1,0 +1,90 @@
+// The overview: runs by state over the last 24 h, active runs, failed runs that need
+// attention, and the scheduler's status.
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'wouter';
+import { getOverview, listJobs, listRuns } from '../api/client';
+import { ApiError } from '../api/errors';
+import { ErrorNotice } from '../components/ErrorNotice';
+import { Page } from '../components/Page';
+import { StateBadge } from '../components/StateBadge';
+import { formatCount } from '../lib/format';
+import { deriveOverview, fromServer, RUN_STATES, type OverviewView } from '../lib/overview';
+import { useNow } from '../lib/useNow';
+import { RunsTable } from './Runs';
+
+/** GET /overview, or the same computed from /runs and /jobs when the server has no /overview. */
+async function loadOverview(): Promise<OverviewView> {
+  try {
+    return fromServer(await getOverview());
+  } catch (error) {
+    if (!(error instanceof ApiError && error.kind === 'not-found')) {
+      throw error;
+    }
+    const [runs, jobs] = await Promise.all([listRuns({ limit: 1000 }), listJobs()]);
+    return deriveOverview(runs, jobs, Date.now());
+  }
+}
+
+export function OverviewPage() {
+  const now = useNow(1000);
+  const overview = useQuery({ queryKey: ['overview'], queryFn: loadOverview, refetchInterval: 3000 });
+  const view = overview.data;
+
+  return (
+    <Page title="Overview" wide>
+      {overview.error !== null && <ErrorNotice error={overview.error} context="Loading the overview" onRetry={() => void overview.refetch()} />}
+      {overview.isPending && <p className="muted">Loading…</p>}
+      {view !== undefined && (
+        <>
+          <section aria-labelledby="by-state">
+            <h2 id="by-state">Runs in the last 24 hours</h2>
+            <ul className="cards">
+              {RUN_STATES.map((state) => (
+                <li key={state} className={`card card-${state}`}>
+                  <span className="card-number">{formatCount(view.byState[state])}</span>
+                  <StateBadge state={state} />
+                </li>
+              ))}
+            </ul>
+          </section>
+          <section aria-labelledby="active">
+            <h2 id="active">Active runs</h2>
+            {view.active.length === 0 ? (
+              <p className="muted">Nothing is running.</p>
+            ) : (
+              <RunsTable runs={view.active} now={now} showJob />
+            )}
+          </section>
+          <section aria-labelledby="attention">
+            <h2 id="attention">Failed runs that need attention</h2>
+            {view.needsAttention.length === 0 ? (
+              <p className="muted">No job's latest run failed.</p>
+            ) : (
+              <ul className="attention">
+                {view.needsAttention.map((run) => (
+                  <li key={run.id}>
+                    <Link href={`/runs/${run.id}`} className="strong">{run.job}</Link>{' '}
+                    <StateBadge state={run.state} />
+                    {run.error !== null && run.error !== undefined && <p className="error-text small">{run.error}</p>}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+          <section aria-labelledby="scheduler">
+            <h2 id="scheduler">Scheduler</h2>
+            <dl className="stats">
+              {view.scheduler.map(([label, value]) => (
+                <div key={label} className="stat">
+                  <dt>{label}</dt>
+                  <dd>{value}</dd>
+                </div>
+              ))}
+            </dl>
+            {view.derived && <p className="muted small">Computed from the runs and jobs lists: this server has no /overview.</p>}
+          </section>
+        </>
+      )}
+    </Page>
+  );
+}
