@@ -102,11 +102,11 @@ function Routes() {
       <Switch>
         <Route path="/" component={OverviewPage} />
         <Route path="/jobs" component={JobsPage} />
-        <Route path="/new">{() => <JobEditorPage name={null} />}</Route>
+        <Route path="/new">{() => <JobEditorPage key="new" name={null} />}</Route>
         <Route path="/jobs/:name/runs">{(params) => <RunsPage job={decodeURIComponent(params.name)} />}</Route>
-        <Route path="/jobs/:name">{(params) => <JobEditorPage name={decodeURIComponent(params.name)} />}</Route>
+        <Route path="/jobs/:name">{(params) => <JobEditorPage key={params.name} name={decodeURIComponent(params.name)} />}</Route>
         <Route path="/runs">{() => <RunsPage job={null} />}</Route>
-        <Route path="/runs/:id">{(params) => <RunPage id={params.id} />}</Route>
+        <Route path="/runs/:id">{(params) => <RunPage key={params.id} id={params.id} />}</Route>
         <Route component={NotFound} />
       </Switch>
     </Suspense>

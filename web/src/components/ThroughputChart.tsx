@@ -1,5 +1,5 @@
 // The run page's chart: rows in and out per second over the run (uPlot).
-import { useEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { throughputSeries, type Sample } from '../lib/throughput';
@@ -27,7 +27,9 @@ export default function ThroughputChart({ samples, start }: Props) {
   const chart = useRef<uPlot | null>(null);
   const [theme] = useTheme();
   const latest = useRef({ samples, start });
-  latest.current = { samples, start };
+  useLayoutEffect(() => {
+    latest.current = { samples, start };
+  });
 
   // (Re)create the chart when the theme changes; it follows the container's width.
   useEffect(() => {

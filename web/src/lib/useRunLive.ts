@@ -32,6 +32,7 @@ export function applyEvent(run: RunRecord, event: RunEvent): RunRecord {
   };
 }
 
+/** For one run: the page is mounted afresh for another run (keyed by its id). */
 export function useRunLive(runId: string): RunLive {
   const queryClient = useQueryClient();
   const [status, setStatus] = useState<LiveStatus>('connecting');
@@ -39,23 +40,19 @@ export function useRunLive(runId: string): RunLive {
 
   const query = useQuery({
     queryKey: ['run', runId],
-    queryFn: () => getRun(runId),
+    queryFn: async () => {
+      const run = await getRun(runId);
+      // Every polled record of an active run is a sample too.
+      if (isActive(run.state)) {
+        setSamples((known) => appendSample(known, sampleOf(run, Date.now())));
+      }
+      return run;
+    },
     // Poll while the run is active and the WebSocket is not carrying its events.
     refetchInterval: (q) =>
       q.state.data !== undefined && isActive(q.state.data.state) && status !== 'live' ? 1000 : false,
   });
   const active = query.data === undefined || isActive(query.data.state);
-
-  // Every new record (polled or loaded) is a sample too.
-  useEffect(() => {
-    if (query.data !== undefined && isActive(query.data.state)) {
-      setSamples((known) => appendSample(known, sampleOf(query.data, query.dataUpdatedAt)));
-    }
-  }, [query.data, query.dataUpdatedAt]);
-
-  useEffect(() => {
-    setSamples([]);
-  }, [runId]);
 
   useEffect(() => {
     if (!active) {

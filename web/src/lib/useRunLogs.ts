@@ -14,17 +14,11 @@ const POLL_MS = 1000;
 const PAGE = 1000;
 const MAX_PAGES_A_POLL = 20;
 
+/** For one run: the page is mounted afresh for another run (keyed by its id). */
 export function useRunLogs(runId: string, active: boolean): RunLogs {
   const [lines, setLines] = useState<LogLine[]>([]);
   const [error, setError] = useState<unknown>(null);
   const lastSeq = useRef(0);
-
-  // A different run starts from its first line.
-  useEffect(() => {
-    lastSeq.current = 0;
-    setLines([]);
-    setError(null);
-  }, [runId]);
 
   useEffect(() => {
     let stopped = false;
