@@ -146,6 +146,15 @@ describe('FlowDesigner', () => {
     expect(nodeButton(/^Edit sql processor 1$/)).toBeTruthy();
   });
 
+  it('keeps the focus on a move button when the processor reaches the end', () => {
+    renderDesigner(JOB);
+    fireEvent.click(nodeButton(/^Edit filter processor 1$/));
+    const down = screen.getByRole('button', { name: 'Move down' });
+    down.focus();
+    fireEvent.click(down);
+    expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Move up' }));
+  });
+
   it('edits options through the generated form, keeping the rest of the YAML', () => {
     const { last } = renderDesigner(JOB);
     fireEvent.click(nodeButton(/^Edit parquet output$/));

@@ -3,7 +3,7 @@
 // Schema, reordering, deleting and route branches. Every edit is a function of the YAML
 // text (./convert.ts) and goes out through onYamlChange; the graph is always read back
 // from the `yaml` prop, so the YAML editor and the designer cannot disagree.
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow } from '@xyflow/react';
 import type { Connection, Edge, Node, NodeProps } from '@xyflow/react';
@@ -274,7 +274,6 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
 
       {selected && (
         <NodePanel
-          key={selected.id}
           node={selected}
           graph={graph}
           plugin={plugins.find((p) => p.name === selected.plugin && p.role === selected.role)}
@@ -305,6 +304,17 @@ function NodePanel({ node, graph, plugin, problems, yaml, onEdit, onRemove, onCl
   const title = nodeTitle(node);
   const count = graph.nodes.filter((n) => n.role === 'processor').length;
   const named = node.id.startsWith('inputs.') || node.id.startsWith('outputs.');
+  const up = useRef<HTMLButtonElement>(null);
+  const down = useRef<HTMLButtonElement>(null);
+  // A processor moved to either end disables the button just pressed: keep the focus on
+  // the other one, so a keyboard user can go on moving it.
+  useEffect(() => {
+    const active = document.activeElement;
+    const lost = active === null || active === document.body || (active instanceof HTMLButtonElement && active.disabled);
+    if (!lost) return;
+    if (up.current?.disabled === false && down.current?.disabled) up.current.focus();
+    else if (down.current?.disabled === false && up.current?.disabled) down.current.focus();
+  }, [node.index]);
   return (
     <aside className="flow-panel" aria-label={`${title}: options`}>
       <header className="flow-panel-header">
@@ -326,11 +336,12 @@ function NodePanel({ node, graph, plugin, problems, yaml, onEdit, onRemove, onCl
           ))}
         </ul>
       )}
-      {named && <NameField node={node} onRename={(name) => onEdit(renameNode(yaml, node.id, name), true)} />}
+      {named && <NameField key={`name ${node.id}`} node={node} onRename={(name) => onEdit(renameNode(yaml, node.id, name), true)} />}
       <div className="flow-panel-actions">
         {node.index !== undefined && (
           <>
             <button
+              ref={up}
               type="button"
               disabled={node.index === 0}
               onClick={() => onEdit(moveProcessor(yaml, node.index!, node.index! - 1), true)}
@@ -338,6 +349,7 @@ function NodePanel({ node, graph, plugin, problems, yaml, onEdit, onRemove, onCl
               Move up
             </button>
             <button
+              ref={down}
               type="button"
               disabled={node.index >= count - 1}
               onClick={() => onEdit(moveProcessor(yaml, node.index!, node.index! + 1), true)}
@@ -350,9 +362,9 @@ function NodePanel({ node, graph, plugin, problems, yaml, onEdit, onRemove, onCl
           Delete
         </button>
       </div>
-      {node.plugin === 'route' && <RouteBranches node={node} graph={graph} yaml={yaml} onEdit={onEdit} />}
+      {node.plugin === 'route' && <RouteBranches key={`branches ${node.id}`} node={node} graph={graph} yaml={yaml} onEdit={onEdit} />}
       {plugin ? (
-        <OptionsForm node={node} plugin={plugin} problems={problems} onChange={(o) => onEdit(setNodeOptions(yaml, node.id, o))} />
+        <OptionsForm key={`form ${node.id}`} node={node} plugin={plugin} problems={problems} onChange={(o) => onEdit(setNodeOptions(yaml, node.id, o))} />
       ) : (
         <p>
           No {node.role} plugin is called <code>{node.plugin || '(no type)'}</code>: edit this section in the YAML tab.
