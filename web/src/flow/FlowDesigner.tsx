@@ -5,7 +5,7 @@
 // from the `yaml` prop, so the YAML editor and the designer cannot disagree.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
-import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow } from '@xyflow/react';
+import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, useStore } from '@xyflow/react';
 import type { Connection, Edge, Node, NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import Form from '@rjsf/core';
@@ -115,12 +115,14 @@ function toEdge(e: FlowEdge): Edge {
   };
 }
 
-/** Fits the view again when nodes come or go. */
+/** Fits the view again when nodes come or go, or the canvas changes size. */
 function FitOnChange({ signature }: { signature: string }) {
   const { fitView } = useReactFlow();
+  const width = useStore((s) => s.width);
+  const height = useStore((s) => s.height);
   useEffect(() => {
-    void fitView({ padding: 0.2 });
-  }, [signature, fitView]);
+    void fitView({ padding: 0.2, maxZoom: 1 });
+  }, [signature, width, height, fitView]);
   return null;
 }
 
@@ -254,7 +256,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
             nodeTypes={nodeTypes}
             colorMode={theme}
             fitView
-            fitViewOptions={{ padding: 0.2 }}
+            fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
             minZoom={0.2}
             nodesDraggable={false}
             nodesFocusable={false}

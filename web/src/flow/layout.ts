@@ -2,7 +2,7 @@
 // order, outputs), each column centred on the same line. Pure, for tests.
 import type { FlowGraph } from './convert';
 
-export const COLUMN_WIDTH = 260;
+export const COLUMN_WIDTH = 330;
 export const ROW_HEIGHT = 110;
 
 export interface Position {
