@@ -164,6 +164,71 @@ describe('FlowDesigner', () => {
     expect(last()).toBe(JOB.replace('out/paid.parquet', 'out/other.parquet'));
   });
 
+  it('writes nothing when a form with nested choices opens, and one key when one field changes', () => {
+    const http: PluginView = {
+      name: 'http',
+      role: 'input',
+      description: 'A REST API',
+      example: 'type: http\nurl: https://api.example.com\n',
+      options: schema(
+        {
+          url: { type: 'string' },
+          timeout: { anyOf: [{ type: 'integer', format: 'uint64', minimum: 0 }, { type: 'string' }] },
+          auth: {
+            oneOf: [
+              { type: 'object', properties: { type: { const: 'bearer' }, token: { type: 'string' } }, required: ['type', 'token'] },
+              { type: 'object', properties: { type: { const: 'basic' }, user: { type: 'string' }, password: { type: 'string' } }, required: ['type', 'user'] },
+            ],
+          },
+          pagination: {
+            oneOf: [
+              { type: 'object', properties: { type: { const: 'page' }, page_param: { type: 'string', default: 'page' } }, required: ['type'] },
+              { type: 'object', properties: { type: { const: 'cursor' }, cursor_path: { type: 'string' } }, required: ['type', 'cursor_path'] },
+            ],
+          },
+          params: { type: 'object', additionalProperties: { type: 'string' } },
+          headers: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+          max_retries: { type: 'integer', format: 'uint32', default: 5 },
+          schema: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+          metadata: { type: 'array', items: { type: 'string' }, minItems: 1 },
+        },
+        ['url'],
+      ),
+    };
+    const job = `# Orders from an API.
+input:
+  type: http
+  url: \${API_URL:-http://127.0.0.1:8080/v1/orders}
+  params: {status: paid}
+  auth: {type: bearer, token: "\${API_TOKEN:-}"}
+  timeout: 30s
+output: {type: parquet, path: out/api.parquet}
+`;
+    const seen: string[] = [];
+    function Harness() {
+      const [yaml, setYaml] = useState(job);
+      return (
+        <FlowDesigner
+          yaml={yaml}
+          onYamlChange={(next) => {
+            seen.push(next);
+            setYaml(next);
+          }}
+          plugins={[...PLUGINS, http]}
+          problems={[]}
+        />
+      );
+    }
+    render(<Harness />);
+    fireEvent.click(nodeButton(/^Edit http input$/));
+    expect(screen.getByRole('heading', { name: 'http input' })).toBeTruthy();
+    expect(seen).toEqual([]);
+    const url = screen.getByLabelText(/^url/) as HTMLInputElement;
+    fireEvent.change(url, { target: { value: 'https://api.example.com/orders' } });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBe(job.replace('${API_URL:-http://127.0.0.1:8080/v1/orders}', 'https://api.example.com/orders'));
+  });
+
   it('deletes the selected node with the button and the Delete key', () => {
     const { last } = renderDesigner(JOB);
     fireEvent.click(nodeButton(/^Edit sql processor 2$/));

@@ -455,6 +455,16 @@ function RouteBranches({ node, graph, yaml, onEdit }: { node: FlowNode; graph: F
 
 const UI_SCHEMA: UiSchema = { 'ui:submitButtonOptions': { norender: true } };
 
+/**
+ * The form fills in nothing by itself: no defaults, no `const`s of a `oneOf` variant, no
+ * empty objects or list items. Else opening a form would write options into the YAML.
+ */
+const NO_DEFAULTS = {
+  emptyObjectFields: 'skipDefaults',
+  constAsDefaults: 'never',
+  arrayMinItems: { populate: 'never' },
+} as const;
+
 /** The node's options as a form generated from its plugin's JSON Schema. */
 function OptionsForm({
   node,
@@ -478,6 +488,7 @@ function OptionsForm({
       validator={validator}
       extraErrors={extraErrors}
       showErrorList={false}
+      experimental_defaultFormStateBehavior={NO_DEFAULTS}
       idPrefix={`flow_${node.id.replace(/\W+/g, '_')}`}
       onChange={(e) => onChange(cleanFormData(e.formData, node.options))}
     />

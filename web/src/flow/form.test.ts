@@ -66,6 +66,7 @@ describe('cleanFormData', () => {
     });
     expect(cleanFormData({ path: 'b.csv', has_header: false, infer_rows: 0 }, before)).toEqual({ path: 'b.csv', has_header: false, infer_rows: 0 });
     expect(cleanFormData(undefined, before)).toEqual({});
+    expect(cleanFormData({ path: 'a.csv', columns: [], metadata: [null] }, before)).toEqual({ path: 'a.csv', columns: [] });
   });
 });
 

@@ -59,7 +59,7 @@ export function errorTree(problems: ProblemLike[], nodeId: string): ErrorTree {
 
 /**
  * The form's data as options to write: undefined values left out, and options the
- * section did not have dropped while they are still empty (`''`, `{}`, `[]`, null), so
+ * section did not have dropped while they are still empty (`''`, `{}`, `[]`, `[null]`, null), so
  * opening a form and touching one field adds one key.
  */
 export function cleanFormData(data: unknown, before: Json): Json {
@@ -75,7 +75,7 @@ export function cleanFormData(data: unknown, before: Json): Json {
 
 function isEmpty(value: unknown): boolean {
   if (value === null || value === '') return true;
-  if (Array.isArray(value)) return value.length === 0;
+  if (Array.isArray(value)) return value.every((v) => v === null || v === undefined);
   if (typeof value === 'object') return Object.values(value as Json).every((v) => v === undefined);
   return false;
 }
