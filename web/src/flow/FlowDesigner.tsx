@@ -103,11 +103,13 @@ function JobNode({ data }: NodeProps<JobFlowNode>) {
   );
 }
 
-function toEdge(e: FlowEdge): Edge {
+function toEdge(e: FlowEdge, titles: Map<string, string>): Edge {
+  const what = e.kind === 'route' ? `branch ${e.label}` : e.kind === 'default' ? 'default branch' : 'rows';
   return {
     id: e.id,
     source: e.source,
     target: e.target,
+    ariaLabel: `${what} from ${titles.get(e.source)} to ${titles.get(e.target)}`,
     label: e.kind === 'flow' ? undefined : e.label,
     className: `flow-edge-${e.kind}`,
     markerEnd: { type: MarkerType.ArrowClosed },
@@ -164,6 +166,9 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
       id: node.id,
       type: 'job',
       position: positions.get(node.id) ?? { x: 0, y: 0 },
+      // A role for React Flow's `aria-roledescription="node"` to describe.
+      ariaRole: 'group' as const,
+      ariaLabel: nodeTitle(node),
       selected: node.id === selectedId,
       data: {
         node,
@@ -173,7 +178,10 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
       },
     }));
   }, [graph, byNode, selectedId]);
-  const edges = useMemo(() => graph.edges.map(toEdge), [graph]);
+  const edges = useMemo(() => {
+    const titles = new Map(graph.nodes.map((n) => [n.id, nodeTitle(n)]));
+    return graph.edges.map((e) => toEdge(e, titles));
+  }, [graph]);
 
   const isRouteToOutput = (c: Connection | Edge) => {
     const source = graph.nodes.find((n) => n.id === c.source);

@@ -690,6 +690,19 @@ describe('setNodeOptions', () => {
     expect(parse(text).pipeline.processors[0].condition).toBe("note = 'a: b #1'");
   });
 
+  it('keeps strings strings when they look like other types', () => {
+    for (const value of ['123', 'true', 'null', '1e3', '0x10', 'a ', ' a', '- a', '@x', "it's", '"q"', 'a: b', '#x', '', '~']) {
+      const text = ok(setNodeOptions(CSV_TO_PARQUET, 'output', { path: value, compression: 'zstd' }));
+      expect(parse(text).output.path, JSON.stringify(value)).toBe(value);
+    }
+  });
+
+  it('writes numbers, booleans, null, lists and mappings as such', () => {
+    const options = { path: 'x', n: 5, f: 1.5, b: false, z: null, l: [1, 'a'], m: { k: 'v' } };
+    const text = ok(setNodeOptions(CSV_TO_PARQUET, 'output', options));
+    expect(parse(text).output).toEqual({ type: 'parquet', ...options });
+  });
+
   it('refuses a section that is not a mapping', () => {
     expect(setNodeOptions('input: csv\noutput: {type: console}\n', 'input', {}).error).toMatch(/not a mapping/);
   });
