@@ -291,6 +291,33 @@ outputs:
     expect(last()).toBe(routed.replaceAll('big:', 'large:'));
   });
 
+  it('says why an edit was refused', () => {
+    const routed = 'input: {type: csv, path: a.csv}\noutputs:\n  big: {type: parquet, path: big.parquet}\n  small: {type: parquet, path: small.parquet}\n';
+    const { seen } = renderDesigner(routed);
+    fireEvent.click(nodeButton(/^Edit parquet output small$/));
+    const name = screen.getByLabelText('Name');
+    fireEvent.change(name, { target: { value: 'big' } });
+    fireEvent.keyDown(name, { key: 'Enter' });
+    expect(screen.getByRole('status').textContent).toContain('there is already an output called `big`');
+    expect(seen).toEqual([]);
+    fireEvent.click(screen.getByRole('button', { name: 'Dismiss the message' }));
+    expect(screen.queryByRole('status')).toBeNull();
+  });
+
+  it('builds a job from nothing with the palette', () => {
+    const { last } = renderDesigner('');
+    expect(screen.getByText(/An empty job/)).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Add csv input' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Add parquet output' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Add filter processor' }));
+    expect(parse(last())).toEqual({
+      input: { type: 'csv', path: 'data/orders.csv' },
+      pipeline: { processors: [{ type: 'filter', condition: 'amount > 100' }] },
+      output: { type: 'parquet', path: 'out/x.parquet' },
+    });
+    expect(screen.queryByText(/An empty job/)).toBeNull();
+  });
+
   it('follows the yaml prop and says when it does not parse', () => {
     function Switcher() {
       const [yaml, setYaml] = useState(JOB);

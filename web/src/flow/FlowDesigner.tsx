@@ -147,17 +147,10 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
     if (select && result.nodeId) setSelectedId(result.nodeId);
   };
 
-  const remove = (ids: string[]) => {
-    // Later processors first, so the earlier ones keep their ids.
-    const ordered = [...ids].sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
-    let text = yaml;
-    for (const id of ordered) {
-      const result = removeNode(text, id);
-      if (result.error) return apply(result);
-      text = result.text;
-    }
-    setSelectedId(null);
-    apply({ text });
+  const remove = (id: string) => {
+    const result = removeNode(yaml, id);
+    if (!result.error) setSelectedId(null);
+    apply(result);
   };
 
   const nodes: JobFlowNode[] = useMemo(() => {
@@ -193,7 +186,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
     const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
     if (e.key === 'Delete' && selected && !typing) {
       e.preventDefault();
-      remove([selected.id]);
+      remove(selected.id);
     }
     if (e.key === 'Escape') setSelectedId(null);
   };
@@ -240,7 +233,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
         {notice && (
           <p className="flow-notice" role="status">
             {notice}{' '}
-            <button type="button" onClick={() => setNotice(null)} aria-label="Dismiss">
+            <button type="button" onClick={() => setNotice(null)} aria-label="Dismiss the message">
               ×
             </button>
           </p>
@@ -289,7 +282,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
           plugin={plugins.find((p) => p.name === selected.plugin && p.role === selected.role)}
           problems={byNode.get(selected.id) ?? []}
           onEdit={apply}
-          onRemove={() => remove([selected.id])}
+          onRemove={() => remove(selected.id)}
           onClose={() => setSelectedId(null)}
           yaml={yaml}
         />
