@@ -1,11 +1,12 @@
 // The console's shell: header, navigation, the sign-in gate and the hash routes
 // (`/#/jobs`: the API owns the real paths /jobs, /runs, … on the same origin).
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { useHashLocation } from 'wouter/use-hash-location';
 import { ApiError } from './api/errors';
-import { useAuthStatus } from './api/auth';
+import { reportSignedIn, useAuthStatus } from './api/auth';
+import { listJobs } from './api/client';
 import { clearToken, getToken } from './lib/token';
 import { useTheme } from './lib/theme';
 import { SignIn } from './pages/SignIn';
@@ -113,8 +114,34 @@ function Routes() {
   );
 }
 
+/**
+ * Asks the API once whether this tab may use it before any page loads, so a server with tokens
+ * answers one 401 (and the sign-in shows), not one per request of the first page.
+ */
+function useAccessCheck(status: string) {
+  useEffect(() => {
+    if (status !== 'unknown') {
+      return;
+    }
+    listJobs().then(
+      () => reportSignedIn(),
+      (error) => {
+        // A 401 has already moved the status to asking for a token (the client's middleware);
+        // any other failure is shown by the pages themselves.
+        if (!(error instanceof ApiError && error.kind === 'unauthorized')) {
+          reportSignedIn();
+        }
+      },
+    );
+  }, [status]);
+}
+
 function Gate() {
   const status = useAuthStatus();
+  useAccessCheck(status);
+  if (status === 'unknown') {
+    return <main id="content" tabIndex={-1} className="page"><p className="muted">Connecting…</p></main>;
+  }
   if (status !== 'ok') {
     return <SignIn status={status} />;
   }

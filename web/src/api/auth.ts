@@ -4,11 +4,12 @@ import { useSyncExternalStore } from 'react';
 import { getToken } from '../lib/token';
 
 export type AuthStatus =
+  | 'unknown' // not asked yet: the console asks once before it shows a page
   | 'ok' // no 401 seen since the last sign-in (tokens may be off)
   | 'needs-token' // the API answered 401 and this tab has no token
   | 'token-refused'; // the API answered 401 to this tab's token
 
-let status: AuthStatus = 'ok';
+let status: AuthStatus = 'unknown';
 const listeners = new Set<() => void>();
 
 function setStatus(next: AuthStatus): void {
@@ -23,7 +24,7 @@ export function reportUnauthorized(): void {
   setStatus(getToken() === null ? 'needs-token' : 'token-refused');
 }
 
-/** Called once a token (or none) has been accepted. */
+/** Called once a token (or none) has been accepted, or the API could not be asked. */
 export function reportSignedIn(): void {
   setStatus('ok');
 }

@@ -52,7 +52,8 @@ export function useRunLive(runId: string): RunLive {
     refetchInterval: (q) =>
       q.state.data !== undefined && isActive(q.state.data.state) && status !== 'live' ? 1000 : false,
   });
-  const active = query.data === undefined || isActive(query.data.state);
+  // Events are asked for only once the run is known to be pending or running.
+  const active = query.data !== undefined && isActive(query.data.state);
 
   useEffect(() => {
     if (!active) {
