@@ -354,6 +354,24 @@ outputs:
   });
 });
 
+describe('building a job with the edits', () => {
+  it('gives the same job as written by hand, for every example', () => {
+    for (const [name, source] of Object.entries(EXAMPLES)) {
+      let text = '';
+      for (const node of yamlToGraph(source).nodes) {
+        if (node.deadLetter) continue;
+        const named = node.id.includes('.') && node.role !== 'processor';
+        text = ok(addNode(text, node.role, node.plugin, { options: node.options, name: named ? node.name : undefined }));
+      }
+      // The job's name and settings are not part of its flow.
+      const want = parse(source);
+      for (const key of ['name', 'settings', 'dead_letter']) delete want[key];
+      expect(parse(text), name).toEqual(want);
+      expect(edges(yamlToGraph(text)), name).toEqual(edges(yamlToGraph(source)).filter((e) => !e.includes('dead_letter')));
+    }
+  });
+});
+
 describe('processor ids', () => {
   it('round-trip an index', () => {
     expect(processorId(3)).toBe('pipeline.processors[3]');
