@@ -4,20 +4,63 @@ import type { components } from './schema';
 
 type ErrorBody = components['schemas']['ErrorBody'];
 
-/** GET /overview: what the overview page shows (the numbers /metrics exposes). */
+type RunRecord = components['schemas']['RunRecord'];
+type RunState = components['schemas']['RunState'];
+
+/** A number of runs per state. */
+export type StateCounts = Record<RunState, number>;
+
+/** GET /overview: the numbers of /metrics, as JSON (src/server/overview.rs). */
 export interface Overview {
-  /** Runs created in the last 24 h, by state. */
-  runs_by_state?: Partial<Record<components['schemas']['RunState'], number>>;
-  /** Pending and running runs. */
-  active_runs?: components['schemas']['RunRecord'][];
-  /** Failed runs whose job has not succeeded since. */
-  failed_runs?: components['schemas']['RunRecord'][];
-  /** The scheduler and the worker pool. */
-  scheduler?: Record<string, unknown>;
+  /** When these numbers were taken (ms since the epoch). */
+  at: number;
+  /** Runs created in the 24 hours before `at`, by state. */
+  runs_by_state: StateCounts;
+  /** Every run in the metadata store, by state. */
+  runs_total_by_state: StateCounts;
+  /** The pending and running runs, newest first, with live counters. */
+  active_runs: RunRecord[];
+  /** Each job's newest run when it failed, the most recent failure first. */
+  failed_runs: RunRecord[];
+  /** Runs executing in this server. */
+  executing: number;
+  /** Runs waiting in this server for their time, their job's turn or a worker. */
+  queued: number;
+  /** Runs this server executes at once at most. */
+  workers: number;
+  scheduler: {
+    running: boolean;
+    tick_ms: number;
+    ticks: number;
+    last_tick_at?: number | null;
+    scheduled_jobs: number;
+    disabled_jobs: number;
+    next_run_at?: number | null;
+    next_job?: string | null;
+  };
 }
 
-/** POST /explain: the job's plan. */
-export type Explained = { plan?: string } & Record<string, unknown>;
+/** POST /explain: the optimized logical and physical plans, as `fust explain` prints them. */
+export interface Explained {
+  plan: string;
+}
+
+/** The newest run of a job, as GET /jobs shows it. */
+export interface LastRun {
+  id: string;
+  state: RunState;
+  trigger: string;
+  created_at: number;
+  started_at?: number | null;
+  finished_at?: number | null;
+  error?: string | null;
+}
+
+/** The fields JobView is gaining: `enabled` and `last_run` (absent from an older server). */
+export interface JobViewAdditions {
+  enabled?: boolean;
+  last_run?: LastRun | null;
+}
 
 interface YamlBody {
   content: { 'application/yaml': string; 'application/json': Record<string, unknown> };

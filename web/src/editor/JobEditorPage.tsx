@@ -23,7 +23,7 @@ type Tab = 'yaml' | 'designer';
 /** The last Preview, Explain or Save, shown under the editor. */
 type Result =
   | { kind: 'preview'; preview: PreviewBody }
-  | { kind: 'explain'; explained: Explained | string }
+  | { kind: 'explain'; explained: Explained }
   | { kind: 'saved'; name: string; version: number }
   | { kind: 'error'; action: string; error: unknown };
 

@@ -51,22 +51,11 @@ export function PreviewTable({ preview }: { preview: PreviewBody }) {
   );
 }
 
-/** The plan: each text part (e.g. `plan`, or logical and physical plans) under its name. */
-export function ExplainView({ explained }: { explained: Explained | string }) {
-  if (typeof explained === 'string') {
-    return <pre className="code">{explained}</pre>;
-  }
-  const texts = Object.entries(explained).filter(([, value]) => typeof value === 'string');
-  const others = Object.entries(explained).filter(([, value]) => typeof value !== 'string');
+/** The plan, as `fust explain` prints it. */
+export function ExplainView({ explained }: { explained: Explained }) {
   return (
-    <div className="explain">
-      {texts.map(([key, value]) => (
-        <section key={key}>
-          <h3>{key.replace(/_/g, ' ')}</h3>
-          <pre className="code">{value as string}</pre>
-        </section>
-      ))}
-      {others.length > 0 && <pre className="code">{JSON.stringify(Object.fromEntries(others), null, 2)}</pre>}
-    </div>
+    <section className="explain" aria-label="Plan">
+      <pre className="code">{explained.plan}</pre>
+    </section>
   );
 }

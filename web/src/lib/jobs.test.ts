@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterJobs, isEnabled, latestRunByJob } from './jobs';
+import { filterJobs, hasLastRuns, isEnabled, lastRunOf, latestRunByJob } from './jobs';
 import type { JobView, RunRecord } from '../api/types';
 
 function job(name: string, cron: string | null = null, after: string[] = []): JobView {
@@ -38,6 +38,23 @@ describe('filterJobs', () => {
 describe('isEnabled', () => {
   it('reads the enabled field, true when the server has none', () => {
     expect(isEnabled(job('a'))).toBe(true);
-    expect(isEnabled({ ...job('a'), enabled: false } as JobView)).toBe(false);
+    expect(isEnabled({ ...job('a'), enabled: false })).toBe(false);
+  });
+});
+
+describe('lastRunOf', () => {
+  const runs = latestRunByJob([run('9', 'a', 90)]);
+
+  it('takes the job\'s last_run when the server sends it, even null', () => {
+    const lastRun = { id: '5', state: 'failed' as const, trigger: 'cron', created_at: 50 };
+    expect(lastRunOf({ ...job('a'), last_run: lastRun }, runs)?.id).toBe('5');
+    expect(lastRunOf({ ...job('a'), last_run: null }, runs)).toBeUndefined();
+    expect(hasLastRuns([{ ...job('a'), last_run: null }])).toBe(true);
+  });
+
+  it('falls back to the runs list for an older server', () => {
+    expect(lastRunOf(job('a'), runs)?.id).toBe('9');
+    expect(lastRunOf(job('b'), runs)).toBeUndefined();
+    expect(hasLastRuns([job('a')])).toBe(false);
   });
 });

@@ -48,16 +48,32 @@ describe('deriveOverview', () => {
 });
 
 describe('fromServer', () => {
-  it('fills missing states with 0 and labels the scheduler facts', () => {
+  it('takes the counts and describes the scheduler and workers', () => {
+    const zero = { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
     const view = fromServer({
-      runs_by_state: { succeeded: 4 },
-      scheduler: { running: true, workers: 4, queue_depth: 0, last_tick_at: null },
+      at: now,
+      runs_by_state: { ...zero, succeeded: 4 },
+      runs_total_by_state: { ...zero, succeeded: 40, failed: 2 },
+      active_runs: [run('7', 'a', 'running', now)],
+      failed_runs: [run('6', 'b', 'failed', now - 10)],
+      executing: 1,
+      queued: 0,
+      workers: 4,
+      scheduler: {
+        running: true, tick_ms: 1000, ticks: 12, last_tick_at: null,
+        scheduled_jobs: 2, disabled_jobs: 1, next_run_at: null, next_job: null,
+      },
     });
-    expect(view.byState).toEqual({ pending: 0, running: 0, succeeded: 4, failed: 0, cancelled: 0 });
-    expect(view.scheduler).toEqual([
-      ['Running', 'yes'], ['Workers', '4'], ['Queue depth', '0'], ['Last tick at', '—'],
-    ]);
-    expect(view.active).toEqual([]);
+    expect(view.byState.succeeded).toBe(4);
+    expect(view.totalByState?.failed).toBe(2);
+    expect(view.active.map((r) => r.id)).toEqual(['7']);
+    expect(view.needsAttention.map((r) => r.id)).toEqual(['6']);
+    const facts = Object.fromEntries(view.scheduler);
+    expect(facts['Scheduler']).toBe('running');
+    expect(facts['Disabled jobs']).toBe('1');
+    expect(facts['Next scheduled run']).toBe('—');
+    expect(facts['Last pass over the jobs']).toBe('—');
+    expect(facts['Runs executing']).toBe('1 of 4 workers');
     expect(view.derived).toBe(false);
   });
 });

@@ -11,6 +11,8 @@ export const RUN_STATES: RunState[] = ['pending', 'running', 'succeeded', 'faile
 
 export interface OverviewView {
   byState: Record<RunState, number>;
+  /** All time, by state (absent when computed in the browser). */
+  totalByState?: Record<RunState, number>;
   active: RunRecord[];
   needsAttention: RunRecord[];
   /** The scheduler's facts as label and value. */
@@ -23,39 +25,28 @@ function zeroByState(): Record<RunState, number> {
   return { pending: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
 }
 
-/** `scheduled_jobs` → "Scheduled jobs". */
-function label(key: string): string {
-  const words = key.replace(/_/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-/** A scheduler value as text: times (keys ending in `_at`) as times, booleans as yes/no. */
-function valueText(key: string, value: unknown): string {
-  if (value === null || value === undefined) {
-    return '—';
-  }
-  if (typeof value === 'boolean') {
-    return value ? 'yes' : 'no';
-  }
-  if (typeof value === 'number' && key.endsWith('_at')) {
-    return formatTime(value);
-  }
-  if (typeof value === 'number' || typeof value === 'string') {
-    return String(value);
-  }
-  return JSON.stringify(value);
-}
-
+/** The overview as the server computes it. */
 export function fromServer(overview: Overview): OverviewView {
-  const byState = zeroByState();
-  for (const state of RUN_STATES) {
-    byState[state] = overview.runs_by_state?.[state] ?? 0;
-  }
+  const scheduler = overview.scheduler;
+  const next =
+    scheduler.next_run_at === null || scheduler.next_run_at === undefined
+      ? '—'
+      : `${scheduler.next_job ?? 'a job'} at ${formatTime(scheduler.next_run_at)}`;
   return {
-    byState,
-    active: overview.active_runs ?? [],
-    needsAttention: overview.failed_runs ?? [],
-    scheduler: Object.entries(overview.scheduler ?? {}).map(([key, value]) => [label(key), valueText(key, value)]),
+    byState: { ...zeroByState(), ...overview.runs_by_state },
+    totalByState: { ...zeroByState(), ...overview.runs_total_by_state },
+    active: overview.active_runs,
+    needsAttention: overview.failed_runs,
+    scheduler: [
+      ['Scheduler', scheduler.running ? 'running' : 'stopped'],
+      ['Jobs on a cron schedule', String(scheduler.scheduled_jobs)],
+      ['Disabled jobs', String(scheduler.disabled_jobs)],
+      ['Next scheduled run', next],
+      ['Last pass over the jobs', formatTime(scheduler.last_tick_at)],
+      ['Passes (every ' + scheduler.tick_ms + ' ms)', String(scheduler.ticks)],
+      ['Runs executing', `${overview.executing} of ${overview.workers} workers`],
+      ['Runs queued', String(overview.queued)],
+    ],
     derived: false,
   };
 }

@@ -5,13 +5,13 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { deleteJob, listJobs, listRuns, setJobEnabled, triggerRun } from '../api/client';
 import { messageOf } from '../api/errors';
-import type { JobView, RunRecord } from '../api/types';
+import type { JobView } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page } from '../components/Page';
 import { StateBadge } from '../components/StateBadge';
 import { formatRelative, formatTime } from '../lib/format';
-import { filterJobs, isEnabled, latestRunByJob } from '../lib/jobs';
+import { filterJobs, hasLastRuns, isEnabled, lastRunOf, latestRunByJob, type RunSummary } from '../lib/jobs';
 import { useNow } from '../lib/useNow';
 
 /** What the last action did, for the status line above the table. */
@@ -33,10 +33,13 @@ export function JobsPage() {
   const [toDelete, setToDelete] = useState<string | null>(null);
 
   const jobs = useQuery({ queryKey: ['jobs'], queryFn: listJobs, refetchInterval: 5000 });
+  // Only a server whose jobs lack `last_run` needs the runs list to show each job's last run.
+  const needRuns = jobs.data !== undefined && !hasLastRuns(jobs.data);
   const runs = useQuery({
     queryKey: ['runs', 'latest'],
     queryFn: () => listRuns({ limit: 1000 }),
     refetchInterval: 5000,
+    enabled: needRuns,
   });
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['jobs'] });
@@ -48,6 +51,7 @@ export function JobsPage() {
     onSuccess: (record) => {
       setOutcome({ ok: true, message: `Queued a run of ${record.job}.`, runId: record.id });
       void queryClient.invalidateQueries({ queryKey: ['runs'] });
+      void refresh();
     },
     onError: fail('Run'),
   });
@@ -120,7 +124,7 @@ export function JobsPage() {
               <JobRow
                 key={job.name}
                 job={job}
-                lastRun={latest.get(job.name)}
+                lastRun={lastRunOf(job, latest)}
                 now={now}
                 busy={run.isPending || toggle.isPending || remove.isPending}
                 onRun={() => run.mutate(job.name)}
@@ -153,7 +157,7 @@ export function JobsPage() {
 
 interface RowProps {
   job: JobView;
-  lastRun: RunRecord | undefined;
+  lastRun: RunSummary | undefined;
   now: number;
   busy: boolean;
   onRun: () => void;

@@ -43,6 +43,9 @@ export function OverviewPage() {
                 <li key={state} className={`card card-${state}`}>
                   <span className="card-number">{formatCount(view.byState[state])}</span>
                   <StateBadge state={state} />
+                  {view.totalByState !== undefined && (
+                    <span className="muted small">{formatCount(view.totalByState[state])} all time</span>
+                  )}
                 </li>
               ))}
             </ul>
