@@ -62,7 +62,10 @@ function Editor({ name, saved, title }: { name: string | null; saved: string | n
   const [validation, setValidation] = useState<ValidationState>({ status: 'checking' });
   const [result, setResult] = useState<Result | null>(null);
   const [limit, setLimit] = useState(20);
-  const [showReference, setShowReference] = useState(true);
+  // The reference is open beside the YAML and closed beside the designer (which has its own
+  // palette and forms), until the user says otherwise.
+  const [referenceOpen, setReferenceOpen] = useState<Record<Tab, boolean>>({ yaml: true, designer: false });
+  const showReference = referenceOpen[tab];
   const editor = useRef<EditorHandle | null>(null);
 
   const plugins = useQuery({ queryKey: ['plugins'], queryFn: listPlugins, staleTime: Infinity });
@@ -193,7 +196,7 @@ function Editor({ name, saved, title }: { name: string | null; saved: string | n
             <button type="button" onClick={() => explain.mutate()} disabled={busy}>
               {explain.isPending ? 'Explaining…' : 'Explain'}
             </button>
-            <button type="button" className="push-right" onClick={() => setShowReference(!showReference)} aria-expanded={showReference} aria-controls="plugin-reference">
+            <button type="button" className="push-right" onClick={() => setReferenceOpen({ ...referenceOpen, [tab]: !showReference })} aria-expanded={showReference} aria-controls="plugin-reference">
               {showReference ? 'Hide' : 'Show'} the plugin reference
             </button>
           </div>

@@ -204,7 +204,7 @@ function JobRow({ job, lastRun, now, busy, onRun, onToggle, onDelete }: RowProps
         )}
       </td>
       <td className="row-actions">
-        <button type="button" onClick={onRun} disabled={busy} aria-label={`Run ${job.name} now`}>
+        <button type="button" onClick={onRun} disabled={busy} aria-label={`Run now: ${job.name}`}>
           Run now
         </button>
         <button type="button" onClick={onToggle} disabled={busy} aria-label={`${enabled ? 'Disable' : 'Enable'} ${job.name}`}>
