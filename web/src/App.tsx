@@ -9,6 +9,7 @@ import { reportSignedIn, useAuthStatus } from './api/auth';
 import { listJobs } from './api/client';
 import { clearToken, getToken } from './lib/token';
 import { useTheme } from './lib/theme';
+import { useLiveUpdates } from './lib/useLiveUpdates';
 import { SignIn } from './pages/SignIn';
 import { OverviewPage } from './pages/Overview';
 import { JobsPage } from './pages/Jobs';
@@ -136,6 +137,12 @@ function useAccessCheck(status: string) {
   }, [status]);
 }
 
+/** Listens to every run's events while signed in (see useLiveUpdates). */
+function LiveUpdates() {
+  useLiveUpdates();
+  return null;
+}
+
 function Gate() {
   const status = useAuthStatus();
   useAccessCheck(status);
@@ -145,7 +152,12 @@ function Gate() {
   if (status !== 'ok') {
     return <SignIn status={status} />;
   }
-  return <Routes />;
+  return (
+    <>
+      <LiveUpdates />
+      <Routes />
+    </>
+  );
 }
 
 export default function App() {

@@ -1,7 +1,8 @@
-// Live events of one run over the WebSocket `GET /runs/{id}/ws` (the same events as the SSE
-// stream `GET /runs/{id}/events`). Browsers cannot send an Authorization header with a
-// WebSocket, so the token goes as the subprotocol `bearer.<base64url(token)>`.
-import type { RunEvent, RunState } from '../api/types';
+// Live run events over WebSocket: one run's (`GET /runs/{id}/ws`, closed by the server with
+// 1000 after the run ends) or every run's (`GET /events/ws`); the same events as the SSE
+// streams. Browsers cannot send an Authorization header with a WebSocket, so the token goes
+// as the subprotocol `bearer.<base64url(token)>`.
+import type { RunEvent, RunRecord, RunState } from '../api/types';
 import { getToken, webSocketProtocols, webSocketUrl } from './token';
 
 const STATES: RunState[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -54,7 +55,7 @@ export function parseRunEvent(message: string): RunEvent | null {
 export type LiveStatus =
   | 'connecting'
   | 'live' // events arrive over the WebSocket
-  | 'ended' // the server closed the stream (the run ended)
+  | 'ended' // the server closed the stream normally (the run ended, or the server stops)
   | 'unavailable'; // no WebSocket (refused, not offered, dropped): poll instead
 
 export interface LiveHandlers {
@@ -64,12 +65,18 @@ export interface LiveHandlers {
 
 /** Opens the run's event stream; returns the function that closes it. */
 export function openRunEvents(runId: string, handlers: LiveHandlers): () => void {
+  return openEvents(`/runs/${encodeURIComponent(runId)}/ws`, handlers);
+}
+
+/** Opens the stream of every run's events; returns the function that closes it. */
+export function openAllEvents(handlers: LiveHandlers): () => void {
+  return openEvents('/events/ws', handlers);
+}
+
+function openEvents(path: string, handlers: LiveHandlers): () => void {
   let socket: WebSocket;
   try {
-    socket = new WebSocket(
-      webSocketUrl(`/runs/${encodeURIComponent(runId)}/ws`, window.location),
-      webSocketProtocols(getToken()),
-    );
+    socket = new WebSocket(webSocketUrl(path, window.location), webSocketProtocols(getToken()));
   } catch {
     handlers.onStatus('unavailable');
     return () => undefined;
@@ -94,11 +101,29 @@ export function openRunEvents(runId: string, handlers: LiveHandlers): () => void
     if (closedByUs) {
       return;
     }
-    // 1000: the server ended the stream because the run ended; anything else was a failure.
-    handlers.onStatus(opened && close.code === 1000 ? 'ended' : 'unavailable');
+    // 1000: the run ended; 1001: the server stops; anything else was a failure.
+    handlers.onStatus(opened && (close.code === 1000 || close.code === 1001) ? 'ended' : 'unavailable');
   };
   return () => {
     closedByUs = true;
     socket.close();
+  };
+}
+
+function isActiveState(state: RunState): boolean {
+  return state === 'pending' || state === 'running';
+}
+
+/** The record with an event's state and counters applied. */
+export function applyEvent(run: RunRecord, event: RunEvent): RunRecord {
+  return {
+    ...run,
+    state: event.state,
+    rows_in: event.rows_in,
+    rows_out: event.rows_out,
+    bytes_out: event.bytes_out,
+    error: event.error ?? run.error,
+    started_at: run.started_at ?? (event.state === 'running' ? event.at : run.started_at),
+    finished_at: isActiveState(event.state) ? run.finished_at : (run.finished_at ?? event.at),
   };
 }

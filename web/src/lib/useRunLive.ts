@@ -4,9 +4,9 @@
 import { useEffect, useState } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { getRun } from '../api/client';
-import type { RunEvent, RunRecord } from '../api/types';
+import type { RunRecord } from '../api/types';
 import { isActive } from '../components/StateBadge';
-import { openRunEvents, type LiveStatus } from './runEvents';
+import { applyEvent, openRunEvents, type LiveStatus } from './runEvents';
 import { appendSample, sampleOf, type Sample } from './throughput';
 
 export interface RunLive {
@@ -15,21 +15,6 @@ export interface RunLive {
   refetch: () => void;
   status: LiveStatus;
   samples: Sample[];
-}
-
-/** The record with an event's state and counters applied. */
-export function applyEvent(run: RunRecord, event: RunEvent): RunRecord {
-  const finished = !isActive(event.state);
-  return {
-    ...run,
-    state: event.state,
-    rows_in: event.rows_in,
-    rows_out: event.rows_out,
-    bytes_out: event.bytes_out,
-    error: event.error ?? run.error,
-    started_at: run.started_at ?? (event.state === 'running' ? event.at : run.started_at),
-    finished_at: finished ? (run.finished_at ?? event.at) : run.finished_at,
-  };
 }
 
 /** For one run: the page is mounted afresh for another run (keyed by its id). */

@@ -13,6 +13,7 @@ import { StateBadge } from '../components/StateBadge';
 import { formatRelative, formatTime } from '../lib/format';
 import { filterJobs, hasLastRuns, isEnabled, lastRunOf, latestRunByJob, type RunSummary } from '../lib/jobs';
 import { useNow } from '../lib/useNow';
+import { pollEvery, useLiveStatus } from '../lib/useLiveUpdates';
 
 /** What the last action did, for the status line above the table. */
 interface Outcome {
@@ -32,13 +33,14 @@ export function JobsPage() {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [toDelete, setToDelete] = useState<string | null>(null);
 
-  const jobs = useQuery({ queryKey: ['jobs'], queryFn: listJobs, refetchInterval: 5000 });
+  const live = useLiveStatus();
+  const jobs = useQuery({ queryKey: ['jobs'], queryFn: listJobs, refetchInterval: pollEvery(live, 5000, 30_000) });
   // Only a server whose jobs lack `last_run` needs the runs list to show each job's last run.
   const needRuns = jobs.data !== undefined && !hasLastRuns(jobs.data);
   const runs = useQuery({
     queryKey: ['runs', 'latest'],
     queryFn: () => listRuns({ limit: 1000 }),
-    refetchInterval: 5000,
+    refetchInterval: pollEvery(live, 5000, 30_000),
     enabled: needRuns,
   });
 

@@ -10,6 +10,7 @@ import { StateBadge } from '../components/StateBadge';
 import { formatCount } from '../lib/format';
 import { deriveOverview, fromServer, RUN_STATES, type OverviewView } from '../lib/overview';
 import { useNow } from '../lib/useNow';
+import { pollEvery, useLiveStatus } from '../lib/useLiveUpdates';
 import { RunsTable } from './Runs';
 
 /** GET /overview, or the same computed from /runs and /jobs when the server has no /overview. */
@@ -27,7 +28,13 @@ async function loadOverview(): Promise<OverviewView> {
 
 export function OverviewPage() {
   const now = useNow(1000);
-  const overview = useQuery({ queryKey: ['overview'], queryFn: loadOverview, refetchInterval: 3000 });
+  const live = useLiveStatus();
+  const overview = useQuery({
+    queryKey: ['overview'],
+    queryFn: loadOverview,
+    // The scheduler's numbers change without run events, so poll even while they arrive.
+    refetchInterval: pollEvery(live, 3000, 10_000),
+  });
   const view = overview.data;
 
   return (

@@ -10,15 +10,19 @@ import { isActive, StateBadge } from '../components/StateBadge';
 import { formatBytes, formatCount, formatDuration, formatTime } from '../lib/format';
 import { elapsedMs } from '../lib/throughput';
 import { useNow } from '../lib/useNow';
+import { pollEvery, useLiveStatus } from '../lib/useLiveUpdates';
 
 const STATES: RunState[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled'];
 
 export function RunsPage({ job }: { job: string | null }) {
   const [state, setState] = useState<RunState | ''>('');
+  const live = useLiveStatus();
   const runs = useQuery({
     queryKey: ['runs', { job, state }],
     queryFn: () => listRuns({ job: job ?? undefined, state: state === '' ? undefined : state, limit: 200 }),
-    refetchInterval: (query) => (query.state.data?.some((run) => isActive(run.state)) ? 1000 : 5000),
+    // Events patch the rows while they arrive; without them, poll (fast while a run is active).
+    refetchInterval: (query) =>
+      pollEvery(live, query.state.data?.some((run) => isActive(run.state)) ? 1000 : 5000, 30_000),
   });
   const anyActive = runs.data?.some((run) => isActive(run.state)) ?? false;
   const now = useNow(1000, anyActive);
