@@ -4,7 +4,7 @@ import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
 import type { Explained, Overview, PendingPaths } from './pending';
 import type {
-  JobView, LogLine, PluginView, PreviewBody, Problem, RunRecord, RunState, Validated,
+  JobVersion, JobView, LogLine, PluginView, PreviewBody, Problem, RunRecord, RunState, Validated,
 } from './types';
 import { ApiError, failureFromResponse, messageOf, unreachable } from './errors';
 import { reportUnauthorized } from './auth';
@@ -78,6 +78,11 @@ export function getJob(name: string): Promise<JobView> {
 /** Creates the job or stores a new version of it. */
 export function saveJob(name: string, yaml: string): Promise<JobView> {
   return unwrap(api.PUT('/jobs/{name}', { params: { path: { name } }, ...yamlBody(yaml) }));
+}
+
+/** Every stored version of the job's definition, as the server lists them. */
+export function jobVersions(name: string): Promise<JobVersion[]> {
+  return unwrap(api.GET('/jobs/{name}/versions', { params: { path: { name } } }));
 }
 
 export async function deleteJob(name: string): Promise<void> {

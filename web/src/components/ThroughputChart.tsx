@@ -50,7 +50,7 @@ export default function ThroughputChart({ samples, start }: Props) {
         { ...axis, size: 70, values: (_u, ticks) => ticks.map((tick) => formatRate(tick, '')) },
       ],
       series: [
-        { label: 's' },
+        { label: 'time (s)' },
         { label: 'rows in/s', stroke: cssColor('--accent', '#2563eb'), width: 2 },
         { label: 'rows out/s', stroke: cssColor('--ok', '#16a34a'), width: 2 },
       ],

@@ -13,6 +13,7 @@ import { problemMessage, type ValidationState } from '../lib/diagnostics';
 import { jobNameOf, NEW_JOB_TEMPLATE } from '../lib/jobYaml';
 import { PluginReference } from './PluginReference';
 import { ExplainView, PreviewTable } from './Results';
+import { Versions } from './Versions';
 import YamlEditor, { type EditorHandle } from './YamlEditor';
 
 // The designer (React Flow, JSON Schema forms) loads only when its tab is opened.
@@ -50,14 +51,23 @@ export default function JobEditorPage({ name }: { name: string | null }) {
       </Page>
     );
   }
-  return <Editor name={name} saved={job.data?.definition ?? null} title={title} />;
+  return <Editor name={name} saved={job.data?.definition ?? null} version={job.data?.version ?? null} title={title} />;
 }
 
-function Editor({ name, saved, title }: { name: string | null; saved: string | null; title: string }) {
+interface EditorProps {
+  name: string | null;
+  /** The stored definition, or null for a new job. */
+  saved: string | null;
+  version: number | null;
+  title: string;
+}
+
+function Editor({ name, saved, version, title }: EditorProps) {
   const queryClient = useQueryClient();
   const [, navigate] = useLocation();
   const [yaml, setYaml] = useState(saved ?? NEW_JOB_TEMPLATE);
   const [savedYaml, setSavedYaml] = useState(saved);
+  const [loadedVersion, setLoadedVersion] = useState(version);
   const [tab, setTab] = useState<Tab>('yaml');
   const [validation, setValidation] = useState<ValidationState>({ status: 'checking' });
   const [result, setResult] = useState<Result | null>(null);
@@ -103,6 +113,8 @@ function Editor({ name, saved, title }: { name: string | null; saved: string | n
     },
     onSuccess: (stored) => {
       setSavedYaml(yaml);
+      setLoadedVersion(stored.version);
+      void queryClient.invalidateQueries({ queryKey: ['versions', stored.name] });
       setResult({ kind: 'saved', name: stored.name, version: stored.version });
       queryClient.setQueryData(['job', stored.name], stored);
       void queryClient.invalidateQueries({ queryKey: ['jobs'] });
@@ -203,6 +215,20 @@ function Editor({ name, saved, title }: { name: string | null; saved: string | n
           <div aria-live="polite">
             <ResultView result={result} />
           </div>
+          {name !== null && (
+            <details className="versions">
+              <summary>Versions</summary>
+              <Versions
+                name={name}
+                current={loadedVersion}
+                onLoad={(definition, number) => {
+                  setYaml(definition);
+                  setLoadedVersion(number);
+                  setTab('yaml');
+                }}
+              />
+            </details>
+          )}
         </div>
         {showReference && (
           <aside id="plugin-reference" className="editor-aside" aria-labelledby="reference-title">
