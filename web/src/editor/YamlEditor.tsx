@@ -82,7 +82,7 @@ export default function YamlEditor({ value, onChange, validate, onValidation, pl
           { delay: VALIDATE_DELAY_MS },
         ),
         autocompletion({ override: [pluginCompletions(() => latest.current.plugins)] }),
-        EditorView.contentAttributes.of({ 'aria-label': label }),
+        EditorView.contentAttributes.of({ 'aria-label': label, 'aria-describedby': 'yaml-editor-keys' }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) {
             latest.current.onChange(update.state.doc.toString());
@@ -115,5 +115,12 @@ export default function YamlEditor({ value, onChange, validate, onValidation, pl
     view.current?.dispatch({ effects: themeSlot.current.reconfigure(theme === 'dark' ? oneDark : []) });
   }, [theme]);
 
-  return <div ref={host} className="yaml-editor" />;
+  return (
+    <>
+      <div ref={host} className="yaml-editor" />
+      <p id="yaml-editor-keys" className="visually-hidden">
+        Tab indents. To leave the editor with the keyboard, press Escape, then Tab.
+      </p>
+    </>
+  );
 }
