@@ -1,8 +1,8 @@
 // The overview: runs by state over the last 24 h, active runs, failed runs that need
 // attention, and the scheduler's status.
-import { useQuery } from '@tanstack/react-query';
-import { Link } from 'wouter';
-import { getOverview, listJobs, listRuns } from '../api/client';
+import { useMutation, useQuery } from '@tanstack/react-query';
+import { Link, useLocation } from 'wouter';
+import { getOverview, listJobs, listRuns, triggerRun } from '../api/client';
 import { ApiError } from '../api/errors';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page } from '../components/Page';
@@ -36,6 +36,8 @@ export function OverviewPage() {
     refetchInterval: pollEvery(live, 3000, 10_000),
   });
   const view = overview.data;
+  const [, navigate] = useLocation();
+  const retry = useMutation({ mutationFn: triggerRun, onSuccess: (run) => navigate(`/runs/${run.id}`) });
 
   return (
     <Page title="Overview" wide>
@@ -67,6 +69,7 @@ export function OverviewPage() {
           </section>
           <section aria-labelledby="attention">
             <h2 id="attention">Failed runs that need attention</h2>
+            {retry.error !== null && <ErrorNotice error={retry.error} context="Retry" />}
             {view.needsAttention.length === 0 ? (
               <p className="muted">No job's latest run failed.</p>
             ) : (
@@ -74,7 +77,10 @@ export function OverviewPage() {
                 {view.needsAttention.map((run) => (
                   <li key={run.id}>
                     <Link href={`/runs/${run.id}`} className="strong">{run.job}</Link>{' '}
-                    <StateBadge state={run.state} />
+                    <StateBadge state={run.state} />{' '}
+                    <button type="button" onClick={() => retry.mutate(run.job)} disabled={retry.isPending} aria-label={`Retry ${run.job}`}>
+                      Retry
+                    </button>
                     {run.error !== null && run.error !== undefined && <p className="error-text small">{run.error}</p>}
                   </li>
                 ))}
