@@ -6,6 +6,8 @@ import type { LogLine } from '../api/types';
 
 export interface RunLogs {
   lines: LogLine[];
+  /** Lines dropped from the start to keep at most MAX_LINES. */
+  dropped: number;
   error: unknown;
 }
 
@@ -13,10 +15,28 @@ const POLL_MS = 1000;
 /** The server's default page of log lines. */
 const PAGE = 1000;
 const MAX_PAGES_A_POLL = 20;
+/** The page keeps the newest this many lines. */
+export const MAX_LINES = 5000;
+
+/** The lines of a page that come after `lastSeq` (a page may repeat a line already seen). */
+export function linesAfter(page: LogLine[], lastSeq: number): LogLine[] {
+  return page.filter((line) => line.seq > lastSeq);
+}
+
+/** `known` and `fresh`, keeping the newest `max` lines; `dropped` counts the ones let go. */
+export function appendLines(
+  known: { lines: LogLine[]; dropped: number },
+  fresh: LogLine[],
+  max = MAX_LINES,
+): { lines: LogLine[]; dropped: number } {
+  const all = known.lines.concat(fresh);
+  const over = Math.max(0, all.length - max);
+  return { lines: over === 0 ? all : all.slice(over), dropped: known.dropped + over };
+}
 
 /** For one run: the page is mounted afresh for another run (keyed by its id). */
 export function useRunLogs(runId: string, active: boolean): RunLogs {
-  const [lines, setLines] = useState<LogLine[]>([]);
+  const [log, setLog] = useState({ lines: [] as LogLine[], dropped: 0 });
   const [error, setError] = useState<unknown>(null);
   const lastSeq = useRef(0);
 
@@ -31,10 +51,10 @@ export function useRunLogs(runId: string, active: boolean): RunLogs {
           if (stopped) {
             return;
           }
-          const fresh = more.filter((line) => line.seq > lastSeq.current);
+          const fresh = linesAfter(more, lastSeq.current);
           if (fresh.length > 0) {
             lastSeq.current = fresh[fresh.length - 1].seq;
-            setLines((known) => known.concat(fresh));
+            setLog((known) => appendLines(known, fresh));
           }
           if (more.length < PAGE) {
             break;
@@ -57,5 +77,5 @@ export function useRunLogs(runId: string, active: boolean): RunLogs {
     };
   }, [runId, active]);
 
-  return { lines, error };
+  return { lines: log.lines, dropped: log.dropped, error };
 }

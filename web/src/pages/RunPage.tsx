@@ -119,6 +119,9 @@ export function RunPage({ id }: { id: string }) {
       <section aria-labelledby="logs">
         <h2 id="logs">Log</h2>
         {logs.error !== null && <ErrorNotice error={logs.error} context="Loading the log" />}
+        {logs.dropped > 0 && (
+          <p className="muted small">The first {formatCount(logs.dropped)} lines are not shown; the page keeps the newest {formatCount(logs.lines.length)}.</p>
+        )}
         <LogView lines={logs.lines} follow={active} />
       </section>
     </Page>
