@@ -8,13 +8,29 @@
 #
 # Checked by scripts/check_deploy (hadolint, no warnings allowed).
 
+# ---------- console ----------
+# The web console (web/, TypeScript + React) built by Vite into web/dist, which the release
+# build below embeds. Built here, not committed (docs/decisions.md): the same
+# `npm ci && npm run build` as scripts/test, from the exact versions in package-lock.json.
+FROM node:20.20-bookworm-slim AS console
+WORKDIR /src/web
+# Dependencies first: this layer is reused until package.json or the lock file changes.
+# The npm cache is a BuildKit cache mount, so a changed lock file downloads only what changed.
+COPY web/package.json web/package-lock.json ./
+RUN --mount=type=cache,id=fust-npm,target=/root/.npm,sharing=locked \
+    npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
 # ---------- build ----------
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 
 # The whole workspace (root package `fust` plus the config, engine, sql, connectors and
-# service members); .dockerignore keeps target/, .git and data files out of the context.
+# service members); .dockerignore keeps target/, .git, data files and web/dist and
+# node_modules out of the context. Then the console built above, for rust-embed.
 COPY . .
+COPY --from=console /src/web/dist web/dist
 
 # scripts/build-release (`cargo build --release --locked -p fust`): the same release build
 # the benchmarks use; scripts/check_deploy checks the Dockerfile calls it.
