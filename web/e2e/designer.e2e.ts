@@ -109,6 +109,27 @@ describe('the flow designer', () => {
       await page.getByRole('button', { name: `Edit ${node}`, exact: true }).waitFor();
     }
     await page.locator('.validation-status').getByText('✓ Valid').waitFor();
+    expect.soft(await axeViolations(page, 'designer with options')).toEqual([]);
+    await screenshot(page, 'designer-options');
+    // The whole graph, the options closed.
+    await panel(page, 'route processor 3').getByRole('button', { name: 'Close the options' }).click();
+    await panel(page, 'route processor 3').waitFor({ state: 'detached' });
+    // The graph refits to the wider canvas: wait until it has stopped moving.
+    await page.locator('.react-flow__viewport').evaluate((viewport) => new Promise<void>((settled) => {
+      let last = '';
+      let same = 0;
+      const frame = () => {
+        const now = getComputedStyle(viewport).transform;
+        same = now === last ? same + 1 : 0;
+        last = now;
+        if (same >= 10) {
+          settled();
+        } else {
+          requestAnimationFrame(frame);
+        }
+      };
+      requestAnimationFrame(frame);
+    }));
     await screenshot(page, 'designer');
     expect.soft(await axeViolations(page, 'designer')).toEqual([]);
 

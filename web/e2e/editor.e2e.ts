@@ -58,6 +58,11 @@ describe('the YAML editor', () => {
     expect(await problems.textContent()).toContain(`line ${ERROR_LINE}:3`);
     expect(await problems.textContent()).toContain('pathh');
     expect(await page.locator('.validation-status').textContent()).toContain('1 problem');
+    // Hovering the underline shows the server's message there too.
+    await page.locator('.cm-lintRange-error').first().hover();
+    const tooltip = page.locator('.cm-tooltip-lint');
+    await tooltip.waitFor();
+    expect(await tooltip.textContent()).toContain('unknown csv option `pathh`');
     await screenshot(page, 'editor-validation-error');
     expect.soft(await axeViolations(page, 'editor')).toEqual([]);
 

@@ -133,6 +133,18 @@ describe('the main pages', () => {
     }
   });
 
+  test('the overview loads in under a second on loopback', async () => {
+    const session = await open();
+    const { page } = session;
+    const start = Date.now();
+    await session.goto('/');
+    await page.getByRole('heading', { name: 'Runs in the last 24 hours' }).waitFor();
+    const shown = Date.now() - start;
+    const loaded = await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).loadEventEnd);
+    console.log(`overview: load event after ${Math.round(loaded)} ms, its numbers shown after ${shown} ms`);
+    expect(shown).toBeLessThan(1000);
+  });
+
   test('the jobs list 390 px wide (a phone)', async () => {
     const session = await open({ viewport: { width: 390, height: 844 } });
     const { page } = session;

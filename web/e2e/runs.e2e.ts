@@ -105,7 +105,11 @@ output:
     // Live progress over the WebSocket: the counters move while it runs.
     await page.locator('.run-heading').getByText('live', { exact: false }).waitFor();
     await expect.poll(async () => count(await stat(page, 'Rows in')), { timeout: 20_000 }).toBeGreaterThan(100);
+    // The chart draws the samples the events brought.
+    await page.getByRole('img', { name: 'Rows per second over the run' }).locator('canvas').waitFor();
+    await expect.poll(async () => count(await stat(page, 'Rows in')), { timeout: 20_000 }).toBeGreaterThan(1000);
     await screenshot(page, 'run-live');
+    expect.soft(await axeViolations(page, 'live run')).toEqual([]);
 
     await page.getByRole('button', { name: 'Cancel', exact: true }).click();
     await page.locator('.run-heading .badge-cancelled').waitFor({ timeout: 30_000 });
