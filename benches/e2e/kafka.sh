@@ -10,6 +10,7 @@
 #
 # usage: benches/e2e/kafka.sh [RECORDS=5000000] [RUNS=2]
 # env:   RATE=50000 STEADY_SECONDS=40 the steady publish rate and how long (latency part; RATE=0 skips)
+#        INTERVALS="1s 250ms"   the checkpoint_interval of each latency run
 #        BENCH_DATA=/tmp/benchdata   lineitem SF1 Parquet (benches/e2e/run.sh makes it), outputs
 #        CARGO_TARGET_DIR, SKIP_BUILD=1, FUST_BIN=path   as in run.sh
 #        PGURI=postgresql://postgres@127.0.0.1:5432/bench
@@ -128,37 +129,43 @@ for run in $(seq "$RUNS"); do
   timed python_postgres "pg_rows kbench_py" -- $PEER peer "$BROKERS" lineitem "py-pg-$g" "$RECORDS" --postgres "$PGURI" kbench_py
 done
 
-# ---- latency at a steady rate: publish -> committed in PostgreSQL
-LAT=""
-if [ "$RATE" != 0 ]; then
-  echo "== latency: $RATE records/s for $SECONDS_STEADY s -> fust -> PostgreSQL"
-  $PEER topic "$BROKERS" steady 4
+# ---- latency at a steady rate: publish -> committed in PostgreSQL, per checkpoint_interval
+LAT=()
+steady_case() {  # steady_case CHECKPOINT_INTERVAL
+  local tag=${1//[^0-9a-z]/} job topic
+  job=kbench_steady_${tag}_${STAMP//-/_}; topic=steady_$tag
+  echo "== latency: $RATE records/s for $SECONDS_STEADY s -> fust (checkpoint_interval $1) -> PostgreSQL"
+  $PEER topic "$BROKERS" "$topic" 4
   psql "$PGURI" -qc "DROP TABLE IF EXISTS kbench_steady; CREATE TABLE kbench_steady (id bigint, pub_ms bigint, payload text)"
-  JOB=kbench_steady_$STAMP; JOB=${JOB//-/_}
   cat >"$WORK/steady.yaml" <<EOF
-name: $JOB
+name: $job
 input:
   type: kafka
   brokers: "$BROKERS"
-  topic: steady
-  group_id: $JOB
+  topic: $topic
+  group_id: $job
   schema: {id: bigint, pub_ms: bigint, payload: varchar}
   properties: $PROPS_YAML
 output: {type: postgres, url: "$PGURI", table: kbench_steady}
-settings: {stop_when_idle: 5s}
+settings: {stop_when_idle: 15s, checkpoint_interval: $1}
 EOF
   /usr/bin/time -f "%e %M" -o "$WORK/steady.time" "$FUST" run --quiet "$WORK/steady.yaml" >"$WORK/steady.out" 2>&1 &
-  FUST_PID=$!
-  $PEER watch "$PGURI" "$JOB" $((SECONDS_STEADY + 25)) "$WORK/watched.csv" &
-  WATCH_PID=$!
-  sleep 10  # the job joins its group before the publishing starts
-  $PEER steady "$BROKERS" steady "$RATE" "$SECONDS_STEADY" "$WORK/produced.csv" | tee "$WORK/steady.produced"
-  wait $FUST_PID || { echo "error: the steady job failed"; tail "$WORK/steady.out"; exit 1; }
-  wait $WATCH_PID
-  read -r _ STEADY_KB <"$WORK/steady.time"
-  LAT=$($PEER latency "$WORK/produced.csv" "$WORK/watched.csv" 5)
-  echo "   $LAT, peak RSS $((STEADY_KB / 1024)) MB"
-  echo "   rows in kbench_steady: $(pg_rows kbench_steady)"
+  local fust_pid=$!
+  $PEER watch "$PGURI" "$job" $((SECONDS_STEADY + 35)) "$WORK/watched.csv" &
+  local watch_pid=$!
+  sleep 8  # the job joins its group before the publishing starts
+  $PEER steady "$BROKERS" "$topic" "$RATE" "$SECONDS_STEADY" "$WORK/produced.csv"
+  wait $fust_pid || { echo "error: the steady job failed"; tail "$WORK/steady.out"; exit 1; }
+  wait $watch_pid
+  local kb rows lat
+  read -r _ kb <"$WORK/steady.time"
+  rows=$(pg_rows kbench_steady)
+  lat=$($PEER latency "$WORK/produced.csv" "$WORK/watched.csv" 5)
+  echo "   $lat, peak RSS $((kb / 1024)) MB, rows $rows"
+  LAT+=("| $1 | $rows | $lat | $((kb / 1024)) |")
+}
+if [ "$RATE" != 0 ]; then
+  for interval in ${INTERVALS:-1s 250ms}; do steady_case "$interval"; done
 fi
 
 # ---- report
@@ -178,6 +185,13 @@ fi
     printf '| %s |%s | %s | %.0f | %.2f | %d |\n' "$k" "${SECS[$k]}" "$b" "$(echo "$RECORDS / $b" | bc -l)" \
       "$(echo "$FLOOR_BEST / $b" | bc -l)" $(($(maxk "${RSS[$k]}") / 1024))
   done
-  [ -n "$LAT" ] && { echo; echo "steady $RATE records/s for $SECONDS_STEADY s, fust kafka -> postgres, publish -> committed (first 5 s left out): $LAT, peak RSS $((STEADY_KB / 1024)) MB"; }
+  if [ ${#LAT[@]} -gt 0 ]; then
+    echo
+    echo "steady $RATE records/s for $SECONDS_STEADY s, fust kafka -> postgres; latency publish -> committed (first 5 s left out):"
+    echo
+    echo "| checkpoint_interval | rows | latency | peak RSS MB |"
+    echo "|---|---|---|---|"
+    printf '%s\n' "${LAT[@]}"
+  fi
 } | tee "$RES"
 echo "results: $RES"

@@ -53,13 +53,16 @@ def create_topic(brokers, name, partitions):
 
 def peer(brokers, topic, group, records, sink):
     import psycopg
+    import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.json as pajson
     import pyarrow.parquet as pq
     from confluent_kafka import Consumer
 
     schema = lineitem_schema()
-    parse = pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    # pyarrow's JSON reader takes no date from a string: read dates as strings, then cast
+    as_read = pa.schema([pa.field(f.name, pa.string()) if f.type == pa.date32() else f for f in schema])
+    parse = pajson.ParseOptions(explicit_schema=as_read, unexpected_field_behavior="ignore")
     consumer = Consumer({
         "bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False,
         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
@@ -80,7 +83,7 @@ def peer(brokers, topic, group, records, sink):
                 payloads.append(m.value())
         if not payloads:
             continue
-        table = pajson.read_json(io.BytesIO(b"\n".join(payloads)), parse_options=parse)
+        table = pajson.read_json(io.BytesIO(b"\n".join(payloads)), parse_options=parse).cast(schema)
         if db is None:
             final = os.path.join(sink[1], f"part-{part:06}.parquet")
             pq.write_table(table, final + ".tmp", compression="snappy")
