@@ -107,6 +107,9 @@ export async function startServer(token: string, name = 'server'): Promise<Runni
     { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stderr.pipe(createWriteStream(log));
+  // A run stopped half-way (Ctrl-C) leaves no server behind.
+  const orphan = () => child.kill('SIGKILL');
+  process.once('exit', orphan);
   const url = await new Promise<string>((resolveUrl, reject) => {
     let seen = '';
     const timer = setTimeout(() => fail(`no "listening on" line within 30 s`), 30_000);
@@ -129,6 +132,7 @@ export async function startServer(token: string, name = 'server'): Promise<Runni
     });
   });
   const stop = async () => {
+    process.removeListener('exit', orphan);
     if (child.exitCode === null) {
       const exited = new Promise((done) => child.once('exit', done));
       child.kill('SIGTERM');
