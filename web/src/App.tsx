@@ -11,6 +11,7 @@ import { clearToken, getToken } from './lib/token';
 import { useTheme } from './lib/theme';
 import { useLiveUpdates } from './lib/useLiveUpdates';
 import { SignIn } from './pages/SignIn';
+import { ErrorBoundary } from './components/ErrorBoundary';
 import { OverviewPage } from './pages/Overview';
 import { JobsPage } from './pages/Jobs';
 import { RunsPage } from './pages/Runs';
@@ -99,19 +100,23 @@ function NotFound() {
 }
 
 function Routes() {
+  const [location] = useLocation();
   return (
-    <Suspense fallback={<main id="content" tabIndex={-1}><p className="muted">Loading…</p></main>}>
-      <Switch>
-        <Route path="/" component={OverviewPage} />
-        <Route path="/jobs" component={JobsPage} />
-        <Route path="/new">{() => <JobEditorPage key="new" name={null} />}</Route>
-        <Route path="/jobs/:name/runs">{(params) => <RunsPage job={decodeURIComponent(params.name)} />}</Route>
-        <Route path="/jobs/:name">{(params) => <JobEditorPage key={params.name} name={decodeURIComponent(params.name)} />}</Route>
-        <Route path="/runs">{() => <RunsPage job={null} />}</Route>
-        <Route path="/runs/:id">{(params) => <RunPage key={params.id} id={params.id} />}</Route>
-        <Route component={NotFound} />
-      </Switch>
-    </Suspense>
+    // A new route starts with a fresh boundary, so one page's failure does not stick.
+    <ErrorBoundary key={location}>
+      <Suspense fallback={<main id="content" tabIndex={-1}><p className="muted">Loading…</p></main>}>
+        <Switch>
+          <Route path="/" component={OverviewPage} />
+          <Route path="/jobs" component={JobsPage} />
+          <Route path="/new">{() => <JobEditorPage key="new" name={null} />}</Route>
+          <Route path="/jobs/:name/runs">{(params) => <RunsPage job={decodeURIComponent(params.name)} />}</Route>
+          <Route path="/jobs/:name">{(params) => <JobEditorPage key={params.name} name={decodeURIComponent(params.name)} />}</Route>
+          <Route path="/runs">{() => <RunsPage job={null} />}</Route>
+          <Route path="/runs/:id">{(params) => <RunPage key={params.id} id={params.id} />}</Route>
+          <Route component={NotFound} />
+        </Switch>
+      </Suspense>
+    </ErrorBoundary>
   );
 }
 
