@@ -114,7 +114,8 @@ describe('the flow designer', () => {
     // The whole graph, the options closed.
     await panel(page, 'route processor 3').getByRole('button', { name: 'Close the options' }).click();
     await panel(page, 'route processor 3').waitFor({ state: 'detached' });
-    // The graph refits to the wider canvas: wait until it has stopped moving.
+    // Fit the graph to the wider canvas (the canvas's own button), and wait until it stands still.
+    await page.getByRole('button', { name: 'Fit View' }).click();
     await page.locator('.react-flow__viewport').evaluate((viewport) => new Promise<void>((settled) => {
       let last = '';
       let same = 0;
