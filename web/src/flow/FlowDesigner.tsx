@@ -77,18 +77,23 @@ function JobNode({ data }: NodeProps<JobFlowNode>) {
       {node.role !== 'input' && (
         <Handle type="target" position={Position.Left} isConnectable={node.role === 'output' && !node.deadLetter} />
       )}
-      <button
-        type="button"
-        className="flow-node-button"
-        aria-pressed={selected}
-        aria-label={`Edit ${nodeTitle(node)}${invalid ? ` (${problems.length} problem${problems.length > 1 ? 's' : ''})` : ''}`}
-        onClick={() => data.onSelect(node.id)}
-      >
+      {/* The button shows only the plugin, a word of its accessible name ("Edit csv input"):
+          a visible label must be part of the name (WCAG 2.5.3, axe's label-content-name-mismatch).
+          A click anywhere on the node selects it too (onNodeClick). */}
+      <div className="flow-node-body">
         <span className="flow-node-role">{node.deadLetter ? 'dead letter' : node.role}</span>
-        <strong className="flow-node-plugin">{node.plugin || '(no type)'}</strong>
+        <button
+          type="button"
+          className="flow-node-button"
+          aria-pressed={selected}
+          aria-label={`Edit ${nodeTitle(node)}${invalid ? ` (${problems.length} problem${problems.length > 1 ? 's' : ''})` : ''}`}
+          onClick={() => data.onSelect(node.id)}
+        >
+          <strong className="flow-node-plugin">{node.plugin || '(no type)'}</strong>
+        </button>
         {node.name && node.name !== node.role && !node.deadLetter && <span className="flow-node-name">{node.name}</span>}
         {text && <span className="flow-node-summary">{text}</span>}
-      </button>
+      </div>
       {invalid && (
         <ul className="flow-node-problems">
           {problems.map((message, i) => (
