@@ -1,6 +1,7 @@
 // The main pages with some history behind them: overview, jobs (also 390 px wide), runs,
 // a job's editor and designer, a failed run; each checked with axe-core, in the light and
-// the dark theme, and kept as a screenshot in web/e2e/artifacts/.
+// the dark theme, and kept as a screenshot in web/e2e/artifacts/. And the jobs list's
+// enable, disable and delete; the theme toggle; the skip link.
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { api, axeViolations, screenshot, browserHooks } from './harness';
@@ -155,6 +156,43 @@ describe('the main pages', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, 'jobs-390');
     await accessible(page, 'jobs (390 px)');
+  });
+
+  test('a job disabled, enabled again and deleted after a confirmation, from the jobs list', async () => {
+    const name = 'e2e_throwaway';
+    await api(server, 'PUT', `/jobs/${name}`, `name: ${name}
+input: { type: csv, path: orders.csv }
+output: { type: csv, path: out/${name}.csv }
+schedule:
+  cron: "0 7 * * *"
+`);
+    const enabled = async () => (await api<{ enabled: boolean }>(server, 'GET', `/jobs/${name}`)).enabled;
+    const session = await open();
+    const { page } = session;
+    await session.goto('/jobs');
+    const row = page.getByRole('row').filter({ has: page.getByRole('link', { name, exact: true }) });
+
+    await row.getByRole('button', { name: `Disable ${name}` }).click();
+    await page.getByText(`${name} is disabled.`).waitFor();
+    await row.getByText('disabled', { exact: true }).waitFor();
+    expect(await enabled()).toBe(false);
+    await row.getByRole('button', { name: `Enable ${name}` }).click();
+    await page.getByText(`${name} is enabled.`).waitFor();
+    expect(await enabled()).toBe(true);
+
+    // Escape cancels the confirmation; Delete in it deletes.
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Delete ${name}?` });
+    await dialog.waitFor();
+    await accessible(page, 'delete confirmation');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await enabled()).toBe(true);
+    await row.getByRole('button', { name: `Delete ${name}` }).click();
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await page.getByText(`Deleted ${name}`).waitFor();
+    await row.waitFor({ state: 'detached' });
+    await expect(api(server, 'GET', `/jobs/${name}`)).rejects.toThrow(/404/);
   });
 
   test('the theme toggle switches to dark and is kept', async () => {
