@@ -1,5 +1,6 @@
 // The YAML editor: a job typed in, a validation error underlined at its line, fixed from the
-// problems list, previewed (the same rows `fust preview` prints) and saved.
+// problems list, previewed (the same rows `fust preview` prints), explained (the plan
+// `fust explain` prints) and saved.
 import { describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import {
@@ -90,6 +91,13 @@ describe('the YAML editor', () => {
         expect(sameCell(cell, printed[r + 1][c]), `row ${r + 1}, ${shown[0][c]}: ${cell} vs ${printed[r + 1][c]}`).toBe(true);
       });
     });
+
+    // Explain shows the plan `fust explain` prints (the data directories apart).
+    await page.getByRole('button', { name: 'Explain', exact: true }).click();
+    const plan = await page.getByRole('region', { name: 'Plan' }).locator('pre').textContent();
+    const printedPlan = (await fust(server, 'explain', 'e2e_paid_orders.yaml')).stdout;
+    expect(plan?.replaceAll(server.dataDir, 'DIR').trim()).toBe(printedPlan.replaceAll(server.cliDir, 'DIR').trim());
+    expect(plan).toContain('SortExec');
 
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     // A new job's page becomes the job's own page once it is stored.
