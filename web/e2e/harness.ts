@@ -58,6 +58,7 @@ export function checkConsoleBuilt(): void {
 /** What a test needs to know about the server it talks to. */
 export interface ServerInfo {
   url: string;
+  /** The bearer token; empty when tokens are off. */
   token: string;
   /** The server's working directory and only data root: jobs' relative paths resolve here. */
   dataDir: string;
@@ -79,9 +80,10 @@ function seed(dir: string): void {
 
 /**
  * Starts `fust serve` on 127.0.0.1 (a free port) with a temporary SQLite metadata store, a
- * temporary data root and the bearer token `token`; resolves once it says where it listens.
+ * temporary data root and the bearer token `token` (none: tokens off); resolves once it says
+ * where it listens.
  */
-export async function startServer(token: string, name = 'server'): Promise<RunningServer> {
+export async function startServer(token: string | null, name = 'server'): Promise<RunningServer> {
   const bin = fustPath();
   const root = mkdtempSync(join(tmpdir(), `fust-e2e-${name}-`));
   const dataDir = join(root, 'data');
@@ -94,7 +96,7 @@ export async function startServer(token: string, name = 'server'): Promise<Runni
     config,
     [
       '# fust serve for the console end-to-end tests (web/e2e)',
-      `auth_tokens: [ ${JSON.stringify(token)} ]`,
+      token === null ? '# no auth_tokens: tokens off' : `auth_tokens: [ ${JSON.stringify(token)} ]`,
       `data_roots: [ ${JSON.stringify(dataDir)} ]`,
       'workers: 2',
       '',
@@ -144,7 +146,7 @@ export async function startServer(token: string, name = 'server'): Promise<Runni
       rmSync(root, { recursive: true, force: true });
     }
   };
-  return { url, token, dataDir, cliDir, log, stop };
+  return { url, token: token ?? '', dataDir, cliDir, log, stop };
 }
 
 /** An API call with the token, as JSON (the tests' own set-up and checks, not the console's). */
@@ -152,7 +154,7 @@ export async function api<T>(server: ServerInfo, method: string, path: string, b
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: {
-      authorization: `Bearer ${server.token}`,
+      ...(server.token === '' ? {} : { authorization: `Bearer ${server.token}` }),
       ...(body === undefined ? {} : { 'content-type': 'application/yaml' }),
     },
     body,

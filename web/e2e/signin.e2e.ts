@@ -1,5 +1,5 @@
-// Signing in with the server's token, a refused token, and a server that stopped answering:
-// each a clear message on the page, never a blank one.
+// Signing in with the server's token, a refused token, tokens off, and a server that stopped
+// answering: each a clear message on the page, never a blank one.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { axeViolations, screenshot, browserHooks, startServer } from './harness';
@@ -31,6 +31,21 @@ describe('sign-in', () => {
     await page.reload();
     await page.getByRole('heading', { name: 'Runs in the last 24 hours' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sign out' }).isVisible()).toBe(true);
+  });
+
+  test('with tokens off there is no sign-in', async () => {
+    const own = await startServer(null, 'no-tokens');
+    try {
+      const session = await open({ signedIn: false }, own);
+      const { page } = session;
+      await session.goto('/');
+      await page.getByRole('heading', { name: 'Runs in the last 24 hours' }).waitFor();
+      expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+      await page.getByText('No jobs yet.').waitFor();
+    } finally {
+      await own.stop();
+    }
   });
 
   test('a server that stopped answering is a message on the page, not a blank page', async () => {
