@@ -51,6 +51,7 @@ pub(crate) struct Inner {
     pub(crate) variables: Arc<Variables>,
     pub(crate) tasks: Mutex<JoinSet<()>>,
     pub(crate) shutdown: CancellationToken,
+    pub(crate) scheduler: crate::scheduler::SchedulerStatus,
 }
 
 /// Runs jobs for the service. Cheap to clone.
@@ -94,6 +95,7 @@ impl JobManager {
                 events,
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: CancellationToken::new(),
+                scheduler: crate::scheduler::SchedulerStatus::default(),
             }),
         }
     }
@@ -132,6 +134,9 @@ impl JobManager {
     /// Starts again every stream job whose last run a server stop interrupted.
     async fn resume_streams(&self) -> Result<(), ManagerError> {
         for job in self.inner.store.list_jobs().await? {
+            if !job.enabled {
+                continue;
+            }
             let Some(last) = self.inner.store.last_run(&job.name).await? else {
                 continue;
             };
@@ -229,6 +234,33 @@ impl JobManager {
     /// Every state change and progress tick of every run.
     pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
         self.inner.events.subscribe()
+    }
+
+    /// What the cron scheduler is doing.
+    pub fn scheduler_status(&self) -> crate::scheduler::SchedulerSnapshot {
+        self.inner.scheduler.snapshot()
+    }
+
+    /// Enables or disables a job. A disabled job gets no cron, `after:` or resumed runs;
+    /// a manual trigger still runs it, and runs already queued or running go on. Enabling
+    /// starts its cron schedule from now: times that passed while it was disabled are not
+    /// missed runs. None when there is no such job.
+    pub async fn set_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+    ) -> Result<Option<crate::store::JobRecord>, ManagerError> {
+        let store = &self.inner.store;
+        let before = store.get_job(name).await?;
+        let Some(job) = store.set_job_enabled(name, enabled).await? else {
+            return Ok(None);
+        };
+        if enabled && before.is_some_and(|b| !b.enabled) {
+            store
+                .put_meta(&format!("cron:{name}"), &now_ms().to_string())
+                .await?;
+        }
+        Ok(Some(job))
     }
 
     /// Cancels a run: a pending run becomes `cancelled` at once; a running one is told to

@@ -368,7 +368,7 @@ impl JobManager {
         };
         for job in jobs {
             let schedule = schedule_of(&job.definition);
-            if !schedule.after.iter().any(|u| u == upstream) {
+            if !job.enabled || !schedule.after.iter().any(|u| u == upstream) {
                 continue;
             }
             let since = match store.last_run(&job.name).await {

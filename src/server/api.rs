@@ -3,22 +3,16 @@
 // `unused_qualifications` lint flags.
 #![allow(unused_qualifications)]
 
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use fust_config::JobSpec;
 use fust_engine::{CompiledJob, Registry};
-use fust_service::{
-    JobManager, JobRecord, JobVersion, LogLine, RunEvent, RunFilter, RunRecord, RunState,
-};
-use futures::Stream;
+use fust_service::{JobManager, JobRecord, JobVersion, LogLine, RunFilter, RunRecord, RunState};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -38,6 +32,8 @@ pub struct AppState {
     pub preview_timeout: std::time::Duration,
     pub openapi: Arc<serde_json::Value>,
     pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    /// Fires when the server stops: live event streams end with it.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 /// The file name a request body is given in messages (`request body:3:7: …`).
@@ -63,28 +59,74 @@ pub struct JobView {
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
+    /// False when the job is disabled (`POST /jobs/{name}/disable`): the scheduler starts
+    /// no cron or `after:` runs of it; a manual run still starts.
+    pub enabled: bool,
     /// The cron expression, when the job has one.
     pub cron: Option<String>,
-    /// The next cron time (ms since the epoch), when scheduled.
+    /// The next cron time (ms since the epoch), when scheduled and enabled.
     pub next_run_at: Option<i64>,
     pub after: Vec<String>,
+    /// The job's newest run, if it has one.
+    pub last_run: Option<LastRun>,
+}
+
+/// The newest run of a job, as the jobs list shows it (the whole run: `GET /runs/{id}`).
+#[derive(Serialize, ToSchema)]
+pub struct LastRun {
+    pub id: String,
+    pub state: RunState,
+    /// What started it: `api`, `cron`, `after`, `retry` or `resume`.
+    pub trigger: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// Why it failed or was cancelled.
+    pub error: Option<String>,
+}
+
+impl LastRun {
+    fn of(r: RunRecord) -> Self {
+        LastRun {
+            id: r.id,
+            state: r.state,
+            trigger: r.trigger,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            error: r.error,
+        }
+    }
 }
 
 impl JobView {
-    fn from_record(r: JobRecord) -> Self {
+    pub(crate) fn from_record(r: JobRecord, last_run: Option<RunRecord>) -> Self {
         let schedule = fust_service::schedule_of(&r.definition);
-        let next_run_at = fust_service::scheduler::next_time(&schedule, fust_service::now_ms());
+        let next_run_at = if r.enabled {
+            fust_service::scheduler::next_time(&schedule, fust_service::now_ms())
+        } else {
+            None
+        };
         JobView {
             name: r.name,
             version: r.version,
             definition: r.definition,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            enabled: r.enabled,
             cron: schedule.cron.clone(),
             next_run_at,
             after: schedule.after,
+            last_run: last_run.map(LastRun::of),
         }
     }
+}
+
+/// A job as stored, with its newest run.
+async fn job_view(s: &AppState, r: JobRecord) -> ApiResult<JobView> {
+    let last = s.manager.store().last_run(&r.name).await?;
+    Ok(JobView::from_record(r, last))
 }
 
 /// `POST /validate`.
@@ -95,6 +137,14 @@ pub struct Validated {
     pub inputs: usize,
     pub processors: usize,
     pub output: String,
+}
+
+/// `POST /explain`: the job's plans, as `fust explain` prints them.
+#[derive(Serialize, ToSchema)]
+pub struct Explained {
+    /// The optimized logical plan and the physical plan (`== logical_plan ==`, `==
+    /// physical_plan ==` sections), the text `fust explain JOB` prints.
+    pub plan: String,
 }
 
 /// `POST /preview`: the first rows of the job's output; nothing is written.
@@ -128,7 +178,7 @@ pub struct PluginView {
     pub example: String,
 }
 
-/// One Server-Sent Event of `GET /runs/{id}/events`, for the API document (the stream is
+/// One Server-Sent Event of `GET /runs/{id}/events` and `GET /events`, for the API document (the stream is
 /// written by axum's `Sse`).
 #[derive(Serialize, ToSchema)]
 pub struct StateEvent {
@@ -351,6 +401,32 @@ pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<
 
 #[utoipa::path(
     post,
+    path = "/explain",
+    operation_id = "explain",
+    summary = "The job's optimized logical plan and physical plan, as `fust explain` prints them; nothing runs.",
+    request_body(
+        description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
+        content((String = "application/yaml"), (Object = "application/json"))
+    ),
+    responses(
+        (status = 200, description = "The plans, as text.", body = Explained),
+        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's `body_limit`."),
+        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
+        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
+        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
+        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
+        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+    )
+)]
+pub async fn explain(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Explained>> {
+    let job = compile(&s, text_body(&body)?)?;
+    let plan = in_time(&s, "explaining", async { Ok(job.explain().await?) }).await?;
+    Ok(Json(Explained { plan }))
+}
+
+#[utoipa::path(
+    post,
     path = "/preview",
     operation_id = "preview",
     summary = "The first rows of a job's output; nothing is written.",
@@ -429,8 +505,17 @@ pub async fn preview(
     responses((status = 200, description = "Every job, by name.", body = [JobView]))
 )]
 pub async fn list_jobs(State(s): State<AppState>) -> ApiResult<Json<Vec<JobView>>> {
-    let jobs = s.manager.store().list_jobs().await?;
-    Ok(Json(jobs.into_iter().map(JobView::from_record).collect()))
+    let store = s.manager.store();
+    let jobs = store.list_jobs().await?;
+    let mut last = store.latest_runs().await?;
+    Ok(Json(
+        jobs.into_iter()
+            .map(|j| {
+                let run = last.remove(&j.name);
+                JobView::from_record(j, run)
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(
@@ -456,7 +541,9 @@ pub async fn create_job(State(s): State<AppState>, body: Bytes) -> ApiResult<Res
     let job = compile(&s, text)?;
     let name = job_name(&job, None)?;
     let record = s.manager.store().create_job(&name, text).await?;
-    Ok((StatusCode::CREATED, Json(JobView::from_record(record))).into_response())
+    // A job created again under an old name shows that name's newest run.
+    let view = job_view(&s, record).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 #[utoipa::path(
@@ -492,7 +579,7 @@ pub async fn put_job(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(JobView::from_record(record))).into_response())
+    Ok((status, Json(job_view(&s, record).await?)).into_response())
 }
 
 #[utoipa::path(
@@ -511,7 +598,7 @@ pub async fn get_job(
     Path(name): Path<String>,
 ) -> ApiResult<Json<JobView>> {
     match s.manager.store().get_job(&name).await? {
-        Some(r) => Ok(Json(JobView::from_record(r))),
+        Some(r) => Ok(Json(job_view(&s, r).await?)),
         None => Err(ApiError::not_found(format!("job `{name}` not found"))),
     }
 }
@@ -558,6 +645,49 @@ pub async fn job_versions(
         return Err(ApiError::not_found(format!("job `{name}` not found")));
     }
     Ok(Json(versions))
+}
+
+#[utoipa::path(
+    post,
+    path = "/jobs/{name}/enable",
+    operation_id = "enableJob",
+    summary = "Enables the job: its cron schedule starts again from now (times that passed while it was disabled are not run).",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
+pub async fn enable_job(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    set_enabled(&s, &name, true).await
+}
+
+#[utoipa::path(
+    post,
+    path = "/jobs/{name}/disable",
+    operation_id = "disableJob",
+    summary = "Disables the job: no cron, `after:` or resumed runs start; a manual run (`POST /jobs/{name}/runs`) still does, and runs already queued or running go on.",
+    params(("name" = String, Path, description = "The job's name.")),
+    responses(
+        (status = 200, description = "The job.", body = JobView),
+        (status = 404, description = "No such job or run.", body = ErrorBody)
+    )
+)]
+pub async fn disable_job(
+    State(s): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<JobView>> {
+    set_enabled(&s, &name, false).await
+}
+
+async fn set_enabled(s: &AppState, name: &str, enabled: bool) -> ApiResult<Json<JobView>> {
+    match s.manager.set_enabled(name, enabled).await? {
+        Some(r) => Ok(Json(job_view(s, r).await?)),
+        None => Err(ApiError::not_found(format!("job `{name}` not found"))),
+    }
 }
 
 #[utoipa::path(
@@ -615,7 +745,7 @@ pub async fn list_runs(
 }
 
 /// A running run's counters from memory (the store has them only every few seconds).
-fn with_live(manager: &JobManager, mut run: RunRecord) -> RunRecord {
+pub(crate) fn with_live(manager: &JobManager, mut run: RunRecord) -> RunRecord {
     if run.state == RunState::Running
         && let Some((rows_in, rows_out, bytes_out)) = manager.live(&run.id)
     {
@@ -626,7 +756,7 @@ fn with_live(manager: &JobManager, mut run: RunRecord) -> RunRecord {
     run
 }
 
-async fn find_run(s: &AppState, id: &str) -> ApiResult<RunRecord> {
+pub(crate) async fn find_run(s: &AppState, id: &str) -> ApiResult<RunRecord> {
     match s.manager.store().get_run(id).await? {
         Some(r) => Ok(with_live(&s.manager, r)),
         None => Err(ApiError::not_found(format!("run `{id}` not found"))),
@@ -689,68 +819,6 @@ pub async fn run_logs(
     let after = number("after", q.after.as_deref(), 0, i64::MAX)?;
     let limit = number("limit", q.limit.as_deref(), 1000, 10_000)?;
     Ok(Json(s.manager.store().logs(&id, after, limit).await?))
-}
-
-#[utoipa::path(
-    get,
-    path = "/runs/{id}/events",
-    operation_id = "runEvents",
-    summary = "Live progress as Server-Sent Events: `event: state` with a RunEvent JSON on every change and twice a second while running; ends when the run finishes.",
-    params(("id" = String, Path, description = "The run's id.")),
-    responses(
-        (status = 200, description = "An event stream; each event's `data` is a RunEvent in JSON.", content_type = "text/event-stream", body = StateEvent),
-        (status = 404, description = "No such job or run.", body = ErrorBody)
-    )
-)]
-/// Live progress of a run as Server-Sent Events: `state` events (a [`RunEvent`] in JSON)
-/// on every change and about twice a second while it runs; the stream ends when the run
-/// has finished.
-pub async fn run_events(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let rx = s.manager.subscribe();
-    let run = find_run(&s, &id).await?;
-    let first = RunEvent::of(&run);
-    let manager = s.manager.clone();
-    let stream = futures::stream::unfold(
-        (Some(first), Some(rx), manager, id),
-        |(pending, rx, manager, id)| async move {
-            if let Some(ev) = pending {
-                let done = ev.state.is_terminal();
-                let next_rx = if done { None } else { rx };
-                return Some((Ok(event(&ev)), (None, next_rx, manager, id)));
-            }
-            let mut rx = rx?;
-            loop {
-                match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
-                    Ok(Ok(ev)) if ev.run_id == id => {
-                        let done = ev.state.is_terminal();
-                        let next = if done { None } else { Some(rx) };
-                        return Some((Ok(event(&ev)), (None, next, manager, id)));
-                    }
-                    Ok(Ok(_)) => {}
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) | Err(_) => {
-                        // Missed events or a quiet while: look at the store.
-                        if let Ok(Some(run)) = manager.store().get_run(&id).await
-                            && run.state.is_terminal()
-                        {
-                            let ev = RunEvent::of(&run);
-                            return Some((Ok(event(&ev)), (None, None, manager, id)));
-                        }
-                    }
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
-                }
-            }
-        },
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
-}
-
-fn event(ev: &RunEvent) -> Event {
-    Event::default()
-        .event("state")
-        .data(serde_json::to_string(ev).unwrap_or_default())
 }
 
 #[utoipa::path(

@@ -45,20 +45,35 @@ fn check(req: &Request, allowed: &[String]) -> Result<(), (StatusCode, String)> 
             ),
         ));
     }
+    let own_origin = |origin: &str| {
+        origin
+            .split_once("://")
+            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+    };
+    // A WebSocket is not bound by the same-origin policy: any page may open one, and the
+    // browser sends its cookies and names the page in `Origin` (cross-site WebSocket
+    // hijacking). Only the server's own pages may open one.
+    let websocket = text(header::UPGRADE).is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+    if websocket
+        && let Some(origin) = text(header::ORIGIN)
+        && !own_origin(origin)
+    {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("a WebSocket from another site's page (`Origin: {origin}`) is refused"),
+        ));
+    }
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
     // Browsers name the page a write comes from; only the server's own pages may write.
-    if let Some(origin) = text(header::ORIGIN) {
-        let own = origin
-            .split_once("://")
-            .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host));
-        if !own {
-            return Err((
-                StatusCode::FORBIDDEN,
-                format!("a write from another site (`Origin: {origin}`) is refused"),
-            ));
-        }
+    if let Some(origin) = text(header::ORIGIN)
+        && !own_origin(origin)
+    {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("a write from another site (`Origin: {origin}`) is refused"),
+        ));
     }
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site"))
         && (site == "cross-site" || site == "same-site")
@@ -181,6 +196,22 @@ mod tests {
         assert_eq!(
             status("DELETE", &[host, ("sec-fetch-site", "cross-site")]),
             StatusCode::FORBIDDEN
+        );
+        // WebSocket upgrades: only from the server's own pages (or no page at all).
+        let ws = ("upgrade", "websocket");
+        assert!(ok("GET", &[host, ws]));
+        assert!(ok("GET", &[host, ws, ("origin", "http://127.0.0.1:8080")]));
+        assert_eq!(
+            status("GET", &[host, ws, ("origin", "http://evil.example")]),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status("GET", &[host, ("upgrade", "WebSocket"), ("origin", "null")]),
+            StatusCode::FORBIDDEN
+        );
+        assert!(
+            ok("GET", &[host, ("origin", "http://evil.example")]),
+            "a plain GET"
         );
     }
 }

@@ -5,10 +5,14 @@
 pub mod api;
 pub mod browser;
 pub mod config;
+#[cfg(feature = "web-console")]
+pub mod console;
 pub mod error;
 pub mod guard;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod overview;
 pub mod tls;
 
 use std::sync::Arc;
@@ -51,6 +55,8 @@ pub fn router(
         .route("/plugins", get(api::plugins))
         .route("/validate", post(api::validate))
         .route("/preview", post(api::preview))
+        .route("/explain", post(api::explain))
+        .route("/overview", get(overview::overview))
         .route("/jobs", get(api::list_jobs).post(api::create_job))
         .route(
             "/jobs/{name}",
@@ -58,19 +64,27 @@ pub fn router(
         )
         .route("/jobs/{name}/versions", get(api::job_versions))
         .route("/jobs/{name}/runs", post(api::trigger))
+        .route("/jobs/{name}/enable", post(api::enable_job))
+        .route("/jobs/{name}/disable", post(api::disable_job))
         .route("/runs", get(api::list_runs))
         .route("/runs/{id}", get(api::get_run))
         .route("/runs/{id}/cancel", post(api::cancel_run))
         .route("/runs/{id}/logs", get(api::run_logs))
-        .route("/runs/{id}/events", get(api::run_events))
+        .route("/runs/{id}/events", get(live::run_events))
+        .route("/runs/{id}/ws", get(live::run_ws))
+        .route("/events", get(live::all_events))
+        .route("/events/ws", get(live::all_ws))
         .fallback(api::not_found)
         .route_layer(middleware::from_fn_with_state(
             Tokens(Arc::new(tokens)),
             require_token,
         ));
-    Router::new()
-        .route("/health", get(api::health))
-        .merge(docs)
+    let public = Router::new().route("/health", get(api::health)).merge(docs);
+    // The console's files: outside authentication (they hold no data; the console asks
+    // for the token). Without the feature, `/` is the API's 404.
+    #[cfg(feature = "web-console")]
+    let public = public.merge(console::routes());
+    public
         .merge(api)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(json_rejections))
@@ -82,18 +96,21 @@ async fn require_token(State(tokens): State<Tokens>, req: Request, next: Next) -
     if tokens.0.is_empty() {
         return next.run(req).await;
     }
-    let given = req
+    let header_token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .map(|t| t.trim().to_string());
+    let given = header_token.or_else(|| websocket_token(req.headers()));
     match given {
         Some(t) if tokens.0.iter().any(|k| same(k.as_bytes(), t.as_bytes())) => next.run(req).await,
         _ => {
             let mut resp = ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "missing or wrong bearer token: send `Authorization: Bearer <token>`",
+                "missing or wrong bearer token: send `Authorization: Bearer <token>` (a \
+                 browser's WebSocket: offer the subprotocols `fust` and `bearer.<token in \
+                 base64url>`)",
             )
             .into_response();
             resp.headers_mut().insert(
@@ -103,6 +120,32 @@ async fn require_token(State(tokens): State<Tokens>, req: Request, next: Next) -
             resp
         }
     }
+}
+
+/// The token a WebSocket upgrade carries as the subprotocol `bearer.<base64url>` (browsers
+/// cannot set `Authorization` on a WebSocket); only on upgrade requests.
+fn websocket_token(headers: &header::HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let upgrade = headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return None;
+    }
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(live::BEARER_PROTOCOL))
+        .and_then(|b64| engine.decode(b64).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
 /// Compares in time independent of where the first difference is.
@@ -191,6 +234,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         );
     }
     let tokens = cfg.tokens();
+    let stop = CancellationToken::new();
     let state = AppState {
         manager: manager.clone(),
         registry,
@@ -200,6 +244,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         preview_timeout: cfg.preview_timeout.0,
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
         prometheus: metrics::install()?,
+        stop: stop.clone(),
     };
     // Before binding: a bad certificate is a usage error, reported before anything listens.
     let tls = match (&cfg.tls_cert, &cfg.tls_key) {
@@ -235,7 +280,6 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
     println!("fust serve: listening on {scheme}://{addr} - {auth}");
     tracing::info!(%addr, workers = cfg.workers, "Job service started");
 
-    let stop = CancellationToken::new();
     let mut background = JoinSet::new();
     background.spawn(scheduler::run_scheduler(
         manager.clone(),

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
-use super::api;
+use super::{api, live, overview};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,18 +24,25 @@ use super::api;
         api::plugins,
         api::validate,
         api::preview,
+        api::explain,
+        overview::overview,
         api::list_jobs,
         api::create_job,
         api::get_job,
         api::put_job,
         api::delete_job,
         api::job_versions,
+        api::enable_job,
+        api::disable_job,
         api::trigger,
         api::list_runs,
         api::get_run,
         api::cancel_run,
         api::run_logs,
-        api::run_events,
+        live::run_events,
+        live::run_ws,
+        live::all_events,
+        live::all_ws,
     ),
     // The `data` of each `/runs/{id}/events` event (SSE bodies are text), and the body of
     // the error responses added in `api_doc`.

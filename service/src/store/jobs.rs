@@ -134,6 +134,24 @@ impl Store {
         .transpose()
     }
 
+    /// Enables or disables the job (no new version: the definition is unchanged). The job
+    /// as stored afterwards; None when there is no such job.
+    pub async fn set_job_enabled(
+        &self,
+        name: &str,
+        enabled: bool,
+    ) -> StoreResult<Option<JobRecord>> {
+        let verb = if enabled { "enabling" } else { "disabling" };
+        self.query("UPDATE fust_jobs SET enabled = ? WHERE name = ?")
+            .bind(i64::from(enabled))
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.db(&format!("{verb} job `{name}`"), e))?;
+        // MySQL counts only changed rows, so "0 rows" does not mean "no such job".
+        self.get_job(name).await
+    }
+
     /// Deletes the job; its versions, runs and logs are kept. False if it did not exist.
     pub async fn delete_job(&self, name: &str) -> StoreResult<bool> {
         let done = self
@@ -164,6 +182,7 @@ impl Store {
             definition: definition.to_owned(),
             created_at: now,
             updated_at: now,
+            enabled: true,
         };
         self.query(
             "INSERT INTO fust_jobs (name, version, definition, created_at, updated_at) \

@@ -97,6 +97,14 @@ pub const MIGRATIONS: &[Migration] = &[
             "ALTER TABLE fust_runs ADD COLUMN bad_records_by_kind {text} NULL",
         ],
     },
+    Migration {
+        version: 3,
+        name: "jobs can be disabled; runs by creation time (the console's overview)",
+        statements: &[
+            "ALTER TABLE fust_jobs ADD COLUMN enabled BIGINT NOT NULL DEFAULT 1",
+            "CREATE INDEX fust_runs_created ON fust_runs (created_at)",
+        ],
+    },
 ];
 
 /// The bookkeeping table, created before anything else.

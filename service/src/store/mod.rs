@@ -45,7 +45,7 @@ const DEFAULT_RUN_LIMIT: i64 = 100;
 /// Attempts of an optimistic write (log append, job version) that lost a race.
 const WRITE_ATTEMPTS: u32 = 10;
 
-const JOB_COLUMNS: &str = "name, version, definition, created_at, updated_at";
+const JOB_COLUMNS: &str = "name, version, definition, created_at, updated_at, enabled";
 const RUN_COLUMNS: &str = "id, job, job_version, state, trigger_kind, attempt, scheduled_for, \
     created_at, started_at, finished_at, rows_in, rows_out, bytes_in, bytes_out, error, target, \
     bad_records, bad_records_by_kind";
@@ -175,6 +175,7 @@ impl Store {
             definition: self.col(row, "definition")?,
             created_at: self.col(row, "created_at")?,
             updated_at: self.col(row, "updated_at")?,
+            enabled: self.col::<i64>(row, "enabled")? != 0,
         })
     }
 

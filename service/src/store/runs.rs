@@ -1,5 +1,7 @@
 //! Runs and their state machine: create, compare-and-set transitions, progress, listing, recovery.
 
+use std::collections::HashMap;
+
 use sqlx::Any;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -225,10 +227,60 @@ impl Store {
         Ok(runs.into_iter().next())
     }
 
+    /// The newest run (by `created_at`, then id) of every stored job that has one, by job
+    /// name: one query, for a list of jobs with their last run.
+    pub async fn latest_runs(&self) -> StoreResult<HashMap<String, RunRecord>> {
+        let columns = RUN_COLUMNS
+            .split(',')
+            .map(|c| format!("r.{0} AS {0}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM fust_jobs j JOIN fust_runs r ON r.id = (\
+             SELECT r2.id FROM fust_runs r2 WHERE r2.job = j.name \
+             ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1)"
+        );
+        let runs = self
+            .runs(self.query(&sql), "reading the last run of every job")
+            .await?;
+        Ok(runs.into_iter().map(|r| (r.job.clone(), r)).collect())
+    }
+
+    /// Runs that are pending or running, or reached a terminal state at or after `since`
+    /// (ms), oldest first, at most `limit`: what a live event stream that fell behind
+    /// shows again.
+    pub async fn runs_changed_since(&self, since: i64, limit: i64) -> StoreResult<Vec<RunRecord>> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM fust_runs WHERE state = ? OR state = ? OR finished_at >= ? \
+             ORDER BY created_at, id LIMIT ?"
+        );
+        let query = self
+            .query(&sql)
+            .bind(RunState::Pending.as_str())
+            .bind(RunState::Running.as_str())
+            .bind(since)
+            .bind(limit.max(0));
+        self.runs(query, "listing runs that changed").await
+    }
+
     /// The number of runs in every state, in [`RunState::ALL`] order, zeros included.
     pub async fn count_by_state(&self) -> StoreResult<Vec<(RunState, i64)>> {
-        let rows = self
-            .query("SELECT state, COUNT(*) AS n FROM fust_runs GROUP BY state")
+        self.count_states(None).await
+    }
+
+    /// [`count_by_state`](Self::count_by_state) of the runs created at or after `since` (ms).
+    pub async fn count_by_state_since(&self, since: i64) -> StoreResult<Vec<(RunState, i64)>> {
+        self.count_states(Some(since)).await
+    }
+
+    async fn count_states(&self, since: Option<i64>) -> StoreResult<Vec<(RunState, i64)>> {
+        let query = match since {
+            None => self.query("SELECT state, COUNT(*) AS n FROM fust_runs GROUP BY state"),
+            Some(t) => self
+                .query("SELECT state, COUNT(*) AS n FROM fust_runs WHERE created_at >= ? GROUP BY state")
+                .bind(t),
+        };
+        let rows = query
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db("counting runs", e))?;

@@ -175,6 +175,31 @@ async fn exercise_jobs(store: &Store) {
     got.sort_unstable();
     assert_eq!(got, (1..=8).collect::<Vec<_>>());
     assert_eq!(store.job_versions("race").await.unwrap().len(), 8);
+
+    // Enabled by default; disabling adds no version, and a new version keeps the flag.
+    assert!(store.get_job("race").await.unwrap().unwrap().enabled);
+    let off = store.set_job_enabled("race", false).await.unwrap().unwrap();
+    assert_eq!((off.enabled, off.version), (false, 8));
+    // Unchanged rows (MySQL counts none) are still found.
+    let again = store.set_job_enabled("race", false).await.unwrap().unwrap();
+    assert!(!again.enabled);
+    let (v9, _) = store.put_job("race", "d9").await.unwrap();
+    assert_eq!((v9.enabled, v9.version), (false, 9));
+    let listed = store.list_jobs().await.unwrap();
+    assert!(!listed.iter().find(|j| j.name == "race").unwrap().enabled);
+    assert!(
+        listed
+            .iter()
+            .filter(|j| j.name != "race")
+            .all(|j| j.enabled)
+    );
+    let on = store.set_job_enabled("race", true).await.unwrap().unwrap();
+    assert!(on.enabled);
+    assert_eq!(store.set_job_enabled("ghost", false).await.unwrap(), None);
+    // A re-created job starts enabled.
+    store.set_job_enabled("race", false).await.unwrap();
+    store.delete_job("race").await.unwrap();
+    assert!(store.create_job("race", "d10").await.unwrap().enabled);
 }
 
 async fn exercise_runs(store: &Store) {
@@ -452,6 +477,43 @@ async fn exercise_runs(store: &Store) {
         all.iter().find(|r| r.job == "orders").unwrap().id
     );
     assert_eq!(store.last_run("ghost").await.unwrap(), None);
+
+    // The last run of every stored job in one query (jobs without runs are absent).
+    let latest = store.latest_runs().await.unwrap();
+    assert_eq!(latest["orders"].id, last_orders.id);
+    for job in store.list_jobs().await.unwrap() {
+        assert_eq!(
+            latest.get(&job.name),
+            store.last_run(&job.name).await.unwrap().as_ref(),
+            "{}",
+            job.name
+        );
+    }
+    assert!(latest.keys().all(|k| k != "ghost"));
+
+    // Counts since a time; runs that changed since a time.
+    let all_time = store.count_by_state().await.unwrap();
+    assert_eq!(store.count_by_state_since(0).await.unwrap(), all_time);
+    let later = now_ms() + 3_600_000;
+    let none = store.count_by_state_since(later).await.unwrap();
+    assert!(none.iter().all(|(_, n)| *n == 0), "{none:?}");
+    assert_eq!(none.len(), RunState::ALL.len());
+    let active = store.runs_changed_since(later, 10_000).await.unwrap();
+    let count = |s: RunState| all_time.iter().find(|(x, _)| *x == s).unwrap().1;
+    assert_eq!(
+        active.len() as i64,
+        count(RunState::Pending) + count(RunState::Running)
+    );
+    assert!(active.iter().all(|r| !r.state.is_terminal()));
+    assert!(
+        active
+            .windows(2)
+            .all(|w| w[0].created_at <= w[1].created_at)
+    );
+    assert_eq!(
+        store.runs_changed_since(later, 1).await.unwrap().len(),
+        1.min(active.len())
+    );
 }
 
 async fn exercise_logs(store: &Store) {
@@ -638,7 +700,7 @@ async fn refuses_a_newer_schema() {
     assert!(matches!(err, StoreError::Schema(_)), "{err}");
     assert!(
         err.to_string()
-            .contains("schema version 999, newer than this fust binary knows (2)"),
+            .contains("schema version 999, newer than this fust binary knows (3)"),
         "{err}"
     );
 }

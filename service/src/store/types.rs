@@ -153,6 +153,9 @@ pub struct JobRecord {
     pub created_at: i64,
     /// When the current version was stored (ms since the Unix epoch, UTC).
     pub updated_at: i64,
+    /// False when the job is disabled: the scheduler starts no cron or `after:` runs of
+    /// it (a manual run still starts). Not part of the definition: no new version.
+    pub enabled: bool,
 }
 
 /// One stored version of a job definition; versions are kept when the job is deleted.
