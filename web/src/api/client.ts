@@ -2,15 +2,13 @@
 // function per call the console makes. Every function throws an ApiError on failure.
 import createClient, { type Middleware } from 'openapi-fetch';
 import type { paths } from './schema';
-import type { Explained, Overview, PendingPaths } from './pending';
 import type {
-  JobVersion, JobView, LogLine, PluginView, PreviewBody, Problem, RunRecord, RunState, Validated,
+  Explained, JobVersion, JobView, LogLine, Overview, PluginView, PreviewBody, Problem, RunRecord, RunState,
+  Validated,
 } from './types';
 import { ApiError, failureFromResponse, messageOf, unreachable } from './errors';
 import { reportUnauthorized } from './auth';
 import { authHeaders, getToken } from '../lib/token';
-
-export type { Overview, Explained };
 
 const authMiddleware: Middleware = {
   onRequest({ request }) {
@@ -28,7 +26,7 @@ const authMiddleware: Middleware = {
 };
 
 /** The client; the API shares the console's origin. */
-export const api = createClient<paths & PendingPaths>({
+export const api = createClient<paths>({
   baseUrl: typeof window === 'undefined' ? '' : window.location.origin,
 });
 api.use(authMiddleware);

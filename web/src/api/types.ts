@@ -1,12 +1,12 @@
 // The API's types by name, taken from the schema generated from openapi.json.
 import type { components } from './schema';
-import type { JobViewAdditions } from './pending';
 
 type Schemas = components['schemas'];
 
 export type PluginView = Schemas['PluginView'];
 export type Problem = Schemas['Problem'];
-export type JobView = Schemas['JobView'] & JobViewAdditions;
+export type JobView = Schemas['JobView'];
+export type LastRun = Schemas['LastRun'];
 export type JobVersion = Schemas['JobVersion'];
 export type RunRecord = Schemas['RunRecord'];
 export type RunEvent = Schemas['RunEvent'];
@@ -16,3 +16,5 @@ export type PreviewBody = Schemas['PreviewBody'];
 export type Column = Schemas['Column'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type Validated = Schemas['Validated'];
+export type Overview = Schemas['Overview'];
+export type Explained = Schemas['Explained'];

@@ -4,9 +4,9 @@ import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useLocation } from 'wouter';
 import {
-  explainJob, getJob, listPlugins, previewJob, saveJob, triggerRun, validateJob, type Explained,
+  explainJob, getJob, listPlugins, previewJob, saveJob, triggerRun, validateJob,
 } from '../api/client';
-import type { PreviewBody, Problem } from '../api/types';
+import type { Explained, PreviewBody, Problem } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page } from '../components/Page';
 import { problemMessage, type ValidationState } from '../lib/diagnostics';

@@ -1,6 +1,5 @@
 // What Preview and Explain answered: the first rows as a table, or the plan.
-import type { PreviewBody } from '../api/types';
-import type { Explained } from '../api/client';
+import type { Explained, PreviewBody } from '../api/types';
 
 function cellText(value: unknown): string {
   if (value === null || value === undefined) {

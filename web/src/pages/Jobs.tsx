@@ -3,15 +3,15 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link } from 'wouter';
-import { deleteJob, listJobs, listRuns, setJobEnabled, triggerRun } from '../api/client';
+import { deleteJob, listJobs, setJobEnabled, triggerRun } from '../api/client';
 import { messageOf } from '../api/errors';
-import type { JobView } from '../api/types';
+import type { JobView, LastRun } from '../api/types';
 import { ConfirmDialog } from '../components/ConfirmDialog';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page } from '../components/Page';
 import { StateBadge } from '../components/StateBadge';
 import { formatRelative, formatTime } from '../lib/format';
-import { filterJobs, hasLastRuns, isEnabled, lastRunOf, latestRunByJob, type RunSummary } from '../lib/jobs';
+import { filterJobs } from '../lib/jobs';
 import { useNow } from '../lib/useNow';
 import { pollEvery, useLiveStatus } from '../lib/useLiveUpdates';
 
@@ -35,14 +35,6 @@ export function JobsPage() {
 
   const live = useLiveStatus();
   const jobs = useQuery({ queryKey: ['jobs'], queryFn: listJobs, refetchInterval: pollEvery(live, 5000, 30_000) });
-  // Only a server whose jobs lack `last_run` needs the runs list to show each job's last run.
-  const needRuns = jobs.data !== undefined && !hasLastRuns(jobs.data);
-  const runs = useQuery({
-    queryKey: ['runs', 'latest'],
-    queryFn: () => listRuns({ limit: 1000 }),
-    refetchInterval: pollEvery(live, 5000, 30_000),
-    enabled: needRuns,
-  });
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: ['jobs'] });
   const fail = (action: string) => (error: unknown) =>
@@ -74,7 +66,6 @@ export function JobsPage() {
     onError: fail('Delete'),
   });
 
-  const latest = latestRunByJob(runs.data ?? []);
   const shown = filterJobs(jobs.data ?? [], search);
 
   return (
@@ -98,7 +89,6 @@ export function JobsPage() {
         )}
       </div>
       {jobs.error !== null && <ErrorNotice error={jobs.error} context="Loading the jobs" onRetry={() => void jobs.refetch()} />}
-      {runs.error !== null && jobs.error === null && <ErrorNotice error={runs.error} context="Loading the runs" />}
       {jobs.isPending && <p className="muted">Loading jobs…</p>}
       {jobs.data !== undefined && jobs.data.length === 0 && (
         <p>
@@ -126,11 +116,11 @@ export function JobsPage() {
               <JobRow
                 key={job.name}
                 job={job}
-                lastRun={lastRunOf(job, latest)}
+                lastRun={job.last_run ?? undefined}
                 now={now}
                 busy={run.isPending || toggle.isPending || remove.isPending}
                 onRun={() => run.mutate(job.name)}
-                onToggle={() => toggle.mutate({ name: job.name, enabled: !isEnabled(job) })}
+                onToggle={() => toggle.mutate({ name: job.name, enabled: !job.enabled })}
                 onDelete={() => setToDelete(job.name)}
               />
             ))}
@@ -159,7 +149,7 @@ export function JobsPage() {
 
 interface RowProps {
   job: JobView;
-  lastRun: RunSummary | undefined;
+  lastRun: LastRun | undefined;
   now: number;
   busy: boolean;
   onRun: () => void;
@@ -168,7 +158,7 @@ interface RowProps {
 }
 
 function JobRow({ job, lastRun, now, busy, onRun, onToggle, onDelete }: RowProps) {
-  const enabled = isEnabled(job);
+  const enabled = job.enabled;
   return (
     <tr>
       <td data-label="Name">

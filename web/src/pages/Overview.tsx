@@ -2,28 +2,18 @@
 // attention, and the scheduler's status.
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { Link, useLocation } from 'wouter';
-import { getOverview, listJobs, listRuns, triggerRun } from '../api/client';
-import { ApiError } from '../api/errors';
+import { getOverview, triggerRun } from '../api/client';
 import { ErrorNotice } from '../components/ErrorNotice';
 import { Page } from '../components/Page';
 import { StateBadge } from '../components/StateBadge';
 import { formatCount } from '../lib/format';
-import { deriveOverview, fromServer, RUN_STATES, type OverviewView } from '../lib/overview';
+import { overviewView, RUN_STATES, type OverviewView } from '../lib/overview';
 import { useNow } from '../lib/useNow';
 import { pollEvery, useLiveStatus } from '../lib/useLiveUpdates';
 import { RunsTable } from './Runs';
 
-/** GET /overview, or the same computed from /runs and /jobs when the server has no /overview. */
 async function loadOverview(): Promise<OverviewView> {
-  try {
-    return fromServer(await getOverview());
-  } catch (error) {
-    if (!(error instanceof ApiError && error.kind === 'not-found')) {
-      throw error;
-    }
-    const [runs, jobs] = await Promise.all([listRuns({ limit: 1000 }), listJobs()]);
-    return deriveOverview(runs, jobs, Date.now());
-  }
+  return overviewView(await getOverview());
 }
 
 export function OverviewPage() {
@@ -52,9 +42,7 @@ export function OverviewPage() {
                 <li key={state} className={`card card-${state}`}>
                   <span className="card-number">{formatCount(view.byState[state])}</span>
                   <StateBadge state={state} />
-                  {view.totalByState !== undefined && (
-                    <span className="muted small">{formatCount(view.totalByState[state])} all time</span>
-                  )}
+                  <span className="muted small">{formatCount(view.totalByState[state])} all time</span>
                 </li>
               ))}
             </ul>
@@ -97,7 +85,6 @@ export function OverviewPage() {
                 </div>
               ))}
             </dl>
-            {view.derived && <p className="muted small">Computed from the runs and jobs lists: this server has no /overview.</p>}
           </section>
         </>
       )}
