@@ -51,7 +51,7 @@ pub(crate) struct Inner {
     pub(crate) variables: Arc<Variables>,
     pub(crate) tasks: Mutex<JoinSet<()>>,
     pub(crate) shutdown: CancellationToken,
-    pub(crate) scheduler: crate::scheduler::SchedulerStatus,
+    pub(crate) scheduler: crate::status::SchedulerStatus,
 }
 
 /// Runs jobs for the service. Cheap to clone.
@@ -95,7 +95,7 @@ impl JobManager {
                 events,
                 tasks: Mutex::new(JoinSet::new()),
                 shutdown: CancellationToken::new(),
-                scheduler: crate::scheduler::SchedulerStatus::default(),
+                scheduler: crate::status::SchedulerStatus::default(),
             }),
         }
     }
@@ -237,7 +237,7 @@ impl JobManager {
     }
 
     /// What the cron scheduler is doing.
-    pub fn scheduler_status(&self) -> crate::scheduler::SchedulerSnapshot {
+    pub fn scheduler_status(&self) -> crate::status::SchedulerSnapshot {
         self.inner.scheduler.snapshot()
     }
 

@@ -7,6 +7,7 @@ pub mod control;
 pub mod events;
 pub mod metrics;
 pub mod scheduler;
+pub mod status;
 pub mod store;
 mod worker;
 

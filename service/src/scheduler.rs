@@ -4,7 +4,6 @@
 //! The last cron time handled per job is kept in the metadata store (`cron:<job>`), so a
 //! restart knows what it missed.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -68,58 +67,10 @@ pub fn next_time(schedule: &Schedule, after: i64) -> Option<i64> {
         .map(|n| n.timestamp_millis())
 }
 
-/// What the scheduler is doing, for the API's overview; updated by [`run_scheduler`].
-#[derive(Debug, Default)]
-pub struct SchedulerStatus {
-    running: AtomicBool,
-    tick_ms: AtomicU64,
-    ticks: AtomicU64,
-    /// ms since the epoch; 0 before the first pass.
-    last_tick_at: AtomicI64,
-}
-
-/// A copy of [`SchedulerStatus`] at one moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchedulerSnapshot {
-    /// The scheduler loop is running (false before `fust serve` starts it and after it stops).
-    pub running: bool,
-    /// How often it looks at the jobs (ms).
-    pub tick_ms: u64,
-    /// Passes over the jobs since the server started (`fust_scheduler_ticks_total`).
-    pub ticks: u64,
-    /// When the last pass ended (ms since the epoch).
-    pub last_tick_at: Option<i64>,
-}
-
-impl SchedulerStatus {
-    pub fn snapshot(&self) -> SchedulerSnapshot {
-        let last = self.last_tick_at.load(Ordering::Relaxed);
-        SchedulerSnapshot {
-            running: self.running.load(Ordering::Relaxed),
-            tick_ms: self.tick_ms.load(Ordering::Relaxed),
-            ticks: self.ticks.load(Ordering::Relaxed),
-            last_tick_at: (last > 0).then_some(last),
-        }
-    }
-}
-
-/// Marks the scheduler stopped when its loop ends, however it ends.
-struct Running<'a>(&'a SchedulerStatus);
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.0.running.store(false, Ordering::Relaxed);
-    }
-}
-
 /// Checks every scheduled job each `tick` until `stop` fires.
 pub async fn run_scheduler(manager: JobManager, tick: Duration, stop: CancellationToken) {
     let status = &manager.inner.scheduler;
-    status
-        .tick_ms
-        .store(tick.as_millis() as u64, Ordering::Relaxed);
-    status.running.store(true, Ordering::Relaxed);
-    let _running = Running(status);
+    let _running = status.start(tick);
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -131,8 +82,7 @@ pub async fn run_scheduler(manager: JobManager, tick: Duration, stop: Cancellati
             tracing::warn!(error = %e, "Scheduler tick failed; trying again at the next tick");
         }
         crate::metrics::scheduler_tick();
-        status.ticks.fetch_add(1, Ordering::Relaxed);
-        status.last_tick_at.store(now_ms(), Ordering::Relaxed);
+        status.ticked(now_ms());
     }
 }
 
