@@ -4,7 +4,7 @@ import { lazy, Suspense, useCallback, useEffect, useRef, useState } from 'react'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useLocation } from 'wouter';
 import {
-  explainJob, getJob, listPlugins, previewJob, saveJob, triggerRun, validateJob,
+  explainJob, getJob, listPlugins, previewJob, saveJob, setJobEnabled, triggerRun, validateJob,
 } from '../api/client';
 import type { Explained, PreviewBody, Problem } from '../api/types';
 import { ErrorNotice } from '../components/ErrorNotice';
@@ -51,7 +51,15 @@ export default function JobEditorPage({ name }: { name: string | null }) {
       </Page>
     );
   }
-  return <Editor name={name} saved={job.data?.definition ?? null} version={job.data?.version ?? null} title={title} />;
+  return (
+    <Editor
+      name={name}
+      saved={job.data?.definition ?? null}
+      version={job.data?.version ?? null}
+      enabled={job.data?.enabled ?? true}
+      title={title}
+    />
+  );
 }
 
 interface EditorProps {
@@ -59,15 +67,18 @@ interface EditorProps {
   /** The stored definition, or null for a new job. */
   saved: string | null;
   version: number | null;
+  /** Whether the scheduler may start the job (a new job starts enabled). */
+  enabled: boolean;
   title: string;
 }
 
-function Editor({ name, saved, version, title }: EditorProps) {
+function Editor({ name, saved, version, enabled: enabledAtLoad, title }: EditorProps) {
   const queryClient = useQueryClient();
   const [, navigate] = useLocation();
   const [yaml, setYaml] = useState(saved ?? NEW_JOB_TEMPLATE);
   const [savedYaml, setSavedYaml] = useState(saved);
   const [loadedVersion, setLoadedVersion] = useState(version);
+  const [enabled, setEnabled] = useState(enabledAtLoad);
   const [tab, setTab] = useState<Tab>('yaml');
   const [validation, setValidation] = useState<ValidationState>({ status: 'checking' });
   const [result, setResult] = useState<Result | null>(null);
@@ -130,6 +141,16 @@ function Editor({ name, saved, version, title }: EditorProps) {
     onError: fail('Run'),
   });
 
+  const toggle = useMutation({
+    mutationFn: () => setJobEnabled(name!, !enabled),
+    onSuccess: (stored) => {
+      setEnabled(stored.enabled);
+      queryClient.setQueryData(['job', stored.name], stored);
+      void queryClient.invalidateQueries({ queryKey: ['jobs'] });
+    },
+    onError: fail(enabled ? 'Disable' : 'Enable'),
+  });
+
   const validate = useCallback((text: string, signal: AbortSignal) => validateJob(text, signal), []);
   const busy = preview.isPending || explain.isPending || save.isPending;
 
@@ -143,6 +164,14 @@ function Editor({ name, saved, version, title }: EditorProps) {
           <button type="button" onClick={() => run.mutate()} disabled={run.isPending || unsaved} title={unsaved ? 'Save first' : undefined}>
             Run now
           </button>
+          <button
+            type="button"
+            onClick={() => toggle.mutate()}
+            disabled={toggle.isPending}
+            title={enabled ? 'The scheduler starts it (cron, after:); disable to stop that' : 'The scheduler does not start it; manual runs still work'}
+          >
+            {enabled ? 'Disable' : 'Enable'}
+          </button>
           <Link href={`/jobs/${encodeURIComponent(name)}/runs`} className="button">Runs</Link>
         </>
       )}
@@ -151,6 +180,11 @@ function Editor({ name, saved, version, title }: EditorProps) {
 
   return (
     <Page title={title} actions={actions} wide>
+      {!enabled && (
+        <p className="notice">
+          This job is disabled: the scheduler starts no cron or <code>after:</code> runs of it. Run now still works.
+        </p>
+      )}
       <div className={showReference ? 'editor-layout' : 'editor-layout editor-layout-full'}>
         <div className="editor-main">
           <div className="editor-bar">
