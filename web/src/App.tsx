@@ -1,7 +1,7 @@
 // The console's shell: header, navigation, the sign-in gate and the hash routes
 // (`/#/jobs`: the API owns the real paths /jobs, /runs, … on the same origin).
 import { lazy, Suspense, useEffect } from 'react';
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/react-query';
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { useHashLocation } from 'wouter/use-hash-location';
 import { ApiError } from './api/errors';
@@ -125,12 +125,17 @@ function Routes() {
  * answers one 401 (and the sign-in shows), not one per request of the first page.
  */
 function useAccessCheck(status: string) {
+  const client = useQueryClient();
   useEffect(() => {
     if (status !== 'unknown') {
       return;
     }
     listJobs().then(
-      () => reportSignedIn(),
+      (jobs) => {
+        // The answer is the jobs list: the jobs page need not ask again.
+        client.setQueryData(['jobs'], jobs);
+        reportSignedIn();
+      },
       (error) => {
         // A 401 has already moved the status to asking for a token (the client's middleware);
         // any other failure is shown by the pages themselves.
@@ -139,7 +144,7 @@ function useAccessCheck(status: string) {
         }
       },
     );
-  }, [status]);
+  }, [status, client]);
 }
 
 /** Listens to every run's events while signed in (see useLiveUpdates). */
