@@ -58,7 +58,8 @@ trap 'kill $TANSU_PID 2>/dev/null || true' EXIT
 BROKERS=127.0.0.1:$PORT
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.2; done
 # Consumer-group timeouts as in the tests: a group join against tansu takes ~23 s with the defaults.
-GROUP_PROPS=(session.timeout.ms=6000 max.poll.interval.ms=6000 heartbeat.interval.ms=1000)
+# All three consumers get Fust's consumer defaults (fetch.queue.backoff.ms 10, see docs/kafka.md).
+GROUP_PROPS=(session.timeout.ms=6000 max.poll.interval.ms=6000 heartbeat.interval.ms=1000 fetch.queue.backoff.ms=10)
 
 psql "${PGURI%/*}/postgres" -qAtc "SELECT 1 FROM pg_database WHERE datname='${PGURI##*/}'" | grep -q 1 \
   || psql "${PGURI%/*}/postgres" -qc "CREATE DATABASE ${PGURI##*/}"

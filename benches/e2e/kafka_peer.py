@@ -67,6 +67,7 @@ def peer(brokers, topic, group, records, sink):
         "bootstrap.servers": brokers, "group.id": group, "enable.auto.commit": False,
         "auto.offset.reset": "earliest", "session.timeout.ms": 6000,
         "max.poll.interval.ms": 6000, "heartbeat.interval.ms": 1000,
+        "fetch.queue.backoff.ms": 10,  # as Fust's consumer (docs/kafka.md)
     })
     consumer.subscribe([topic])
     db = None

@@ -12,7 +12,7 @@ use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::streaming::PartitionStream;
 use futures::future::BoxFuture;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -23,6 +23,8 @@ use crate::rejects::StageRejects;
 
 /// Longest a scan waits for records before it looks at the clock and the stop signal again.
 const POLL: Duration = Duration::from_millis(200);
+/// Batches a scan may read ahead of the plan.
+const READ_AHEAD: usize = 2;
 
 /// Opens a reader when a scan first needs it.
 pub type Opener =
@@ -146,11 +148,23 @@ impl PartitionStream for EpochScan {
             last_record: Instant::now(),
             done: false,
         };
-        let stream = futures::stream::unfold(state, |mut s| async move {
-            let next = s.next().await;
-            next.map(|b| (b, s))
+        // The scan reads and decodes in a task of its own, a batch or two ahead of the
+        // plan, so that the next batch is decoded while the output encodes the last. The
+        // epoch ends when the task does: the state (the feed's lock) drops before the
+        // sender.
+        let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), READ_AHEAD);
+        let tx = builder.tx();
+        builder.spawn(async move {
+            let mut state = state;
+            while let Some(batch) = state.next().await {
+                if tx.send(batch).await.is_err() {
+                    break;
+                }
+            }
+            drop(state);
+            Ok(())
         });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+        builder.build()
     }
 }
 
