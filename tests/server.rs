@@ -246,6 +246,16 @@ async fn preview_and_validate_write_nothing() {
     let (status, body) = server.post("/validate", &job("p", "out/p.csv")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["output"], "csv");
+    // An invalid job: 422, or with `?report=true` (the console) 200 with the same problems.
+    let bad = job("p", "out/p.csv").replace("type: csv", "type: cvs");
+    let (status, refused) = server.post("/validate", &bad).await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, report) = server.post("/validate?report=true", &bad).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["problems"], refused["problems"], "{report}");
+    assert!(report["problems"][0]["line"].as_u64().is_some(), "{report}");
+    assert_eq!(report["error"], refused["error"], "{report}");
     assert!(
         !dir.path().join("out").exists(),
         "preview/validate wrote output"
@@ -311,6 +321,8 @@ async fn bearer_tokens_guard_every_endpoint_but_health() {
     assert_eq!(r.status().as_u16(), 401);
     let r = anon.get(server.url("/health")).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    let health: Value = r.json().await.unwrap();
+    assert_eq!(health["token_required"], true, "{health}");
     assert_eq!(server.get("/jobs").await.0, 200);
     let doc = server.get_json("/openapi.json").await;
     assert_eq!(

@@ -16,7 +16,7 @@ use fust_service::{JobManager, JobRecord, JobVersion, LogLine, RunFilter, RunRec
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody, Problem};
 use super::guard::{DataRoots, check_paths, check_secrets};
 
 /// What every handler can reach.
@@ -34,6 +34,8 @@ pub struct AppState {
     pub prometheus: metrics_exporter_prometheus::PrometheusHandle,
     /// Fires when the server stops: live event streams end with it.
     pub stop: tokio_util::sync::CancellationToken,
+    /// Whether requests need a bearer token (shown by `/health`).
+    pub token_required: bool,
 }
 
 /// The file name a request body is given in messages (`request body:3:7: …`).
@@ -46,6 +48,9 @@ const BODY: &str = "request body";
 pub struct Health {
     pub status: String,
     pub version: String,
+    /// Whether the other endpoints need a bearer token, so that a client (the console)
+    /// can ask for one before its first request is refused.
+    pub token_required: bool,
 }
 
 /// A stored job.
@@ -133,6 +138,12 @@ async fn job_view(s: &AppState, r: JobRecord) -> ApiResult<JobView> {
 #[derive(Serialize, ToSchema)]
 pub struct Validated {
     pub ok: bool,
+    /// With `?report=true`, when `ok` is false: every problem with its line and column.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
+    /// With `?report=true`, when `ok` is false: what is wrong, in one paragraph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     pub name: Option<String>,
     pub inputs: usize,
     pub processors: usize,
@@ -192,6 +203,14 @@ pub struct StateEvent {
 #[expect(dead_code, reason = "documents the event stream; never built")]
 pub enum StateEventName {
     State,
+}
+
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct ValidateQuery {
+    /// `true`: an invalid job is answered 200 with `ok: false` and its problems instead
+    /// of 422 (the console validates as you type; a browser logs every 4xx as an error).
+    pub report: Option<bool>,
 }
 
 #[derive(Deserialize, IntoParams, Default)]
@@ -323,10 +342,11 @@ fn job_name(job: &CompiledJob, from_path: Option<&str>) -> ApiResult<String> {
     security(()),
     responses((status = 200, description = "The server is up.", body = Health))
 )]
-pub async fn health() -> Json<Health> {
+pub async fn health(State(s): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
+        token_required: s.token_required,
     })
 }
 
@@ -376,8 +396,9 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
         description = "A job file, as YAML or JSON (the format of `fust run` job files; see `GET /plugins` and `fust schema`). Send it as `Content-Type: application/yaml` or `application/json`. Secrets must be `${secret:NAME}` references to the server's named secrets.",
         content((String = "application/yaml"), (Object = "application/json"))
     ),
+    params(ValidateQuery),
     responses(
-        (status = 200, description = "The job is valid (its plan was built against the inputs' schemas).", body = Validated),
+        (status = 200, description = "The job is valid (its plan was built against the inputs' schemas); with `?report=true` also an invalid job, with `ok: false` and its problems.", body = Validated),
         (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
         (status = 413, description = "The body is larger than the server's `body_limit`."),
         (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
@@ -387,16 +408,40 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
         (status = 500, description = "A bug in Fust.", body = ErrorBody)
     )
 )]
-pub async fn validate(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Validated>> {
-    let job = compile(&s, text_body(&body)?)?;
-    in_time(&s, "validating", async { Ok(job.plan().await?) }).await?;
-    Ok(Json(Validated {
+pub async fn validate(
+    State(s): State<AppState>,
+    Query(q): Query<ValidateQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Validated>> {
+    match check(&s, &body).await {
+        Err(e) if q.report == Some(true) && e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            Ok(Json(Validated {
+                ok: false,
+                problems: e.body.problems,
+                error: Some(e.body.error),
+                name: None,
+                inputs: 0,
+                processors: 0,
+                output: String::new(),
+            }))
+        }
+        other => other.map(Json),
+    }
+}
+
+/// What `POST /validate` finds of a valid job.
+async fn check(s: &AppState, body: &Bytes) -> ApiResult<Validated> {
+    let job = compile(s, text_body(body)?)?;
+    in_time(s, "validating", async { Ok(job.plan().await?) }).await?;
+    Ok(Validated {
         ok: true,
+        problems: Vec::new(),
+        error: None,
         name: job.spec.name.clone(),
         inputs: job.inputs.len(),
         processors: job.processors.len(),
         output: job.spec.describe_outputs(),
-    }))
+    })
 }
 
 #[utoipa::path(

@@ -245,6 +245,7 @@ pub async fn serve(cfg: ServerConfig, mut registry: Registry) -> Result<(), Erro
         openapi: Arc::new(openapi::document(!tokens.is_empty())),
         prometheus: metrics::install()?,
         stop: stop.clone(),
+        token_required: !tokens.is_empty(),
     };
     // Before binding: a bad certificate is a usage error, reported before anything listens.
     let tls = match (&cfg.tls_cert, &cfg.tls_key) {

@@ -9,7 +9,8 @@ const { server, open } = browserHooks();
 describe('sign-in', () => {
   test('a wrong token is refused with a message; the right one opens the overview', async () => {
     const session = await open({ signedIn: false });
-    // The first request (no token) and the wrong token are answered 401 on purpose.
+    // /health tells the tab that tokens are on, so no request goes out without one; the
+    // wrong token is answered 401 on purpose.
     session.expectStatus(401);
     const { page } = session;
     await session.goto('/');

@@ -5,8 +5,8 @@ import { QueryClient, QueryClientProvider, useQueryClient } from '@tanstack/reac
 import { Link, Route, Router, Switch, useLocation } from 'wouter';
 import { useHashLocation } from 'wouter/use-hash-location';
 import { ApiError } from './api/errors';
-import { reportSignedIn, useAuthStatus } from './api/auth';
-import { listJobs } from './api/client';
+import { reportSignedIn, reportTokenNeeded, useAuthStatus } from './api/auth';
+import { listJobs, tokenRequired } from './api/client';
 import { clearToken, getToken } from './lib/token';
 import { useTheme } from './lib/theme';
 import { useLiveUpdates } from './lib/useLiveUpdates';
@@ -121,8 +121,9 @@ function Routes() {
 }
 
 /**
- * Asks the API once whether this tab may use it before any page loads, so a server with tokens
- * answers one 401 (and the sign-in shows), not one per request of the first page.
+ * Asks the API once whether this tab may use it before any page loads. A server with tokens and
+ * a tab without one shows the sign-in at once (`/health` says tokens are on; no request is
+ * refused); otherwise one request tells, so a wrong token is one 401, not one per request.
  */
 function useAccessCheck(status: string) {
   const client = useQueryClient();
@@ -130,20 +131,26 @@ function useAccessCheck(status: string) {
     if (status !== 'unknown') {
       return;
     }
-    listJobs().then(
-      (jobs) => {
-        // The answer is the jobs list: the jobs page need not ask again.
-        client.setQueryData(['jobs'], jobs);
-        reportSignedIn();
-      },
-      (error) => {
+    const askFirst = getToken() === null ? tokenRequired().catch(() => false) : Promise.resolve(false);
+    askFirst
+      .then((needed) => {
+        if (needed) {
+          reportTokenNeeded();
+          return;
+        }
+        return listJobs().then((jobs) => {
+          // The answer is the jobs list: the jobs page need not ask again.
+          client.setQueryData(['jobs'], jobs);
+          reportSignedIn();
+        });
+      })
+      .catch((error: unknown) => {
         // A 401 has already moved the status to asking for a token (the client's middleware);
         // any other failure is shown by the pages themselves.
         if (!(error instanceof ApiError && error.kind === 'unauthorized')) {
           reportSignedIn();
         }
-      },
-    );
+      });
   }, [status, client]);
 }
 

@@ -24,6 +24,11 @@ export function reportUnauthorized(): void {
   setStatus(getToken() === null ? 'needs-token' : 'token-refused');
 }
 
+/** Called when the server says it needs a token and this tab has none: no request is sent. */
+export function reportTokenNeeded(): void {
+  setStatus('needs-token');
+}
+
 /** Called once a token (or none) has been accepted, or the API could not be asked. */
 export function reportSignedIn(): void {
   setStatus('ok');

@@ -6,7 +6,7 @@ import type {
   Explained, JobVersion, JobView, LogLine, Overview, PluginView, PreviewBody, Problem, RunRecord, RunState,
   Validated,
 } from './types';
-import { ApiError, failureFromResponse, messageOf, unreachable } from './errors';
+import { failureFromResponse, messageOf, unreachable } from './errors';
 import { reportUnauthorized } from './auth';
 import { authHeaders, getToken } from '../lib/token';
 
@@ -137,17 +137,27 @@ export function getOverview(): Promise<Overview> {
   return unwrap(api.GET('/overview'));
 }
 
-/** The problems of a job's YAML: empty when it is valid. Other failures throw. */
+/**
+ * The problems of a job's YAML: empty when it is valid. Other failures throw. `report=true` has
+ * an invalid job answered 200 with its problems, so typing logs no 422 in the browser console.
+ */
 export async function validateJob(yaml: string, signal?: AbortSignal): Promise<Problem[]> {
-  try {
-    const validated: Validated = await unwrap(api.POST('/validate', yamlBody(yaml, signal)));
-    return validated.ok ? [] : [{ key: '', message: 'The server did not accept the job.' }];
-  } catch (error) {
-    if (error instanceof ApiError && error.kind === 'invalid') {
-      return error.problems.length > 0 ? error.problems : [{ key: '', message: error.message }];
-    }
-    throw error;
+  const validated: Validated = await unwrap(
+    api.POST('/validate', { params: { query: { report: true } }, ...yamlBody(yaml, signal) }),
+  );
+  if (validated.ok) {
+    return [];
   }
+  const problems = validated.problems ?? [];
+  return problems.length > 0
+    ? problems
+    : [{ key: '', message: validated.error ?? 'The server did not accept the job.' }];
+}
+
+/** Whether the server needs a token; asked without one (`/health` is public). */
+export async function tokenRequired(): Promise<boolean> {
+  const health = await unwrap(api.GET('/health'));
+  return health.token_required;
 }
 
 export function previewJob(yaml: string, limit: number, signal?: AbortSignal): Promise<PreviewBody> {
