@@ -207,7 +207,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
       <nav className="flow-palette" aria-label="Plugins">
         {ROLES.map(({ role, heading }) => (
           <section key={role} aria-label={heading}>
-            <h3>{heading}</h3>
+            <h2>{heading}</h2>
             <ul>
               {plugins
                 .filter((p) => p.role === role)
@@ -326,7 +326,7 @@ function NodePanel({ node, graph, plugin, problems, yaml, onEdit, onRemove, onCl
   return (
     <aside className="flow-panel" aria-label={`${title}: options`}>
       <header className="flow-panel-header">
-        <h3>{title}</h3>
+        <h2>{title}</h2>
         <button type="button" onClick={onClose} aria-label="Close the options">
           ×
         </button>
