@@ -104,6 +104,8 @@ describe('the YAML editor', () => {
     await page.getByRole('heading', { name: 'e2e_paid_orders', level: 1 }).waitFor();
     await page.getByRole('button', { name: 'Run now' }).waitFor();
     expect(page.url()).toContain('#/jobs/e2e_paid_orders');
+    // ... and says that it was saved.
+    await page.getByText('Saved e2e_paid_orders, version 1.').waitFor();
     const stored = await api<{ definition: string }>(server, 'GET', '/jobs/e2e_paid_orders');
     expect(stored.definition).toBe(FIXED);
   });

@@ -81,7 +81,7 @@ function Editor({ name, saved, version, enabled: enabledAtLoad, title }: EditorP
   const [enabled, setEnabled] = useState(enabledAtLoad);
   const [tab, setTab] = useState<Tab>('yaml');
   const [validation, setValidation] = useState<ValidationState>({ status: 'checking' });
-  const [result, setResult] = useState<Result | null>(null);
+  const [result, setResult] = useState<Result | null>(() => takeSavedNotice(name));
   const [limit, setLimit] = useState(20);
   // The reference is open beside the YAML and closed beside the designer (which has its own
   // palette and forms), until the user says otherwise.
@@ -130,6 +130,8 @@ function Editor({ name, saved, version, enabled: enabledAtLoad, title }: EditorP
       queryClient.setQueryData(['job', stored.name], stored);
       void queryClient.invalidateQueries({ queryKey: ['jobs'] });
       if (name === null) {
+        // The job's own page takes over from /new: it shows the notice this page cannot.
+        savedNotice = { kind: 'saved', name: stored.name, version: stored.version };
         navigate(`/jobs/${encodeURIComponent(stored.name)}`);
       }
     },
@@ -331,6 +333,18 @@ function ValidationStatus({ state, unsaved }: { state: ValidationState; unsaved:
       {unsaved && <span className="muted"> · unsaved changes</span>}
     </div>
   );
+}
+
+/** The "Saved" notice of a new job, for its own page, which /new moves to after saving. */
+let savedNotice: Extract<Result, { kind: 'saved' }> | null = null;
+
+function takeSavedNotice(name: string | null): Result | null {
+  const notice = savedNotice;
+  if (notice === null || notice.name !== name) {
+    return null;
+  }
+  savedNotice = null;
+  return notice;
 }
 
 function ResultView({ result }: { result: Result | null }) {
