@@ -332,6 +332,45 @@ fn job_name(job: &CompiledJob, from_path: Option<&str>) -> ApiResult<String> {
     Ok(name)
 }
 
+/// How `/validate`, `/explain` and `/preview` fail: they compile the job and plan it
+/// against its inputs within `preview_timeout`.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // only its OpenAPI description is used
+enum JobCheckFailures {
+    #[response(
+        status = 400,
+        description = "Invalid query parameters or a body that is not UTF-8."
+    )]
+    BadRequest(ErrorBody),
+    #[response(
+        status = 413,
+        description = "The body is larger than the server's `body_limit`."
+    )]
+    TooLarge,
+    #[response(
+        status = 415,
+        description = "The body's Content-Type is not YAML or JSON."
+    )]
+    NotYamlOrJson(ErrorBody),
+    #[response(
+        status = 422,
+        description = "The job is invalid: every problem with its line and column in the body."
+    )]
+    Invalid(ErrorBody),
+    #[response(
+        status = 502,
+        description = "A system the job reads or writes failed (storage, database)."
+    )]
+    External(ErrorBody),
+    #[response(
+        status = 504,
+        description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included)."
+    )]
+    Timeout(ErrorBody),
+    #[response(status = 500, description = "A bug in Fust.")]
+    Bug(ErrorBody),
+}
+
 // ---------- handlers ----------
 
 #[utoipa::path(
@@ -399,13 +438,7 @@ pub async fn plugins(State(s): State<AppState>) -> Json<Vec<PluginView>> {
     params(ValidateQuery),
     responses(
         (status = 200, description = "The job is valid (its plan was built against the inputs' schemas); with `?report=true` also an invalid job, with `ok: false` and its problems.", body = Validated),
-        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
-        (status = 413, description = "The body is larger than the server's `body_limit`."),
-        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
-        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
-        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
-        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
-        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+        JobCheckFailures
     )
 )]
 pub async fn validate(
@@ -455,13 +488,7 @@ async fn check(s: &AppState, body: &Bytes) -> ApiResult<Validated> {
     ),
     responses(
         (status = 200, description = "The plans, as text.", body = Explained),
-        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
-        (status = 413, description = "The body is larger than the server's `body_limit`."),
-        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
-        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
-        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
-        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
-        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+        JobCheckFailures
     )
 )]
 pub async fn explain(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<Explained>> {
@@ -482,13 +509,7 @@ pub async fn explain(State(s): State<AppState>, body: Bytes) -> ApiResult<Json<E
     ),
     responses(
         (status = 200, description = "The first rows of the job's output; nothing was written.", body = PreviewBody),
-        (status = 400, description = "Invalid query parameters or a body that is not UTF-8.", body = ErrorBody),
-        (status = 413, description = "The body is larger than the server's `body_limit`."),
-        (status = 415, description = "The body's Content-Type is not YAML or JSON.", body = ErrorBody),
-        (status = 422, description = "The job is invalid: every problem with its line and column in the body.", body = ErrorBody),
-        (status = 502, description = "A system the job reads or writes failed (storage, database).", body = ErrorBody),
-        (status = 504, description = "It did not finish within the server's `preview_timeout` (waiting for a worker slot included).", body = ErrorBody),
-        (status = 500, description = "A bug in Fust.", body = ErrorBody)
+        JobCheckFailures
     )
 )]
 pub async fn preview(
