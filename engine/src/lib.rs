@@ -22,7 +22,7 @@ pub use error::{Cancelled, Error, ErrorKind, ReadError, Result};
 pub use executor::{RunStats, RunSummary};
 pub use plugin::stream::{
     Checkpoint, Checkpoints, Epoch, OpenMode, PositionConflict, Positions, Span, StreamReader,
-    StreamSource,
+    StreamSource, Taken,
 };
 pub use plugin::{
     KeyTtl, Pending, Processor, Published, Routes, Sink, SinkSummary, Source, Window,

@@ -5,6 +5,8 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use datafusion::arrow::array::{
     ArrayRef, BinaryBuilder, Int32Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampMillisecondBuilder,
@@ -85,8 +87,8 @@ impl Metadata {
 /// One message as the brokers give it.
 #[derive(Debug, Clone, Default)]
 pub struct Message {
-    pub payload: Vec<u8>,
-    pub key: Option<Vec<u8>>,
+    pub payload: Bytes,
+    pub key: Option<Bytes>,
     /// Kafka partition.
     pub partition: i32,
     /// Kafka offset or JetStream stream sequence.
@@ -95,8 +97,34 @@ pub struct Message {
     pub subject: String,
     pub timestamp_ms: Option<i64>,
     pub headers: Vec<(String, String)>,
+    /// Where it came from; [`Message::at`] names it.
+    pub place: Place,
+}
+
+/// The part of a broker a message came from, kept shared so that naming a message costs
+/// nothing until one is named (a bad record).
+#[derive(Debug, Clone)]
+pub enum Place {
+    /// A Kafka topic; the message is `topic/partition@offset`.
+    Topic(Arc<str>),
+    /// A JetStream stream; the message is `STREAM seq N`.
+    Stream(Arc<str>),
+}
+
+impl Default for Place {
+    fn default() -> Self {
+        Place::Stream(Arc::from(""))
+    }
+}
+
+impl Message {
     /// Where it is, for messages: `orders/3@1200`, `ORDERS seq 77`.
-    pub at: String,
+    pub fn at(&self) -> String {
+        match &self.place {
+            Place::Topic(topic) => format!("{topic}/{}@{}", self.partition, self.position),
+            Place::Stream(stream) => format!("{stream} seq {}", self.position),
+        }
+    }
 }
 
 /// Turns messages into batches of one schema.
@@ -188,7 +216,7 @@ impl MessageDecoder {
                                     raw: String::from_utf8_lossy(&m.payload).into_owned(),
                                     reason: e.to_string(),
                                     kind: self.bad_kind().into(),
-                                    position: m.at.clone(),
+                                    position: m.at(),
                                 })
                                 .await?;
                         }
@@ -365,9 +393,9 @@ mod tests {
 
     fn msg(payload: &str, position: i64) -> Message {
         Message {
-            payload: payload.as_bytes().to_vec(),
+            payload: Bytes::copy_from_slice(payload.as_bytes()),
             position,
-            at: format!("S seq {position}"),
+            place: Place::Stream(Arc::from("S")),
             ..Default::default()
         }
     }
@@ -404,6 +432,18 @@ mod tests {
             .downcast_ref::<Int64Array>()
             .expect("seq");
         assert_eq!(seq.values(), &[1, 3]);
+    }
+
+    #[test]
+    fn a_message_is_named_by_its_place() {
+        let kafka = Message {
+            partition: 3,
+            position: 1200,
+            place: Place::Topic(Arc::from("orders")),
+            ..Default::default()
+        };
+        assert_eq!(kafka.at(), "orders/3@1200");
+        assert_eq!(msg("{}", 77).at(), "S seq 77");
     }
 
     #[tokio::test]

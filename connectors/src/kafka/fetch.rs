@@ -7,20 +7,28 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::{Bytes, BytesMut};
 use datafusion::error::{DataFusionError, Result};
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers};
 use rdkafka::{Message as _, Offset};
+use tokio::task::JoinHandle;
 
 use super::client::{Client, METADATA_TIMEOUT};
 use super::group::{TopicPart, Tracker};
-use crate::common::messages::Message;
+use crate::common::messages::{Message, Place};
 
 /// How long the watermarks of all partitions may take to read, for the lag.
 const WATERMARKS_BUDGET: Duration = Duration::from_secs(2);
 /// How long a seek may wait for librdkafka.
 const SEEK_TIMEOUT: Duration = Duration::from_secs(5);
+/// The size of the blocks the records' payloads are copied into, many to a block, so
+/// that a record costs no allocation of its own.
+const BLOCK: usize = 1 << 20;
+
+/// Per partition, its low and high watermark.
+pub(super) type Watermarks = Vec<(TopicPart, i64, i64)>;
 
 /// A consumer and its fetched records.
 pub(super) struct Fetcher {
@@ -30,6 +38,10 @@ pub(super) struct Fetcher {
     pub topics: Vec<Arc<str>>,
     /// Fetched, not yet handed out, in the order they came.
     pub buffer: VecDeque<(TopicPart, Message)>,
+    /// The rest of the block the next payloads are copied into.
+    block: BytesMut,
+    /// Whether the records' headers are read (asked for as a column).
+    pub headers: bool,
 }
 
 impl Fetcher {
@@ -50,6 +62,8 @@ impl Fetcher {
             client: client.clone(),
             topics: topics.iter().map(|t| Arc::from(t.as_str())).collect(),
             buffer: VecDeque::new(),
+            block: BytesMut::new(),
+            headers: false,
         })
     }
 
@@ -137,8 +151,13 @@ impl Fetcher {
 
     /// The low and high watermarks of `parts`, as many as come within a short budget.
     pub async fn watermarks(&self, parts: Vec<TopicPart>) -> Vec<(TopicPart, i64, i64)> {
+        self.watermarks_task(parts).await.unwrap_or_default()
+    }
+
+    /// [`watermarks`](Self::watermarks), read on the blocking pool while the caller goes on.
+    pub fn watermarks_task(&self, parts: Vec<TopicPart>) -> JoinHandle<Watermarks> {
         let consumer = self.consumer.clone();
-        let read = blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let started = Instant::now();
             let mut out = Vec::new();
             for tp in parts {
@@ -151,37 +170,48 @@ impl Fetcher {
                 }
             }
             out
-        });
-        read.await.unwrap_or_default()
+        })
     }
 
     /// Fetches until the buffer holds `max` records: waits at most `wait` for the first,
-    /// then takes only those ready at once. Records for which `keep` is false are dropped.
-    /// Returns early when the assignment changed.
+    /// then takes only those ready at once. Records at or below the offset `taken` gives
+    /// for their partition are dropped. Returns early when the assignment changed.
     pub async fn fill(
         &mut self,
         max: usize,
         wait: Duration,
-        keep: impl Fn(&TopicPart, i64) -> bool,
+        taken: impl Fn(&TopicPart) -> Option<i64>,
     ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut first = true;
+        // The last partition seen and what it had taken: records come in runs of one.
+        let mut last: Option<(TopicPart, Option<i64>)> = None;
+        // One message stream for the whole fill (each `recv` would register a new one).
+        let consumer = self.consumer.clone();
+        let mut messages = consumer.stream();
         while self.buffer.len() < max {
-            let consumer = self.consumer.clone();
             let next = if std::mem::take(&mut first) {
-                match tokio::time::timeout_at(deadline, consumer.recv()).await {
-                    Ok(r) => r,
-                    Err(_) => return Ok(()),
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(r)) => r,
+                    Ok(None) | Err(_) => return Ok(()),
                 }
             } else {
-                match consumer.recv().now_or_never() {
-                    Some(r) => r,
-                    None => return Ok(()),
+                match messages.next().now_or_never() {
+                    Some(Some(r)) => r,
+                    Some(None) | None => return Ok(()),
                 }
             };
             let m = next.map_err(|e| self.client.error(&self.what(), "reading", e))?;
             let (tp, message) = self.owned(&m);
-            if keep(&tp, message.position) {
+            let floor = match &last {
+                Some((at, floor)) if at.same(&tp) => *floor,
+                _ => {
+                    let floor = taken(&tp);
+                    last = Some((tp.clone(), floor));
+                    floor
+                }
+            };
+            if floor.is_none_or(|t| message.position > t) {
                 self.buffer.push_back((tp, message));
             }
             if self.tracker().changed() {
@@ -201,19 +231,22 @@ impl Fetcher {
     }
 
     /// A record as the decoder takes it.
-    fn owned(&self, m: &BorrowedMessage<'_>) -> (TopicPart, Message) {
-        let topic = self
-            .topics
-            .iter()
-            .find(|t| t.as_ref() == m.topic())
-            .cloned()
-            .unwrap_or_else(|| Arc::from(m.topic()));
+    fn owned(&mut self, m: &BorrowedMessage<'_>) -> (TopicPart, Message) {
+        let topic = match self.topics.as_slice() {
+            [only] => only.clone(),
+            topics => topics
+                .iter()
+                .find(|t| t.as_ref() == m.topic())
+                .cloned()
+                .unwrap_or_else(|| Arc::from(m.topic())),
+        };
         let tp = TopicPart {
             topic,
             partition: m.partition(),
         };
         let headers = m
             .headers()
+            .filter(|_| self.headers)
             .map(|h| {
                 h.iter()
                     .map(|h| {
@@ -224,16 +257,26 @@ impl Fetcher {
             })
             .unwrap_or_default();
         let message = Message {
-            payload: m.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(|p| self.keep(p)).unwrap_or_default(),
+            key: m.key().map(|k| self.keep(k)),
             partition: m.partition(),
             position: m.offset(),
             subject: String::new(),
             timestamp_ms: m.timestamp().to_millis(),
             headers,
-            at: format!("{tp}@{}", m.offset()),
+            place: Place::Topic(tp.topic.clone()),
         };
         (tp, message)
+    }
+
+    /// A copy of `bytes` in the current block (a new one when it is full), which the
+    /// record shares with the others there.
+    fn keep(&mut self, bytes: &[u8]) -> Bytes {
+        if self.block.capacity() - self.block.len() < bytes.len() {
+            self.block = BytesMut::with_capacity(BLOCK.max(bytes.len()));
+        }
+        self.block.extend_from_slice(bytes);
+        self.block.split().freeze()
     }
 }
 

@@ -9,19 +9,40 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::Result;
-use fust_engine::{Checkpoints, OpenMode, Span, StageRejects, StreamReader};
+use fust_engine::{Checkpoints, OpenMode, Span, StageRejects, StreamReader, Taken};
 use rdkafka::Offset;
 use rdkafka::consumer::{CommitMode, Consumer};
+use tokio::task::JoinHandle;
 
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, Watermarks};
 use super::group::TopicPart;
 use crate::common::messages::MessageDecoder;
 
-/// How long a lag reading is reused.
-const LAG_FOR: Duration = Duration::from_secs(2);
+/// How old the watermarks the lag is computed from may get before they are read again.
+const LAG_FOR: Duration = Duration::from_secs(1);
+
+/// The last offset taken from `tp`: handed out in the epoch or committed before.
+fn last_taken(
+    epoch: &BTreeMap<TopicPart, (i64, i64)>,
+    committed: &HashMap<TopicPart, i64>,
+    tp: &TopicPart,
+) -> Option<i64> {
+    epoch
+        .get(tp)
+        .map(|(_, last)| *last)
+        .or_else(|| committed.get(tp).copied())
+}
+
+/// Records of one partition next to each other in the buffer, being handed out.
+struct Run {
+    tp: TopicPart,
+    /// The last offset taken from it.
+    taken: Option<i64>,
+    /// The first offset handed out in this run.
+    first: Option<i64>,
+}
 
 /// An open `kafka` input.
 pub(super) struct KafkaReader {
@@ -33,7 +54,11 @@ pub(super) struct KafkaReader {
     committed: HashMap<TopicPart, i64>,
     /// Per partition, the first and last offset handed out in this epoch.
     epoch: BTreeMap<TopicPart, (i64, i64)>,
-    lag: Option<(Instant, Vec<(String, u64)>)>,
+    /// The partitions' watermarks, when they were read, and a reading under way: the lag
+    /// is read in the background, never holding up an epoch.
+    marks: Watermarks,
+    marks_at: Option<Instant>,
+    reading: Option<JoinHandle<Watermarks>>,
 }
 
 impl KafkaReader {
@@ -54,16 +79,15 @@ impl KafkaReader {
             mode,
             committed,
             epoch: BTreeMap::new(),
-            lag: None,
+            marks: Vec::new(),
+            marks_at: None,
+            reading: None,
         }
     }
 
     /// The last offset taken from `tp`: handed out in this epoch or committed before.
     fn taken(&self, tp: &TopicPart) -> Option<i64> {
-        self.epoch
-            .get(tp)
-            .map(|(_, last)| *last)
-            .or_else(|| self.committed.get(tp).copied())
+        last_taken(&self.epoch, &self.committed, tp)
     }
 
     /// The stored positions of this reader's topics.
@@ -117,15 +141,22 @@ impl KafkaReader {
             Duration::ZERO
         };
         let (epoch, committed) = (&self.epoch, &self.committed);
-        let keep = |tp: &TopicPart, offset: i64| {
-            let taken = epoch
-                .get(tp)
-                .map(|(_, last)| *last)
-                .or_else(|| committed.get(tp).copied());
-            taken.is_none_or(|t| offset > t)
-        };
-        self.fetch.fill(max, wait, keep).await?;
+        self.fetch
+            .fill(max, wait, |tp| last_taken(epoch, committed, tp))
+            .await?;
         Ok(self.on_assignment().await? || before)
+    }
+
+    /// Adds a run of records handed out to the epoch's span of its partition.
+    fn close_run(&mut self, run: Run) {
+        let (Some(first), Some(last)) = (run.first, run.taken) else {
+            return;
+        };
+        self.fetch.tracker().set_next(&run.tp, last + 1);
+        self.epoch
+            .entry(run.tp)
+            .and_modify(|(_, l)| *l = last)
+            .or_insert((first, last));
     }
 
     /// Waits at most `wait` for the group to give this consumer its partitions, so that
@@ -157,32 +188,46 @@ impl StreamReader for KafkaReader {
         max_rows: usize,
         wait: Duration,
         rejects: &StageRejects,
-    ) -> Result<Option<RecordBatch>> {
+    ) -> Result<Option<Taken>> {
         self.fill(max_rows, wait).await?;
         let mut out = Vec::with_capacity(max_rows.min(self.fetch.buffer.len()));
-        let mut touched = HashMap::new();
+        // The buffer comes in runs of one partition's records: each run's partition is
+        // looked up once, and its span updated at its end.
+        let mut run: Option<Run> = None;
         while out.len() < max_rows {
             let Some((tp, m)) = self.fetch.buffer.pop_front() else {
                 break;
             };
+            if run.as_ref().is_none_or(|r| !r.tp.same(&tp)) {
+                if let Some(done) = run.take() {
+                    self.close_run(done);
+                }
+                run = Some(Run {
+                    taken: self.taken(&tp),
+                    tp,
+                    first: None,
+                });
+            }
+            let Some(r) = run.as_mut() else { break };
             // A record fetched again (after a rebalance or a seek) was taken already.
-            if self.taken(&tp).is_some_and(|t| m.position <= t) {
+            if r.taken.is_some_and(|t| m.position <= t) {
                 continue;
             }
-            self.epoch
-                .entry(tp.clone())
-                .and_modify(|(_, last)| *last = m.position)
-                .or_insert((m.position, m.position));
-            touched.insert(tp, m.position);
+            r.first.get_or_insert(m.position);
+            r.taken = Some(m.position);
             out.push(m);
         }
-        for (tp, last) in touched {
-            self.fetch.tracker().set_next(&tp, last + 1);
+        if let Some(done) = run {
+            self.close_run(done);
         }
         if out.is_empty() {
             return Ok(None);
         }
-        self.decoder.decode(&out, rejects).await.map(Some)
+        let (decoder, rejects) = (self.decoder.clone(), rejects.clone());
+        Ok(Some(Taken {
+            records: out.len(),
+            decode: Box::pin(async move { decoder.decode(&out, &rejects).await }),
+        }))
     }
 
     async fn ready(&mut self, wait: Duration) -> Result<bool> {
@@ -205,8 +250,6 @@ impl StreamReader for KafkaReader {
 
     async fn committed(&mut self) -> Result<()> {
         let epoch = std::mem::take(&mut self.epoch);
-        self.lag = None;
-        self.lag = None;
         for (tp, (_, last)) in &epoch {
             self.committed.insert(tp.clone(), *last);
         }
@@ -258,22 +301,23 @@ impl StreamReader for KafkaReader {
         self.fetch.seek(seeks).await
     }
 
+    /// From the last watermarks read (at most [`LAG_FOR`] old, give or take a reading)
+    /// and the offsets taken now; a new reading starts when they are older.
     async fn lag(&mut self) -> Vec<(String, u64)> {
-        if let Some((at, lag)) = &self.lag
-            && at.elapsed() < LAG_FOR
-        {
-            return lag.clone();
+        if let Some(reading) = self.reading.take_if(|r| r.is_finished()) {
+            self.marks = reading.await.unwrap_or_default();
+            self.marks_at = Some(Instant::now());
         }
-        let parts = self.fetch.assignment().unwrap_or_default();
-        let marks = self.fetch.watermarks(parts).await;
-        let lag: Vec<(String, u64)> = marks
-            .into_iter()
+        if self.reading.is_none() && self.marks_at.is_none_or(|at| at.elapsed() >= LAG_FOR) {
+            let parts = self.fetch.assignment().unwrap_or_default();
+            self.reading = Some(self.fetch.watermarks_task(parts));
+        }
+        self.marks
+            .iter()
             .map(|(tp, low, high)| {
-                let next = self.taken(&tp).map_or(low, |t| t + 1);
+                let next = self.taken(tp).map_or(*low, |t| t + 1);
                 (tp.to_string(), (high - next).max(0) as u64)
             })
-            .collect();
-        self.lag = Some((Instant::now(), lag.clone()));
-        lag
+            .collect()
     }
 }

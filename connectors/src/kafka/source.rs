@@ -145,10 +145,11 @@ impl StreamSource for KafkaSource {
             StartFrom::Earliest => "earliest",
             StartFrom::Latest => "latest",
         };
-        let fetch = match mode {
+        let mut fetch = match mode {
             OpenMode::Run => self.fetcher(&c.group_id, reset)?,
             OpenMode::Peek => self.fetcher(&throwaway_group(), "earliest")?,
         };
+        fetch.headers = c.metadata.contains(&Metadata::Headers);
         let parts = fetch.partitions().await?;
         let decoder = match &self.decoder {
             Some(d) => d.clone(),
@@ -240,7 +241,7 @@ impl KafkaSource {
             let wait = deadline
                 .saturating_duration_since(Instant::now())
                 .min(QUIET);
-            fetch.fill(want, wait, |_, _| true).await?;
+            fetch.fill(want, wait, |_| None).await?;
             if before > 0 && fetch.buffer.len() == before {
                 break;
             }

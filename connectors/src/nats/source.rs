@@ -11,19 +11,19 @@ use async_nats::jetstream::consumer::pull::{Config as PullConfig, Stream as Pull
 use async_nats::jetstream::consumer::{AckPolicy, Consumer, DeliverPolicy};
 use async_nats::jetstream::{self, Message as JsMessage};
 use async_trait::async_trait;
-use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
 use fust_engine::{
     Checkpoints, OpenMode, OptionError, Source, Span, StageRejects, StreamReader, StreamSource,
+    Taken,
 };
 use futures::{FutureExt, StreamExt};
 
 use super::client::{connect, external};
 use super::config::NatsSourceConfig;
 use crate::common::messages::{
-    Message, MessageDecoder, MessageFormat, Metadata, StartFrom, given_schema,
+    Message, MessageDecoder, MessageFormat, Metadata, Place, StartFrom, given_schema,
 };
 
 /// The most messages `infer_records` may ask for.
@@ -123,6 +123,7 @@ impl StreamSource for NatsSource {
             describe: Source::describe(self),
             durable: self.durable(),
             stream,
+            place: Place::Stream(Arc::from(c.stream.as_str())),
             checkpoints,
             mode,
             consumer: None,
@@ -171,6 +172,8 @@ struct NatsReader {
     describe: String,
     durable: String,
     stream: jetstream::stream::Stream,
+    /// The stream, shared by its messages.
+    place: Place,
     checkpoints: Arc<dyn Checkpoints>,
     mode: OpenMode,
     consumer: Option<Consumer<PullConfig>>,
@@ -375,14 +378,14 @@ impl NatsReader {
             })
             .collect();
         Message {
-            payload: m.payload.to_vec(),
+            payload: m.payload.clone(),
             key: None,
             partition: 0,
             position: seq,
             subject: m.subject.to_string(),
             timestamp_ms: info.map(|i| (i.published.unix_timestamp_nanos() / 1_000_000) as i64),
             headers,
-            at: format!("{} seq {seq}", self.config.stream),
+            place: self.place.clone(),
         }
     }
 }
@@ -401,23 +404,26 @@ impl StreamReader for NatsReader {
         max_rows: usize,
         wait: Duration,
         rejects: &StageRejects,
-    ) -> Result<Option<RecordBatch>> {
+    ) -> Result<Option<Taken>> {
         if !self.fetch(wait).await? {
             return Ok(None);
         }
         self.drain_ready(max_rows)?;
+        let Some(decoder) = self.decoder.clone() else {
+            return Ok(None);
+        };
         let n = self.buffer.len().min(max_rows);
         let taken: Vec<JsMessage> = self.buffer.drain(..n).collect();
         let messages: Vec<Message> = taken.iter().map(|m| self.message(m)).collect();
-        let Some(decoder) = &self.decoder else {
-            return Ok(None);
-        };
-        let batch = decoder.decode(&messages, rejects).await?;
         if let Some(m) = messages.last() {
             self.taken = m.position;
         }
         self.last = taken.into_iter().last();
-        Ok(Some(batch))
+        let rejects = rejects.clone();
+        Ok(Some(Taken {
+            records: messages.len(),
+            decode: Box::pin(async move { decoder.decode(&messages, &rejects).await }),
+        }))
     }
 
     async fn ready(&mut self, wait: Duration) -> Result<bool> {

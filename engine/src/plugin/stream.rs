@@ -14,6 +14,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
+use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 use crate::rejects::StageRejects;
@@ -81,6 +82,33 @@ pub trait StreamSource: Send + Sync + Debug {
     }
 }
 
+/// Records a reader took from its stream, and the work that turns them into a batch: the
+/// engine runs it beside the next read, so that decoding and reading use two cores.
+pub struct Taken {
+    /// How many records were taken (bad ones included).
+    pub records: usize,
+    /// Their batch; a record that does not decode goes to the `rejects` given.
+    pub decode: BoxFuture<'static, Result<RecordBatch>>,
+}
+
+impl Taken {
+    /// Records decoded already.
+    pub fn ready(batch: RecordBatch) -> Self {
+        Taken {
+            records: batch.num_rows(),
+            decode: Box::pin(futures::future::ready(Ok(batch))),
+        }
+    }
+}
+
+impl Debug for Taken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Taken")
+            .field("records", &self.records)
+            .finish_non_exhaustive()
+    }
+}
+
 /// An open stream: records in order per part, and where they came from.
 #[async_trait]
 pub trait StreamReader: Send {
@@ -88,13 +116,14 @@ pub trait StreamReader: Send {
 
     /// The next records, at most `max_rows`, waiting at most `wait` for the first: `None`
     /// when none came in time. Records at or below a committed position are dropped; a
-    /// record that does not decode goes to `rejects`.
+    /// record that does not decode goes to `rejects`. They count as taken (for
+    /// [`epoch`](Self::epoch)) when this returns, before they are decoded.
     async fn next_batch(
         &mut self,
         max_rows: usize,
         wait: Duration,
         rejects: &StageRejects,
-    ) -> Result<Option<RecordBatch>>;
+    ) -> Result<Option<Taken>>;
 
     /// Waits at most `wait` for a record to be ready (fetched, not yet decoded): whether
     /// one is. An epoch begins only when one is, so an idle stream commits nothing.

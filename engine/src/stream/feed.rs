@@ -10,20 +10,21 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchReceiverStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use futures::future::BoxFuture;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard, mpsc};
 use tokio_util::sync::CancellationToken;
 
-use crate::plugin::stream::{Epoch, StreamReader};
+use crate::plugin::stream::{Epoch, StreamReader, Taken};
 use crate::rejects::StageRejects;
 
 /// Longest a scan waits for records before it looks at the clock and the stop signal again.
 const POLL: Duration = Duration::from_millis(200);
-/// Batches a scan may read ahead of the plan.
+/// Batches a scan may read (and decode) ahead of the plan.
 const READ_AHEAD: usize = 2;
 
 /// Opens a reader when a scan first needs it.
@@ -126,7 +127,7 @@ struct ScanState {
     guard: Option<OwnedMutexGuard<Feed>>,
     cut: Cut,
     epoch: Option<Arc<Epoch>>,
-    rows: Arc<AtomicU64>,
+    /// Records taken in this epoch (bad ones included).
     taken: u64,
     last_record: Instant,
     done: bool,
@@ -138,41 +139,67 @@ impl PartitionStream for EpochScan {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let state = ScanState {
+        let mut state = ScanState {
             feed: self.feed.clone(),
             guard: None,
             cut: self.cut.clone(),
             epoch: self.epoch.clone(),
-            rows: self.rows.clone(),
             taken: 0,
             last_record: Instant::now(),
             done: false,
         };
-        // The scan reads and decodes in a task of its own, a batch or two ahead of the
-        // plan, so that the next batch is decoded while the output encodes the last. The
-        // epoch ends when the task does: the state (the feed's lock) drops before the
-        // sender.
-        let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), READ_AHEAD);
-        let tx = builder.tx();
-        builder.spawn(async move {
-            let mut state = state;
-            while let Some(batch) = state.next().await {
-                if tx.send(batch).await.is_err() {
+        // The scan reads in a task of its own and decodes each batch in another, up to
+        // READ_AHEAD batches ahead of the plan: reading, decoding and the output's encoding
+        // use the cores together. The batches reach the plan in the order they were read.
+        // The epoch ends when the reading task does: the state (the feed's lock) drops
+        // before the sender.
+        let (tx, rx) = mpsc::channel::<SpawnedTask<Result<RecordBatch>>>(READ_AHEAD);
+        let reading = SpawnedTask::spawn(async move {
+            while let Some(taken) = state.next().await {
+                let decode = match taken {
+                    Ok(taken) => SpawnedTask::spawn(taken.decode),
+                    Err(e) => SpawnedTask::spawn(async move { Err(e) }),
+                };
+                if tx.send(decode).await.is_err() {
                     break;
                 }
             }
             drop(state);
-            Ok(())
         });
-        builder.build()
+        let rows = self.rows.clone();
+        let batches = futures::stream::unfold((rx, Some(reading)), move |(mut rx, mut reading)| {
+            let rows = rows.clone();
+            async move {
+                let result = match rx.recv().await {
+                    Some(decode) => decode.join().await.map_err(join_error).and_then(|r| r),
+                    // Read to the end; a reading task that panicked says so once.
+                    None => reading
+                        .take()?
+                        .join()
+                        .await
+                        .map_err(join_error)
+                        .err()
+                        .map(Err)?,
+                };
+                if let Ok(batch) = &result {
+                    rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+                }
+                Some((result, (rx, reading)))
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
     }
 }
 
+fn join_error(e: tokio::task::JoinError) -> DataFusionError {
+    DataFusionError::Execution(format!("a stream scan task failed: {e}"))
+}
+
 impl ScanState {
-    /// The next batch of the epoch; `None` once it is cut (the spans are then handed over).
-    /// The reader's calls are never cancelled midway: the stop signal is looked at between
-    /// them, at least every [`POLL`].
-    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+    /// The next records of the epoch; `None` once it is cut (the spans are then handed
+    /// over). The reader's calls are never cancelled midway: the stop signal is looked at
+    /// between them, at least every [`POLL`].
+    async fn next(&mut self) -> Option<Result<Taken>> {
         if self.done {
             return None;
         }
@@ -206,7 +233,11 @@ impl ScanState {
                 .next_batch(want.max(1), wait, &self.cut.rejects)
                 .await
             {
-                Ok(Some(batch)) if batch.num_rows() > 0 => return Some(Ok(self.took(batch))),
+                Ok(Some(taken)) if taken.records > 0 => {
+                    self.taken += taken.records as u64;
+                    self.last_record = Instant::now();
+                    return Some(Ok(taken));
+                }
                 Ok(_) => {}
                 Err(e) => {
                     self.done = true;
@@ -216,15 +247,7 @@ impl ScanState {
         }
     }
 
-    fn took(&mut self, batch: RecordBatch) -> RecordBatch {
-        self.taken += batch.num_rows() as u64;
-        self.rows
-            .fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
-        self.last_record = Instant::now();
-        batch
-    }
-
-    fn finish(&mut self) -> Option<Result<RecordBatch>> {
+    fn finish(&mut self) -> Option<Result<Taken>> {
         self.done = true;
         self.hand_over();
         None
@@ -245,5 +268,123 @@ impl Drop for ScanState {
     /// A plan that stops reading early (a `LIMIT`) still hands over what it took.
     fn drop(&mut self) {
         self.hand_over();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use datafusion::arrow::array::{AsArray, Int64Array};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+    use datafusion::prelude::SessionContext;
+
+    use crate::plugin::stream::Span;
+
+    /// Hands out `batches` batches of `ROWS` numbered rows, each decoded after a delay
+    /// that shrinks with its number: decoded in parallel, they finish in reverse order.
+    struct Reader {
+        schema: SchemaRef,
+        next: i64,
+        batches: i64,
+        fail_at: Option<i64>,
+    }
+
+    const ROWS: i64 = 3;
+
+    #[async_trait]
+    impl StreamReader for Reader {
+        fn schema(&self) -> SchemaRef {
+            self.schema.clone()
+        }
+
+        async fn next_batch(
+            &mut self,
+            _max_rows: usize,
+            _wait: Duration,
+            _rejects: &StageRejects,
+        ) -> Result<Option<Taken>> {
+            if self.next == self.batches {
+                return Ok(None);
+            }
+            let (n, schema, fail) = (
+                self.next,
+                self.schema.clone(),
+                self.fail_at == Some(self.next),
+            );
+            self.next += 1;
+            let delay = Duration::from_millis(((self.batches - n) * 20) as u64);
+            Ok(Some(Taken {
+                records: ROWS as usize,
+                decode: Box::pin(async move {
+                    tokio::time::sleep(delay).await;
+                    if fail {
+                        return Err(DataFusionError::Execution(format!("batch {n} is bad")));
+                    }
+                    let ids = Int64Array::from_iter_values(n * ROWS..(n + 1) * ROWS);
+                    Ok(RecordBatch::try_new(schema, vec![Arc::new(ids)])?)
+                }),
+            }))
+        }
+
+        async fn ready(&mut self, _wait: Duration) -> Result<bool> {
+            Ok(self.next < self.batches)
+        }
+
+        fn epoch(&self) -> Vec<Span> {
+            Vec::new()
+        }
+
+        async fn committed(&mut self) -> Result<()> {
+            Ok(())
+        }
+
+        async fn rewind(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn scan(batches: i64, fail_at: Option<i64>) -> (Result<Vec<i64>>, u64) {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let reader = Reader {
+            schema: schema.clone(),
+            next: 0,
+            batches,
+            fail_at,
+        };
+        let cut = Cut {
+            deadline: Instant::now() + Duration::from_secs(30),
+            max_rows: (batches * ROWS) as u64,
+            idle: None,
+            stop: CancellationToken::new(),
+            batch_rows: ROWS as usize,
+            rejects: StageRejects::discard(),
+        };
+        let rows = Arc::new(AtomicU64::new(0));
+        let table = epoch_table(schema, Feed::new(Box::new(reader)), cut, None, rows.clone())
+            .expect("table");
+        let ctx = SessionContext::new();
+        let ids = match ctx.read_table(table).expect("read").collect().await {
+            Ok(batches) => Ok(batches
+                .iter()
+                .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+                .collect()),
+            Err(e) => Err(e),
+        };
+        (ids, rows.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_decoded_out_of_order_reach_the_plan_in_order() {
+        let (ids, rows) = scan(6, None).await;
+        assert_eq!(ids.expect("scan"), (0..18).collect::<Vec<i64>>());
+        assert_eq!(rows, 18);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_batch_that_fails_to_decode_fails_the_scan() {
+        let (ids, _) = scan(4, Some(2)).await;
+        let err = ids.expect_err("batch 2 fails");
+        assert!(err.to_string().contains("batch 2 is bad"), "{err}");
     }
 }
