@@ -204,7 +204,7 @@ impl Fetcher {
             let m = next.map_err(|e| self.client.error(&self.what(), "reading", e))?;
             let (tp, message) = self.owned(&m);
             let floor = match &last {
-                Some((at, floor)) if at.same(&tp) => *floor,
+                Some((at, floor)) if *at == tp => *floor,
                 _ => {
                     let floor = taken(&tp);
                     last = Some((tp.clone(), floor));

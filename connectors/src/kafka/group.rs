@@ -26,12 +26,6 @@ impl fmt::Display for TopicPart {
 }
 
 impl TopicPart {
-    /// Equality that is cheap for the records of one consumer, which share their topic.
-    pub fn same(&self, other: &TopicPart) -> bool {
-        self.partition == other.partition
-            && (Arc::ptr_eq(&self.topic, &other.topic) || self.topic == other.topic)
-    }
-
     /// The partition a part name gives, when it is one of `topics`.
     pub fn parse(part: &str, topics: &[Arc<str>]) -> Option<TopicPart> {
         let (topic, partition) = part.rsplit_once('/')?;

@@ -198,7 +198,7 @@ impl StreamReader for KafkaReader {
             let Some((tp, m)) = self.fetch.buffer.pop_front() else {
                 break;
             };
-            if run.as_ref().is_none_or(|r| !r.tp.same(&tp)) {
+            if run.as_ref().is_none_or(|r| r.tp != tp) {
                 if let Some(done) = run.take() {
                     self.close_run(done);
                 }

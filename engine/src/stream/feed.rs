@@ -170,17 +170,14 @@ impl PartitionStream for EpochScan {
         let batches = futures::stream::unfold((rx, Some(reading)), move |(mut rx, mut reading)| {
             let rows = rows.clone();
             async move {
-                let result = match rx.recv().await {
-                    Some(decode) => decode.join().await.map_err(join_error).and_then(|r| r),
+                let joined = match rx.recv().await {
+                    Some(decode) => decode.join().await,
                     // Read to the end; a reading task that panicked says so once.
-                    None => reading
-                        .take()?
-                        .join()
-                        .await
-                        .map_err(join_error)
-                        .err()
-                        .map(Err)?,
+                    None => Err(reading.take()?.join().await.err()?),
                 };
+                let result = joined
+                    .map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))
+                    .and_then(|r| r);
                 if let Ok(batch) = &result {
                     rows.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
                 }
@@ -189,10 +186,6 @@ impl PartitionStream for EpochScan {
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
     }
-}
-
-fn join_error(e: tokio::task::JoinError) -> DataFusionError {
-    DataFusionError::Execution(format!("a stream scan task failed: {e}"))
 }
 
 impl ScanState {
