@@ -244,18 +244,17 @@ impl Fetcher {
             topic,
             partition: m.partition(),
         };
-        let headers = m
-            .headers()
-            .filter(|_| self.headers)
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
-                        (h.key.to_string(), value.into_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // Asked of librdkafka only when wanted: it parses them from the record each time.
+        let headers = match self.headers.then(|| m.headers()).flatten() {
+            Some(h) => h
+                .iter()
+                .map(|h| {
+                    let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
+                    (h.key.to_string(), value.into_owned())
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let message = Message {
             payload: m.payload().map(|p| self.keep(p)).unwrap_or_default(),
             key: m.key().map(|k| self.keep(k)),

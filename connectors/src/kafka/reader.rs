@@ -159,6 +159,25 @@ impl KafkaReader {
             .or_insert((first, last));
     }
 
+    /// The watermarks of a reading that has finished.
+    async fn take_marks(&mut self) {
+        if let Some(reading) = self.reading.take_if(|r| r.is_finished()) {
+            self.marks = reading.await.unwrap_or_default();
+            self.marks_at = Some(Instant::now());
+        }
+    }
+
+    /// The lag per partition from the last watermarks and the offsets taken now.
+    fn lag_now(&self) -> Vec<(String, u64)> {
+        self.marks
+            .iter()
+            .map(|(tp, low, high)| {
+                let next = self.taken(tp).map_or(*low, |t| t + 1);
+                (tp.to_string(), (high - next).max(0) as u64)
+            })
+            .collect()
+    }
+
     /// Waits at most `wait` for the group to give this consumer its partitions, so that
     /// a run's clock (`stop_when_idle`) starts when it can read.
     pub async fn join(&mut self, wait: Duration) -> Result<()> {
@@ -304,20 +323,18 @@ impl StreamReader for KafkaReader {
     /// From the last watermarks read (at most [`LAG_FOR`] old, give or take a reading)
     /// and the offsets taken now; a new reading starts when they are older.
     async fn lag(&mut self) -> Vec<(String, u64)> {
-        if let Some(reading) = self.reading.take_if(|r| r.is_finished()) {
-            self.marks = reading.await.unwrap_or_default();
-            self.marks_at = Some(Instant::now());
-        }
+        self.take_marks().await;
         if self.reading.is_none() && self.marks_at.is_none_or(|at| at.elapsed() >= LAG_FOR) {
             let parts = self.fetch.assignment().unwrap_or_default();
             self.reading = Some(self.fetch.watermarks_task(parts));
         }
-        self.marks
-            .iter()
-            .map(|(tp, low, high)| {
-                let next = self.taken(tp).map_or(*low, |t| t + 1);
-                (tp.to_string(), (high - next).max(0) as u64)
-            })
-            .collect()
+        self.lag_now()
+    }
+
+    /// Without a new reading: one started now, after the topic is drained, waits behind
+    /// the consumer's long polls, and the process would wait for it (up to 2 s) to exit.
+    async fn final_lag(&mut self) -> Vec<(String, u64)> {
+        self.take_marks().await;
+        self.lag_now()
     }
 }

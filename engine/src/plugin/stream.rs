@@ -150,6 +150,12 @@ pub trait StreamReader: Send {
     async fn lag(&mut self) -> Vec<(String, u64)> {
         Vec::new()
     }
+
+    /// The lag when the run is over, from what the reader knows now: nothing is started
+    /// in the background, as the process would wait for it before it exits.
+    async fn final_lag(&mut self) -> Vec<(String, u64)> {
+        self.lag().await
+    }
 }
 
 /// Where the positions of committed epochs are read back from: the output itself

@@ -310,7 +310,7 @@ impl CompiledJob {
         }
         let mut f = feed.lock().await;
         if let Ok(reader) = f.reader().await {
-            stats.set_lag(reader.lag().await);
+            stats.set_lag(reader.final_lag().await);
         }
         Ok(total.summary(started.elapsed(), &self.sinks))
     }
