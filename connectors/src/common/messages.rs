@@ -17,7 +17,7 @@ use datafusion::arrow::json::reader::{
     ReaderBuilder as JsonReaderBuilder, infer_json_schema_from_iterator,
 };
 use datafusion::error::{DataFusionError, Result};
-use fust_engine::{BadRecord, StageRejects};
+use fust_engine::{BadRecord, StageRejects, Taken};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -231,6 +231,15 @@ impl MessageDecoder {
             columns.push(metadata_column(*m, messages));
         }
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
+    }
+
+    /// The messages taken, to be decoded by [`decode`](Self::decode) beside the next read.
+    pub fn taken(&self, messages: Vec<Message>, rejects: &StageRejects) -> Taken {
+        let (decoder, rejects) = (self.clone(), rejects.clone());
+        Taken {
+            records: messages.len(),
+            decode: Box::pin(async move { decoder.decode(&messages, &rejects).await }),
+        }
     }
 
     fn bad_kind(&self) -> &'static str {

@@ -242,11 +242,7 @@ impl StreamReader for KafkaReader {
         if out.is_empty() {
             return Ok(None);
         }
-        let (decoder, rejects) = (self.decoder.clone(), rejects.clone());
-        Ok(Some(Taken {
-            records: out.len(),
-            decode: Box::pin(async move { decoder.decode(&out, &rejects).await }),
-        }))
+        Ok(Some(self.decoder.taken(out, rejects)))
     }
 
     async fn ready(&mut self, wait: Duration) -> Result<bool> {

@@ -409,7 +409,7 @@ impl StreamReader for NatsReader {
             return Ok(None);
         }
         self.drain_ready(max_rows)?;
-        let Some(decoder) = self.decoder.clone() else {
+        let Some(decoder) = &self.decoder else {
             return Ok(None);
         };
         let n = self.buffer.len().min(max_rows);
@@ -419,11 +419,7 @@ impl StreamReader for NatsReader {
             self.taken = m.position;
         }
         self.last = taken.into_iter().last();
-        let rejects = rejects.clone();
-        Ok(Some(Taken {
-            records: messages.len(),
-            decode: Box::pin(async move { decoder.decode(&messages, &rejects).await }),
-        }))
+        Ok(Some(decoder.taken(messages, rejects)))
     }
 
     async fn ready(&mut self, wait: Duration) -> Result<bool> {

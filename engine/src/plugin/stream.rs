@@ -91,16 +91,6 @@ pub struct Taken {
     pub decode: BoxFuture<'static, Result<RecordBatch>>,
 }
 
-impl Taken {
-    /// Records decoded already.
-    pub fn ready(batch: RecordBatch) -> Self {
-        Taken {
-            records: batch.num_rows(),
-            decode: Box::pin(futures::future::ready(Ok(batch))),
-        }
-    }
-}
-
 impl Debug for Taken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Taken")
