@@ -3,7 +3,7 @@
 //! columns. A message that does not decode is a bad record named by its position.
 
 use std::io::Cursor;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 
@@ -14,7 +14,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::csv::ReaderBuilder as CsvReaderBuilder;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::json::reader::{
-    ReaderBuilder as JsonReaderBuilder, infer_json_schema_from_iterator,
+    Decoder as JsonDecoder, ReaderBuilder as JsonReaderBuilder, infer_json_schema_from_iterator,
 };
 use datafusion::error::{DataFusionError, Result};
 use fust_engine::{BadRecord, StageRejects, Taken};
@@ -137,6 +137,25 @@ pub struct MessageDecoder {
     /// Whether `raw` has a `key` column (Kafka).
     raw_key: bool,
     schema: SchemaRef,
+    /// JSON decoders between batches, shared by the decoder's clones: a decoder keeps
+    /// its buffers' size when it is flushed, so a batch decoded with a kept one grows and
+    /// zeroes none of them again.
+    kept: Arc<Mutex<Vec<KeptJson>>>,
+}
+
+/// JSON decoders kept at most: about as many as batches are decoded at once.
+const KEEP_JSON: usize = 4;
+
+/// A JSON decoder and how many records a batch it decodes may hold.
+struct KeptJson {
+    decoder: JsonDecoder,
+    records: usize,
+}
+
+impl std::fmt::Debug for KeptJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeptJson({})", self.records)
+    }
 }
 
 /// Columns of the `raw` format.
@@ -189,6 +208,7 @@ impl MessageDecoder {
             metadata: metadata.to_vec(),
             raw_key,
             schema: Arc::new(Schema::new(fields)),
+            kept: Arc::default(),
         })
     }
 
@@ -250,6 +270,25 @@ impl MessageDecoder {
         }
     }
 
+    /// A JSON decoder for a batch of `records` messages: a kept one when one is large
+    /// enough. It takes one record more than the messages, so that a message holding two
+    /// records shows in the count instead of filling the batch and pushing a record out.
+    fn json_decoder(&self, records: usize) -> Result<KeptJson> {
+        if let Ok(mut kept) = self.kept.lock()
+            && let Some(at) = kept.iter().position(|k| k.records > records)
+        {
+            return Ok(kept.swap_remove(at));
+        }
+        let decoder = JsonReaderBuilder::new(self.payload.clone())
+            .with_coerce_primitive(true)
+            .with_batch_size(records + 1)
+            .build_decoder()?;
+        Ok(KeptJson {
+            decoder,
+            records: records + 1,
+        })
+    }
+
     /// The payload columns of `messages`; an error when one does not give exactly one row.
     fn decode_payloads(&self, messages: &[Message]) -> Result<RecordBatch> {
         let batch = match self.format {
@@ -268,29 +307,20 @@ impl MessageDecoder {
                 RecordBatch::try_new(self.payload.clone(), cols)?
             }
             MessageFormat::Json => {
-                // One row more than the messages: a message holding two records shows in
-                // the count instead of filling the batch and pushing a record out.
-                let mut decoder = JsonReaderBuilder::new(self.payload.clone())
-                    .with_coerce_primitive(true)
-                    .with_batch_size(messages.len() + 1)
-                    .build_decoder()?;
-                for m in messages {
-                    let mut rest: &[u8] = &m.payload;
-                    while !rest.is_empty() {
-                        let used = decoder.decode(rest)?;
-                        if used == 0 {
-                            return Err(DataFusionError::Execution(
-                                "a message must hold exactly one record".into(),
-                            ));
-                        }
-                        rest = &rest[used..];
+                let mut json = self.json_decoder(messages.len())?;
+                let batch = decode_json(&mut json.decoder, messages)?
+                    .unwrap_or_else(|| RecordBatch::new_empty(self.payload.clone()));
+                // Only a decoder that flushed cleanly is kept: one that failed may hold
+                // part of a record.
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.push(json);
+                    if kept.len() > KEEP_JSON {
+                        // The smallest goes: batches grow to the job's batch size.
+                        kept.sort_unstable_by_key(|k| std::cmp::Reverse(k.records));
+                        kept.truncate(KEEP_JSON);
                     }
-                    // Ends the record: a message is one JSON value, never half of one.
-                    decoder.decode(b"\n")?;
                 }
-                decoder
-                    .flush()?
-                    .unwrap_or_else(|| RecordBatch::new_empty(self.payload.clone()))
+                batch
             }
             MessageFormat::Csv => {
                 let mut text = Vec::new();
@@ -315,6 +345,30 @@ impl MessageDecoder {
         }
         Ok(batch)
     }
+}
+
+/// `messages` through `decoder`, flushed; an error when a message ends inside a record.
+fn decode_json(decoder: &mut JsonDecoder, messages: &[Message]) -> Result<Option<RecordBatch>> {
+    for m in messages {
+        let mut rest: &[u8] = &m.payload;
+        while !rest.is_empty() {
+            let used = decoder.decode(rest)?;
+            if used == 0 {
+                return Err(DataFusionError::Execution(
+                    "a message must hold exactly one record".into(),
+                ));
+            }
+            rest = &rest[used..];
+        }
+        // A message is one JSON value, never half of one.
+        if decoder.has_partial_record() {
+            return Err(DataFusionError::Execution(
+                "the message ends inside a JSON value: a message must hold exactly one record"
+                    .into(),
+            ));
+        }
+    }
+    Ok(decoder.flush()?)
 }
 
 /// The columns of JSON messages, from a sample.
@@ -453,6 +507,37 @@ mod tests {
         };
         assert_eq!(kafka.at(), "orders/3@1200");
         assert_eq!(msg("{}", 77).at(), "S seq 77");
+    }
+
+    #[tokio::test]
+    async fn a_kept_decoder_holds_nothing_of_a_failed_batch() {
+        let sample = [msg(r#"{"id": 1}"#, 1)];
+        let d =
+            MessageDecoder::new(MessageFormat::Json, None, &sample, &[], false).expect("decoder");
+        let skip = StageRejects::discard();
+        let ids = |b: &RecordBatch| b.column(0).as_primitive::<Int64Type>().values().to_vec();
+        // Half a record, then a message that would complete it: each is its own record.
+        let bad = d
+            .decode(&[msg(r#"{"id": 2, "#, 2), msg(r#""x": 0}"#, 3)], &skip)
+            .await
+            .expect("decodes");
+        assert_eq!(bad.num_rows(), 0);
+        let good = d
+            .decode(&[msg(r#"{"id": 4}"#, 4), msg(r#"{"id": 5}"#, 5)], &skip)
+            .await
+            .expect("decodes");
+        assert_eq!(ids(&good), [4, 5]);
+        // More messages than a kept decoder takes, then fewer again.
+        let many: Vec<Message> = (6..106)
+            .map(|i| msg(&format!(r#"{{"id": {i}}}"#), i))
+            .collect();
+        let big = d.decode(&many, &skip).await.expect("decodes");
+        assert_eq!(ids(&big), (6..106).collect::<Vec<i64>>());
+        let one = d
+            .decode(&[msg(r#"{"id": 106}"#, 106)], &skip)
+            .await
+            .expect("decodes");
+        assert_eq!(ids(&one), [106]);
     }
 
     #[tokio::test]
