@@ -147,15 +147,10 @@ pub struct MessageDecoder {
 const KEEP_JSON: usize = 4;
 
 /// A JSON decoder and how many records a batch it decodes may hold.
+#[derive(Debug)]
 struct KeptJson {
     decoder: JsonDecoder,
     records: usize,
-}
-
-impl std::fmt::Debug for KeptJson {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "KeptJson({})", self.records)
-    }
 }
 
 /// Columns of the `raw` format.
@@ -289,6 +284,18 @@ impl MessageDecoder {
         })
     }
 
+    /// Keeps a decoder that flushed cleanly (one that failed may hold part of a record);
+    /// past [`KEEP_JSON`], the smallest goes, as batches grow to the job's batch size.
+    fn keep_json(&self, json: KeptJson) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.push(json);
+            if kept.len() > KEEP_JSON {
+                kept.sort_unstable_by_key(|k| std::cmp::Reverse(k.records));
+                kept.truncate(KEEP_JSON);
+            }
+        }
+    }
+
     /// The payload columns of `messages`; an error when one does not give exactly one row.
     fn decode_payloads(&self, messages: &[Message]) -> Result<RecordBatch> {
         let batch = match self.format {
@@ -310,16 +317,7 @@ impl MessageDecoder {
                 let mut json = self.json_decoder(messages.len())?;
                 let batch = decode_json(&mut json.decoder, messages)?
                     .unwrap_or_else(|| RecordBatch::new_empty(self.payload.clone()));
-                // Only a decoder that flushed cleanly is kept: one that failed may hold
-                // part of a record.
-                if let Ok(mut kept) = self.kept.lock() {
-                    kept.push(json);
-                    if kept.len() > KEEP_JSON {
-                        // The smallest goes: batches grow to the job's batch size.
-                        kept.sort_unstable_by_key(|k| std::cmp::Reverse(k.records));
-                        kept.truncate(KEEP_JSON);
-                    }
-                }
+                self.keep_json(json);
                 batch
             }
             MessageFormat::Csv => {
