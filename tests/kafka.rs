@@ -2,7 +2,8 @@
 //! broker (tansu, started by tests/common/kafka.rs; `KAFKA_BROKERS` for one of your own):
 //! stream jobs into PostgreSQL (every record once, resumed after the stored positions,
 //! `start_from: latest`, the formats, metadata columns, bad records, previews that commit
-//! nothing, two processes in one group) and batch jobs into Kafka.
+//! nothing, two processes in one group, a run after killed ones that still hold
+//! partitions, `kill -9` at random points) and batch jobs into Kafka.
 
 mod common;
 #[path = "common/kafka.rs"]
@@ -371,6 +372,51 @@ fn two_processes_in_one_group_write_every_record_once() {
 }
 
 #[test]
+fn a_run_after_a_kill_9_waits_for_the_partitions_the_killed_run_held() {
+    let c = Case::new("dead", 4);
+    let dir = tempdir();
+    psql(&format!(
+        "CREATE TABLE {} (id bigint, name text)",
+        c.table()
+    ));
+    broker().produce_json(&c.id, 1..=400);
+    let job = c.job(
+        dir.path(),
+        "schema: {id: bigint, name: varchar}",
+        "stop_when_idle: 60s",
+    );
+    let mut killed = spawn_run(dir.path(), &job);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while c.counts() != "400|400" && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        c.counts(),
+        "400|400",
+        "the first run read the first records"
+    );
+    killed.kill().expect("kill -9 the first run");
+    let _ = killed.wait();
+    // A second run joins while the group waits for the first one's session (6 s) to time
+    // out, and is killed before it does: the third run is given half the partitions, the
+    // others going to the second run's member until its own session times out. The third
+    // run goes idle on its half before that, and must not stop there.
+    let mut joining = spawn_run(dir.path(), &job);
+    std::thread::sleep(Duration::from_millis(4500));
+    joining.kill().expect("kill -9 the second run");
+    let _ = joining.wait();
+    broker().produce_json(&c.id, 401..=800);
+    let job = c.job(
+        dir.path(),
+        "schema: {id: bigint, name: varchar}",
+        "stop_when_idle: 2s",
+    );
+    let out = finish(spawn_run(dir.path(), &job), Duration::from_secs(90));
+    out.success();
+    assert_eq!(c.counts(), "800|800", "{}", out.stderr);
+}
+
+#[test]
 fn a_process_joining_mid_stream_takes_partitions_over_without_duplicates() {
     let c = Case::new("join", 4);
     let dir = tempdir();
@@ -651,7 +697,8 @@ fn kill_loop(kind: &str, case: &Case, job: &Path, total: i64, counts: impl Fn() 
     assert_eq!(
         counts(),
         (total as u64, total as u64),
-        "{kind}: every id once"
+        "{kind}: every id once; the last run's log:\n{}",
+        out.stderr
     );
 }
 

@@ -54,7 +54,8 @@ pub struct Settings {
     #[serde(default = "default_drain_timeout")]
     pub drain_timeout: Duration,
     /// Stream jobs: commit and stop with success when no new record has come for this
-    /// long (for backfills and tests). Unset: run until stopped.
+    /// long (for backfills and tests); a Kafka input also waits for the partitions other
+    /// members of its group hold to have nothing left to read. Unset: run until stopped.
     #[serde(default)]
     pub stop_when_idle: Option<Duration>,
     /// Stream jobs: commit and stop with success after this many records.

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::fetch::{Fetcher, Watermarks};
 use super::group::TopicPart;
-use crate::common::messages::MessageDecoder;
+use crate::common::messages::{MessageDecoder, StartFrom};
 
 /// How old the watermarks the lag is computed from may get before they are read again.
 const LAG_FOR: Duration = Duration::from_secs(1);
@@ -50,6 +50,8 @@ pub(super) struct KafkaReader {
     decoder: MessageDecoder,
     checkpoints: Arc<dyn Checkpoints>,
     mode: OpenMode,
+    /// Where a partition without a stored position is read from.
+    start: StartFrom,
     /// Per partition, the position committed before this epoch.
     committed: HashMap<TopicPart, i64>,
     /// Per partition, the first and last offset handed out in this epoch.
@@ -67,6 +69,7 @@ impl KafkaReader {
         decoder: MessageDecoder,
         checkpoints: Arc<dyn Checkpoints>,
         mode: OpenMode,
+        start: StartFrom,
         committed: HashMap<TopicPart, i64>,
     ) -> Self {
         for (tp, pos) in &committed {
@@ -77,6 +80,7 @@ impl KafkaReader {
             decoder,
             checkpoints,
             mode,
+            start,
             committed,
             epoch: BTreeMap::new(),
             marks: Vec::new(),
@@ -314,6 +318,38 @@ impl StreamReader for KafkaReader {
             "Kafka input rewound to the stored positions"
         );
         self.fetch.seek(seeks).await
+    }
+
+    /// In the partitions of the topics that this consumer is not assigned: the records
+    /// between the positions stored now and the high watermarks (a partition whose
+    /// watermarks do not come counts as one record: the run asks again rather than stop
+    /// on a guess).
+    async fn waiting_elsewhere(&mut self) -> Result<u64> {
+        if self.mode != OpenMode::Run {
+            return Ok(0);
+        }
+        let held: HashSet<TopicPart> = self.fetch.assignment()?.into_iter().collect();
+        let mut others = self.fetch.partitions().await?;
+        others.retain(|tp| !held.contains(tp));
+        if others.is_empty() {
+            return Ok(0);
+        }
+        let stored = self.stored().await?;
+        let marks = self.fetch.watermarks(others.clone()).await;
+        Ok(others
+            .iter()
+            .map(|tp| {
+                let Some((_, low, high)) = marks.iter().find(|(t, ..)| t == tp) else {
+                    return 1;
+                };
+                let next = match (stored.get(tp), self.start) {
+                    (Some(pos), _) => pos + 1,
+                    (None, StartFrom::Earliest) => *low,
+                    (None, StartFrom::Latest) => *high,
+                };
+                (high - next).max(0) as u64
+            })
+            .sum())
     }
 
     /// From the last watermarks read (at most [`LAG_FOR`] old, give or take a reading)

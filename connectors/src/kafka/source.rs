@@ -179,7 +179,14 @@ impl StreamSource for KafkaSource {
             )?,
         }
         tracing::info!(source = %StreamSource::describe(self), group = %c.group_id, stored = committed.len(), "Kafka input open");
-        let mut reader = KafkaReader::new(fetch, decoder, checkpoints, mode, committed);
+        let mut reader = KafkaReader::new(
+            fetch,
+            decoder,
+            checkpoints,
+            mode,
+            c.start_from,
+            committed,
+        );
         if mode == OpenMode::Run {
             reader.join(JOIN_WAIT).await?;
         }

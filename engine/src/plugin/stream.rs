@@ -141,6 +141,15 @@ pub trait StreamReader: Send {
         Vec::new()
     }
 
+    /// Records waiting after the stored positions in parts that other readers hold: other
+    /// members of a Kafka consumer group, or one that died and that the group has not
+    /// dropped yet (until its session times out, its partitions are assigned to no one
+    /// else). `settings.stop_when_idle` stops a run only when there are none, so that a
+    /// run started after a crash does not stop before it has read the crashed run's parts.
+    async fn waiting_elsewhere(&mut self) -> Result<u64> {
+        Ok(0)
+    }
+
     /// The lag when the run is over, from what the reader knows now: nothing is started
     /// in the background, as the process would wait for it before it exits.
     async fn final_lag(&mut self) -> Vec<(String, u64)> {

@@ -38,6 +38,8 @@ const PEEK_IDLE: Duration = Duration::from_secs(2);
 
 /// How often the lag is read while no record comes.
 const LAG_EVERY: Duration = Duration::from_secs(1);
+/// How often an idle run asks again whether records wait in parts other readers hold.
+const ELSEWHERE_EVERY: Duration = Duration::from_secs(1);
 
 /// The tables the stream inputs are read through in one epoch (a session extension);
 /// without it (`validate`, `explain`, `preview`) the inputs are peeked at.
@@ -190,6 +192,7 @@ impl CompiledJob {
         let mut total = Totals::default();
         let mut last_record = Instant::now();
         let mut last_lag = Instant::now() - LAG_EVERY;
+        let mut elsewhere_asked: Option<Instant> = None;
         loop {
             let taken = total.rows_in;
             if settings.stop_after_records.is_some_and(|n| taken >= n) || stop.is_cancelled() {
@@ -211,12 +214,25 @@ impl CompiledJob {
                     last_record = Instant::now();
                 }
                 if !ready.map_err(|e| Error::datafusion(&context, e))? {
-                    if settings
+                    let idle = settings
                         .stop_when_idle
-                        .is_some_and(|idle| last_record.elapsed() >= idle.0)
-                    {
-                        tracing::info!("Stream idle: stopping");
-                        break;
+                        .is_some_and(|idle| last_record.elapsed() >= idle.0);
+                    if idle && elsewhere_asked.is_none_or(|at| at.elapsed() >= ELSEWHERE_EVERY) {
+                        let first = elsewhere_asked.replace(Instant::now()).is_none();
+                        let waiting = reader
+                            .waiting_elsewhere()
+                            .await
+                            .map_err(|e| Error::datafusion(&context, e))?;
+                        if waiting == 0 {
+                            tracing::info!("Stream idle: stopping");
+                            break;
+                        }
+                        if first {
+                            tracing::info!(
+                                records = waiting,
+                                "Stream idle, but records wait in parts another reader holds (one that died holds them until its session times out): waiting for them"
+                            );
+                        }
                     }
                     continue;
                 }
@@ -267,6 +283,7 @@ impl CompiledJob {
             };
             let read = rows.load(Ordering::Relaxed);
             last_record = Instant::now();
+            elsewhere_asked = None;
             match result {
                 Ok(((summary, bad), next)) => {
                     let mut f = feed.lock().await;
