@@ -9,14 +9,23 @@
 //! the move of the last manifest's file if a kill interrupted it, and deletes the staging
 //! files no manifest names; so a reader of the directory never sees part of an epoch, and
 //! a restart resumes from the last manifest.
+//!
+//! On a local disk the epoch's files are fsynced (with their directories) before the
+//! manifest is created, and the manifest before the epoch counts as committed: a power
+//! cut then cannot leave a manifest naming a file that was lost or only partly written.
+//! An object store's put is durable when it returns.
+
+use std::collections::BTreeSet;
 
 use std::sync::Arc;
 
 use datafusion::error::{DataFusionError, Result};
 use datafusion::prelude::SessionContext;
+use fust_engine::durable::{dir_of, sync_dir};
 use fust_engine::{Checkpoint, Epoch, PositionConflict, Positions};
 use futures::TryStreamExt;
 use object_store::buffered::BufWriter;
+use object_store::local::LocalFileSystem;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -50,6 +59,8 @@ struct Dir {
     root: StorePath,
     /// The directory as the job names it, for messages.
     shown: String,
+    /// The store, when the directory is on a local disk (whose writes need fsyncs).
+    local: Option<Arc<LocalFileSystem>>,
 }
 
 impl Dir {
@@ -60,7 +71,12 @@ impl Dir {
                 .map_err(|e| DataFusionError::Plan(format!("`{path}` is not a valid URL: {e}")))?;
             let store = register_store(ctx, &url, storage)?;
             let root = StorePath::from_url_path(url.path())?;
-            return Ok(Dir { store, root, shown });
+            return Ok(Dir {
+                store,
+                root,
+                shown,
+                local: None,
+            });
         }
         let local = path.strip_prefix("file://").unwrap_or(path);
         if std::path::Path::new(local).is_file() {
@@ -72,10 +88,40 @@ impl Dir {
             DataFusionError::Execution(format!("cannot create directory {path}: {e}"))
         })?;
         let root = StorePath::from_filesystem_path(local)?;
+        let fs = Arc::new(LocalFileSystem::new());
         Ok(Dir {
-            store: Arc::new(object_store::local::LocalFileSystem::new()),
+            store: fs.clone(),
             root,
             shown,
+            local: Some(fs),
+        })
+    }
+
+    /// Makes `files`, and their names in their directories, durable on a local disk
+    /// (nothing to do in an object store).
+    async fn sync(&self, files: &[&StorePath]) -> Result<()> {
+        let Some(fs) = &self.local else {
+            return Ok(());
+        };
+        let paths = files
+            .iter()
+            .map(|f| fs.path_to_filesystem(f))
+            .collect::<object_store::Result<Vec<_>>>()?;
+        let synced = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            let mut dirs = BTreeSet::new();
+            for path in &paths {
+                std::fs::File::open(path)?.sync_all()?;
+                dirs.insert(dir_of(path));
+            }
+            dirs.iter().try_for_each(|d| sync_dir(d))
+        })
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        synced.map_err(|e| {
+            DataFusionError::Execution(format!(
+                "{}: cannot make the epoch's files durable (fsync): {e}",
+                self.shown
+            ))
         })
     }
 
@@ -222,13 +268,14 @@ impl EpochOutput {
     pub async fn commit(mut self) -> Result<u64> {
         self.writer.shutdown().await?;
         let dir = &self.dir;
+        let staged = dir.staged(&self.file);
         let before = match self.number {
             1 => Positions::default(),
             n => dir.read_manifest(n - 1).await?.positions,
         };
         let spans = self.epoch.spans();
         if let Some(span) = spans.iter().find(|s| before.get(&s.part) != s.from) {
-            let _ = dir.store.delete(&dir.staged(&self.file)).await;
+            let _ = dir.store.delete(&staged).await;
             let show = |p: Option<i64>| p.map_or("none".to_string(), |p| p.to_string());
             return Err(self.epoch.conflict(PositionConflict {
                 target: dir.shown.clone(),
@@ -241,12 +288,15 @@ impl EpochOutput {
         let state = match self.epoch.state() {
             Some(bytes) => {
                 let name = format!("state-{:010}.bin", self.number);
-                dir.store
-                    .put(&dir.meta().join(name.as_str()), PutPayload::from(bytes))
-                    .await?;
+                let path = dir.meta().join(name.as_str());
+                dir.store.put(&path, PutPayload::from(bytes)).await?;
+                dir.sync(&[&staged, &path]).await?;
                 Some(name)
             }
-            None => None,
+            None => {
+                dir.sync(&[&staged]).await?;
+                None
+            }
         };
         let manifest = Manifest {
             job: self.epoch.job.clone(),
@@ -266,7 +316,7 @@ impl EpochOutput {
             )
             .await;
         if let Err(e) = put {
-            let _ = dir.store.delete(&dir.staged(&self.file)).await;
+            let _ = dir.store.delete(&staged).await;
             return Err(match e {
                 object_store::Error::AlreadyExists { .. } => {
                     self.epoch.conflict(PositionConflict {
@@ -279,11 +329,9 @@ impl EpochOutput {
                 other => other.into(),
             });
         }
+        dir.sync(&[&dir.manifest(self.number)]).await?;
         dir.store
-            .rename(
-                &dir.staged(&self.file),
-                &dir.root.clone().join(self.file.as_str()),
-            )
+            .rename(&staged, &dir.root.clone().join(self.file.as_str()))
             .await?;
         let manifests = dir.manifests().await?;
         for old in manifests.iter().rev().skip(KEEP_MANIFESTS) {
