@@ -3,7 +3,7 @@
 //! while they are ready), and does the consumer's blocking calls (metadata, watermarks,
 //! seeks) on the blocking pool.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::client::{Client, METADATA_TIMEOUT};
 use super::group::{TopicPart, Tracker};
+use super::source::throwaway_group;
 use crate::common::messages::{Message, Place};
 
 /// How long the watermarks of all partitions may take to read, for the lag.
@@ -65,6 +66,19 @@ impl Fetcher {
             block: BytesMut::new(),
             headers: false,
         })
+    }
+
+    /// A consumer of the same topics outside any group (it only assigns), quick to answer
+    /// a fetch with nothing to read.
+    pub fn probe(&self) -> Result<Fetcher> {
+        let group = throwaway_group();
+        let defaults = [
+            ("group.id", group.as_str()),
+            ("enable.auto.commit", "false"),
+            ("fetch.wait.max.ms", "100"),
+        ];
+        let topics: Vec<String> = self.topics.iter().map(|t| t.to_string()).collect();
+        Fetcher::new(&self.client, &defaults, &topics)
     }
 
     pub fn tracker(&self) -> &Tracker {
@@ -155,21 +169,39 @@ impl Fetcher {
     }
 
     /// [`watermarks`](Self::watermarks), read on the blocking pool while the caller goes on.
+    /// One ListOffsets request per broker for the earliest offsets of all of `parts`, one
+    /// for the latest (asking per partition waits behind the consumer's fetch long poll
+    /// each time: a second for every two partitions).
     pub fn watermarks_task(&self, parts: Vec<TopicPart>) -> JoinHandle<Watermarks> {
         let consumer = self.consumer.clone();
         tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let mut out = Vec::new();
-            for tp in parts {
+            let offsets = |at: Offset| -> HashMap<TopicPart, i64> {
                 let left = WATERMARKS_BUDGET.saturating_sub(started.elapsed());
-                if left.is_zero() {
-                    break;
-                }
-                if let Ok((low, high)) = consumer.fetch_watermarks(&tp.topic, tp.partition, left) {
-                    out.push((tp, low, high));
-                }
-            }
-            out
+                let asked = TopicPart::list(parts.iter().map(|tp| (tp.clone(), at)));
+                let Ok(answer) = consumer.offsets_for_times(asked, left) else {
+                    return HashMap::new();
+                };
+                answer
+                    .elements()
+                    .iter()
+                    .filter_map(|e| {
+                        let Offset::Offset(offset) = e.offset() else {
+                            return None;
+                        };
+                        let tp = parts
+                            .iter()
+                            .find(|tp| tp.partition == e.partition() && &*tp.topic == e.topic())?;
+                        e.error().is_ok().then(|| (tp.clone(), offset))
+                    })
+                    .collect()
+            };
+            // The earliest and latest offsets: librdkafka sends -2 and -1 as the times.
+            let (low, high) = (offsets(Offset::Beginning), offsets(Offset::End));
+            parts
+                .iter()
+                .filter_map(|tp| Some((tp.clone(), *low.get(tp)?, *high.get(tp)?)))
+                .collect()
         })
     }
 

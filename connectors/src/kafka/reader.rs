@@ -22,6 +22,10 @@ use crate::common::messages::{MessageDecoder, StartFrom};
 
 /// How old the watermarks the lag is computed from may get before they are read again.
 const LAG_FOR: Duration = Duration::from_secs(1);
+/// How long the probe of the partitions other members hold waits for a record.
+const PROBE_WAIT: Duration = Duration::from_secs(2);
+/// At most this many records are taken by the probe.
+const PROBE_RECORDS: usize = 1000;
 
 /// The last offset taken from `tp`: handed out in the epoch or committed before.
 fn last_taken(
@@ -61,6 +65,9 @@ pub(super) struct KafkaReader {
     marks: Watermarks,
     marks_at: Option<Instant>,
     reading: Option<JoinHandle<Watermarks>>,
+    /// A consumer outside the group, made when first needed, that looks for records after
+    /// the stored positions of the partitions other members hold.
+    probe: Option<Fetcher>,
 }
 
 impl KafkaReader {
@@ -86,6 +93,7 @@ impl KafkaReader {
             marks: Vec::new(),
             marks_at: None,
             reading: None,
+            probe: None,
         }
     }
 
@@ -320,10 +328,10 @@ impl StreamReader for KafkaReader {
         self.fetch.seek(seeks).await
     }
 
-    /// In the partitions of the topics that this consumer is not assigned: the records
-    /// between the positions stored now and the high watermarks (a partition whose
-    /// watermarks do not come counts as one record: the run asks again rather than stop
-    /// on a guess).
+    /// In the partitions of the topics that this consumer is not assigned, the records
+    /// after the positions stored now, as far as a probe outside the group finds them in
+    /// one fetch. The brokers' watermarks are not trusted for it: tansu answers the latest
+    /// offset with the last batch's first offset + 1.
     async fn waiting_elsewhere(&mut self) -> Result<u64> {
         if self.mode != OpenMode::Run {
             return Ok(0);
@@ -335,21 +343,31 @@ impl StreamReader for KafkaReader {
             return Ok(0);
         }
         let stored = self.stored().await?;
-        let marks = self.fetch.watermarks(others.clone()).await;
-        Ok(others
-            .iter()
-            .map(|tp| {
-                let Some((_, low, high)) = marks.iter().find(|(t, ..)| t == tp) else {
-                    return 1;
+        let starts: Vec<(TopicPart, Offset)> = others
+            .into_iter()
+            .filter_map(|tp| {
+                let start = match (stored.get(&tp), self.start) {
+                    (Some(pos), _) => Offset::Offset(pos + 1),
+                    (None, StartFrom::Earliest) => Offset::Beginning,
+                    // Its reader will start at the end.
+                    (None, StartFrom::Latest) => return None,
                 };
-                let next = match (stored.get(tp), self.start) {
-                    (Some(pos), _) => pos + 1,
-                    (None, StartFrom::Earliest) => *low,
-                    (None, StartFrom::Latest) => *high,
-                };
-                (high - next).max(0) as u64
+                Some((tp, start))
             })
-            .sum())
+            .collect();
+        if starts.is_empty() {
+            return Ok(0);
+        }
+        let probe = match &mut self.probe {
+            Some(probe) => probe,
+            None => self.probe.insert(self.fetch.probe()?),
+        };
+        probe.buffer.clear();
+        probe.assign(starts)?;
+        probe.fill(PROBE_RECORDS, PROBE_WAIT, |_| None).await?;
+        let found = probe.buffer.len() as u64;
+        probe.buffer.clear();
+        Ok(found)
     }
 
     /// From the last watermarks read (at most [`LAG_FOR`] old, give or take a reading)

@@ -261,7 +261,7 @@ impl KafkaSource {
 }
 
 /// A group id no one else uses, for consumers that never join their group.
-fn throwaway_group() -> String {
+pub(super) fn throwaway_group() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

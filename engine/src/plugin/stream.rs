@@ -141,7 +141,8 @@ pub trait StreamReader: Send {
         Vec::new()
     }
 
-    /// Records waiting after the stored positions in parts that other readers hold: other
+    /// Records waiting after the stored positions in parts that other readers hold (as
+    /// many as the reader finds in one look; any above 0 keep the run going): other
     /// members of a Kafka consumer group, or one that died and that the group has not
     /// dropped yet (until its session times out, its partitions are assigned to no one
     /// else). `settings.stop_when_idle` stops a run only when there are none, so that a
