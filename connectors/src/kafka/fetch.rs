@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use datafusion::error::{DataFusionError, Result};
@@ -17,7 +17,6 @@ use tokio::task::JoinHandle;
 
 use super::client::{Client, METADATA_TIMEOUT};
 use super::group::{TopicPart, Tracker};
-use super::source::throwaway_group;
 use crate::common::messages::{Message, Place};
 
 /// How long the watermarks of all partitions may take to read, for the lag.
@@ -309,6 +308,14 @@ impl Fetcher {
         self.block.extend_from_slice(bytes);
         self.block.split().freeze()
     }
+}
+
+/// A group id no one else uses, for consumers that never join their group.
+pub(super) fn throwaway_group() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("fust-peek-{}-{nanos}", std::process::id())
 }
 
 /// Runs a blocking librdkafka call on the blocking pool.

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -16,7 +16,7 @@ use rdkafka::Offset;
 
 use super::client::Client;
 use super::config::KafkaSourceConfig;
-use super::fetch::Fetcher;
+use super::fetch::{Fetcher, throwaway_group};
 use super::group::TopicPart;
 use super::reader::KafkaReader;
 use crate::common::messages::{
@@ -258,12 +258,4 @@ impl KafkaSource {
         }
         Ok(fetch.buffer.drain(..).map(|(_, m)| m).collect())
     }
-}
-
-/// A group id no one else uses, for consumers that never join their group.
-pub(super) fn throwaway_group() -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!("fust-peek-{}-{nanos}", std::process::id())
 }
