@@ -3,10 +3,10 @@
 // Schema, reordering, deleting and route branches. Every edit is a function of the YAML
 // text (./convert.ts) and goes out through onYamlChange; the graph is always read back
 // from the `yaml` prop, so the YAML editor and the designer cannot disagree.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { KeyboardEvent } from 'react';
 import { Background, Controls, Handle, MarkerType, Position, ReactFlow, useReactFlow, useStore } from '@xyflow/react';
-import type { Connection, Edge, Node, NodeProps } from '@xyflow/react';
+import type { Connection, Edge, Node, NodeChange, NodeProps } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import Form from '@rjsf/core';
 import validator from '@rjsf/validator-ajv8';
@@ -158,12 +158,23 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
     apply(result);
   };
 
+  // The sizes React Flow measured, given back with every new node: the nodes are built again
+  // from the YAML at each edit, and React Flow hides a node without a size until its resize
+  // observer reports one, which it may not do again for an element whose size did not change
+  // (seen as an empty canvas in the browser tests, about one run in eight).
+  const [sizes, setSizes] = useState<ReadonlyMap<string, { width: number; height: number }>>(new Map());
+  const onNodesChange = useCallback((changes: NodeChange<JobFlowNode>[]) => {
+    const measured = changes.flatMap((c) => (c.type === 'dimensions' && c.dimensions ? [[c.id, c.dimensions] as const] : []));
+    if (measured.length > 0) setSizes((before) => new Map([...before, ...measured]));
+  }, []);
+
   const nodes: JobFlowNode[] = useMemo(() => {
     const positions = layoutGraph(graph);
     return graph.nodes.map((node) => ({
       id: node.id,
       type: 'job',
       position: positions.get(node.id) ?? { x: 0, y: 0 },
+      measured: sizes.get(node.id),
       // A role for React Flow's `aria-roledescription="node"` to describe.
       ariaRole: 'group' as const,
       ariaLabel: nodeTitle(node),
@@ -175,7 +186,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
         onSelect: setSelectedId,
       },
     }));
-  }, [graph, byNode, selectedId]);
+  }, [graph, byNode, selectedId, sizes]);
   const edges = useMemo(() => {
     const titles = new Map(graph.nodes.map((n) => [n.id, nodeTitle(n)]));
     return graph.edges.map((e) => toEdge(e, titles));
@@ -260,6 +271,7 @@ export default function FlowDesigner({ yaml, onYamlChange, plugins, problems }: 
             nodes={nodes}
             edges={edges}
             nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
             colorMode={theme}
             fitView
             fitViewOptions={{ padding: 0.2, maxZoom: 1 }}
