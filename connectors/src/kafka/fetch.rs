@@ -45,10 +45,24 @@ pub(super) struct Fetcher {
 }
 
 impl Fetcher {
-    /// A consumer of `topics` with the client's settings over `defaults`.
-    pub fn new(client: &Client, defaults: &[(&str, &str)], topics: &[String]) -> Result<Fetcher> {
+    /// A consumer of `topics` in `group`, starting where nothing is committed at `reset`
+    /// (`earliest`, `latest`), with the client's settings over Fust's (offsets are only
+    /// committed by the reader).
+    pub fn new(client: &Client, group: &str, reset: &str, topics: &[String]) -> Result<Fetcher> {
+        let defaults = [
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("enable.partition.eof", "false"),
+            ("auto.offset.reset", reset),
+            // librdkafka stops fetching for a second once its queue is full (1000 ms by
+            // default), and a reader slower than the broker then waits on an empty queue
+            // for most of that second: a quarter of the time reading 2M records. A job's
+            // `properties` may set another.
+            ("fetch.queue.backoff.ms", "10"),
+        ];
         let consumer: StreamConsumer<Tracker> = client
-            .config(defaults)
+            .config(&defaults)
             .create_with_context(Tracker::default())
             .map_err(|e| {
                 client.error(
@@ -67,17 +81,10 @@ impl Fetcher {
         })
     }
 
-    /// A consumer of the same topics outside any group (it only assigns), quick to answer
-    /// a fetch with nothing to read.
+    /// A consumer of the same topics that never joins its group (it only assigns).
     pub fn probe(&self) -> Result<Fetcher> {
-        let group = throwaway_group();
-        let defaults = [
-            ("group.id", group.as_str()),
-            ("enable.auto.commit", "false"),
-            ("fetch.wait.max.ms", "100"),
-        ];
         let topics: Vec<String> = self.topics.iter().map(|t| t.to_string()).collect();
-        Fetcher::new(&self.client, &defaults, &topics)
+        Fetcher::new(&self.client, &throwaway_group(), "earliest", &topics)
     }
 
     pub fn tracker(&self) -> &Tracker {

@@ -31,9 +31,6 @@ const JOIN_WAIT: Duration = Duration::from_secs(60);
 const INFER_WAIT: Duration = Duration::from_secs(10);
 /// Sampling ends when no record came for this long.
 const QUIET: Duration = Duration::from_secs(1);
-/// librdkafka's `fetch.queue.backoff.ms` for Fust's consumers (see `fetcher`); a job's
-/// `properties` may set another.
-const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
 /// A Kafka topic (or several) read as a stream.
 #[derive(Debug)]
@@ -146,8 +143,8 @@ impl StreamSource for KafkaSource {
             StartFrom::Latest => "latest",
         };
         let mut fetch = match mode {
-            OpenMode::Run => self.fetcher(&c.group_id, reset)?,
-            OpenMode::Peek => self.fetcher(&throwaway_group(), "earliest")?,
+            OpenMode::Run => Fetcher::new(&self.client, &c.group_id, reset, &self.topics)?,
+            OpenMode::Peek => self.outside_group()?,
         };
         fetch.headers = c.metadata.contains(&Metadata::Headers);
         let parts = fetch.partitions().await?;
@@ -203,27 +200,16 @@ impl StreamSource for KafkaSource {
 }
 
 impl KafkaSource {
-    /// A consumer in `group`, with Fust's settings (offsets only committed by the reader).
-    fn fetcher(&self, group: &str, reset: &str) -> Result<Fetcher> {
-        let defaults = [
-            ("group.id", group),
-            ("enable.auto.commit", "false"),
-            ("enable.auto.offset.store", "false"),
-            ("enable.partition.eof", "false"),
-            ("auto.offset.reset", reset),
-            // librdkafka stops fetching for a second once its queue is full (1000 ms by
-            // default), and a reader slower than the broker then waits on an empty queue
-            // for most of that second: a quarter of the time reading 2M records.
-            ("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS),
-        ];
-        Fetcher::new(&self.client, &defaults, &self.topics)
+    /// A consumer that never joins its group (it assigns), from the beginning.
+    fn outside_group(&self) -> Result<Fetcher> {
+        Fetcher::new(&self.client, &throwaway_group(), "earliest", &self.topics)
     }
 
     /// The first records of `parts` (at most `infer_records`), for the schema: read from
     /// the beginning by a consumer outside the group until none comes for [`QUIET`] or
     /// [`INFER_WAIT`] is over. An empty topic is an error asking for `schema:`.
     async fn sample(&self, parts: Vec<TopicPart>) -> Result<Vec<Message>> {
-        let mut fetch = self.fetcher(&throwaway_group(), "earliest")?;
+        let mut fetch = self.outside_group()?;
         let marks = fetch.watermarks(parts.clone()).await;
         let what = fetch.what();
         let no_records = || {
